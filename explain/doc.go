@@ -1,0 +1,2 @@
+// Package explain turns tunnel and XFRM counter deltas into documented causes.
+package explain

@@ -1,0 +1,3 @@
+module github.com/tunnelstat/tunnelstat
+
+go 1.26.0
