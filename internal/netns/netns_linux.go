@@ -1,0 +1,82 @@
+//go:build linux
+
+package netns
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// Handle is an open namespace. FD is -1 for the caller's own namespace.
+type Handle struct {
+	FD    int
+	owned bool
+}
+
+// Open resolves t to an open namespace file descriptor. Close the Handle
+// when done; an FD target is not closed (the caller owns it).
+func Open(t Target) (*Handle, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if t.IsZero() {
+		return &Handle{FD: -1}, nil
+	}
+	if t.FD != 0 {
+		return &Handle{FD: t.FD}, nil
+	}
+	p := t.FilePath()
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open " + t.String(), Path: p, Err: err}
+	}
+	return &Handle{FD: fd, owned: true}, nil
+}
+
+// Close releases the descriptor if Open opened it.
+func (h *Handle) Close() error {
+	if h == nil || !h.owned || h.FD < 0 {
+		return nil
+	}
+	fd := h.FD
+	h.FD, h.owned = -1, false
+	return unix.Close(fd)
+}
+
+// Do runs fn on a locked OS thread that has entered the namespace, then
+// returns the thread to its original namespace. It is how a per-namespace
+// /proc file (/proc/thread-self/net/…) is opened for another namespace:
+// once open, the file keeps reporting that namespace.
+func (h *Handle) Do(fn func() error) error {
+	if h == nil || h.FD < 0 {
+		return fn()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		// The thread is not unlocked if restoring fails: the runtime then
+		// discards it rather than reuse a thread in the wrong namespace.
+		runtime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- fmt.Errorf("netns: open own namespace: %w", err)
+			return
+		}
+		defer unix.Close(orig)
+		if err := unix.Setns(h.FD, unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("netns: enter namespace: %w", os.NewSyscallError("setns", err))
+			runtime.UnlockOSThread()
+			return
+		}
+		ferr := fn()
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("netns: return to own namespace: %w", err)
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}

@@ -1,0 +1,293 @@
+//go:build linux
+
+package nl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultDumpRetries is how many times a dump interrupted by concurrent
+// changes (NLM_F_DUMP_INTR) is started again before ErrDumpInterrupted is
+// returned.
+const DefaultDumpRetries = 10
+
+// The kernel fills a dump datagram up to about 32 KiB when the reader's
+// buffer allows it (net/netlink/af_netlink.c:netlink_dump), so a 64 KiB
+// buffer never truncates a dump and keeps the syscall count minimal.
+const recvBufSize = 64 << 10
+
+// Conn is a netlink socket that streams replies through one reused buffer.
+// It is safe for concurrent use: requests are serialised.
+type Conn struct {
+	mu     sync.Mutex
+	nc     *netlink.Conn
+	raw    syscall.RawConn
+	pid    uint32
+	seq    uint32
+	dirty  bool // a previous exchange was abandoned: drain before the next
+	closed bool
+
+	// StrictCheck reports whether NETLINK_GET_STRICT_CHK is on, so the
+	// kernel honours filters in dump requests (Linux 4.20+).
+	StrictCheck bool
+	// Retries bounds restarts of dumps interrupted by concurrent changes.
+	Retries int
+
+	req     []byte
+	buf     []byte
+	n       int
+	rerr    error
+	from    unix.RawSockaddrNetlink
+	fromLen uint32
+
+	recvFn  func(fd uintptr) bool
+	drainFn func(fd uintptr) bool
+	sendFn  func(fd uintptr) bool
+
+	// deadline generation: a context cancellation that fires late must not
+	// poison the next exchange.
+	cancelMu  sync.Mutex
+	cancelGen uint64
+}
+
+// Dial opens a netlink socket of the given family (unix.NETLINK_ROUTE,
+// unix.NETLINK_XFRM …) in the network namespace netnsFD refers to, or in the
+// caller's namespace when netnsFD is negative.
+func Dial(family int, netnsFD int, groups uint32) (*Conn, error) {
+	cfg := &netlink.Config{Groups: groups}
+	if netnsFD >= 0 {
+		cfg.NetNS = netnsFD
+	}
+	nc, err := netlink.Dial(family, cfg)
+	if err != nil {
+		return nil, mapDialError(family, err)
+	}
+	raw, err := nc.SyscallConn()
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c := &Conn{nc: nc, raw: raw, pid: nc.PID(), Retries: DefaultDumpRetries, buf: make([]byte, recvBufSize)}
+	// Best effort: extended ACK gives the kernel's reason with an error;
+	// strict checking makes the kernel honour dump filters.
+	_ = nc.SetOption(netlink.ExtendedAcknowledge, true)
+	c.StrictCheck = nc.SetOption(netlink.GetStrictCheck, true) == nil
+	c.recvFn = func(fd uintptr) bool {
+		c.fromLen = uint32(unsafe.Sizeof(c.from))
+		r, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.buf[0])), uintptr(len(c.buf)),
+			unix.MSG_TRUNC, uintptr(unsafe.Pointer(&c.from)), uintptr(unsafe.Pointer(&c.fromLen)))
+		if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
+			return false // wait for the poller
+		}
+		if e == unix.EINTR {
+			return false
+		}
+		c.n, c.rerr = int(r), errnoErr(e)
+		return true
+	}
+	c.drainFn = func(fd uintptr) bool {
+		r, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.buf[0])), uintptr(len(c.buf)),
+			unix.MSG_DONTWAIT, 0, 0)
+		c.n, c.rerr = int(r), errnoErr(e)
+		return true
+	}
+	c.sendFn = func(fd uintptr) bool {
+		var to unix.RawSockaddrNetlink
+		to.Family = unix.AF_NETLINK
+		_, _, e := unix.Syscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&c.req[0])), uintptr(len(c.req)), 0,
+			uintptr(unsafe.Pointer(&to)), unsafe.Sizeof(to))
+		if e == unix.EAGAIN || e == unix.EINTR {
+			return false
+		}
+		c.rerr = errnoErr(e)
+		return true
+	}
+	return c, nil
+}
+
+func errnoErr(e syscall.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
+}
+
+// mapDialError keeps errors.Is working for the cases callers care about:
+// EPROTONOSUPPORT means the kernel lacks the family (e.g. xfrm_user absent).
+func mapDialError(family int, err error) error {
+	return &OpError{Op: fmt.Sprintf("dial netlink family %d", family), Err: err}
+}
+
+// PID is the socket's netlink port ID.
+func (c *Conn) PID() uint32 { return c.pid }
+
+// NetlinkConn exposes the underlying socket, for multicast subscriptions.
+func (c *Conn) NetlinkConn() *netlink.Conn { return c.nc }
+
+// Close releases the socket. Further calls return ErrClosed.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.nc.Close()
+}
+
+// Dump sends one request (a dump when flags include FlagDump) and streams
+// every reply message to fn. The message Data is valid only during the call.
+//
+// If the kernel marks the dump NLM_F_DUMP_INTR, reset is called and the dump
+// is started again, up to c.Retries times; then ErrDumpInterrupted is
+// returned. reset must discard whatever fn accumulated. retries, if non-nil,
+// receives the number of restarts.
+func (c *Conn) Dump(ctx context.Context, op string, typ, flags uint16, payload []byte, reset func(), fn func(Message) error, retries *int) error {
+	for try := 0; ; try++ {
+		if reset != nil {
+			reset()
+		}
+		err := c.exchange(ctx, op, typ, flags, payload, fn)
+		if errors.Is(err, ErrDumpInterrupted) && try < c.Retries {
+			if retries != nil {
+				*retries++
+			}
+			continue
+		}
+		return err
+	}
+}
+
+// Request sends one request expecting a single reply or an ACK.
+func (c *Conn) Request(ctx context.Context, op string, typ, flags uint16, payload []byte, fn func(Message) error) error {
+	return c.exchange(ctx, op, typ, flags, payload, fn)
+}
+
+var longAgo = time.Unix(1, 0)
+
+func (c *Conn) exchange(ctx context.Context, op string, typ, flags uint16, payload []byte, fn func(Message) error) (err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return &OpError{Op: op, Err: ErrClosed}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.dirty {
+		c.drain()
+	}
+
+	// Deadline and cancellation: both end a blocked recv through the read
+	// deadline of the socket's file.
+	dl, hasDL := ctx.Deadline()
+	if hasDL {
+		_ = c.nc.SetReadDeadline(dl)
+	}
+	if ctx.Done() != nil {
+		gen := c.cancelGen
+		stop := context.AfterFunc(ctx, func() {
+			c.cancelMu.Lock()
+			if c.cancelGen == gen {
+				_ = c.nc.SetReadDeadline(longAgo)
+			}
+			c.cancelMu.Unlock()
+		})
+		defer func() {
+			stop()
+			c.cancelMu.Lock()
+			c.cancelGen++
+			_ = c.nc.SetReadDeadline(time.Time{})
+			c.cancelMu.Unlock()
+		}()
+	} else if hasDL {
+		defer c.nc.SetReadDeadline(time.Time{})
+	}
+
+	c.seq++
+	seq := c.seq
+	c.req = AppendHeader(c.req[:0], typ, flags|FlagRequest, seq, 0, len(payload))
+	c.req = append(c.req, payload...)
+	c.rerr = nil
+	if werr := c.raw.Write(c.sendFn); werr != nil {
+		return &OpError{Op: op, Err: werr}
+	}
+	if c.rerr != nil {
+		return &OpError{Op: op, Err: c.rerr}
+	}
+
+	interrupted := false
+	for {
+		c.rerr = nil
+		if rerr := c.raw.Read(c.recvFn); rerr != nil {
+			c.dirty = true
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(rerr, os.ErrDeadlineExceeded) {
+				return &OpError{Op: op, Err: rerr}
+			}
+			return &OpError{Op: op, Err: rerr}
+		}
+		if c.rerr != nil {
+			c.dirty = true
+			if errors.Is(c.rerr, unix.ENOBUFS) {
+				return &OpError{Op: op, Err: ErrOverrun}
+			}
+			return &OpError{Op: op, Err: c.rerr}
+		}
+		if c.n > len(c.buf) {
+			c.dirty = true
+			return &OpError{Op: op, Err: fmt.Errorf("%w: datagram of %d bytes, buffer %d", ErrTruncated, c.n, len(c.buf))}
+		}
+		if c.from.Pid != 0 {
+			c.dirty = true
+			return &ReplyError{Op: op, Msg: fmt.Sprintf("datagram from port %d, not the kernel", c.from.Pid)}
+		}
+		res, werr := walkBatch(c.buf[:c.n], op, seq, c.pid, fn)
+		if res.interrupted {
+			interrupted = true
+		}
+		if werr != nil {
+			if !res.done {
+				c.dirty = true
+			}
+			return werr
+		}
+		if res.done {
+			if interrupted {
+				return &OpError{Op: op, Err: ErrDumpInterrupted}
+			}
+			return nil
+		}
+	}
+}
+
+// drain discards whatever an abandoned exchange left queued. Reading a
+// socket with a dump in progress makes the kernel produce the rest of it, so
+// this reads until the queue is empty.
+func (c *Conn) drain() {
+	for i := 0; i < 1<<20; i++ {
+		c.rerr = nil
+		if err := c.raw.Read(c.drainFn); err != nil {
+			break
+		}
+		if c.rerr != nil {
+			if errors.Is(c.rerr, unix.ENOBUFS) {
+				continue
+			}
+			break // EAGAIN: empty
+		}
+	}
+	c.dirty = false
+}
