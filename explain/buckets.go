@@ -1,0 +1,194 @@
+package explain
+
+import (
+	"slices"
+	"strings"
+)
+
+// A bucket is a set of link events that the link's counters alone single
+// out: "tx_carrier_errors moved by 59", "tx_errors moved by 3 more than
+// every specific TX counter". Each bucket has candidate causes: the
+// catalogue entries whose distinguishing counter (the first of their link
+// signature for this kind) falls in the bucket.
+
+// pairsDrops reports whether the kind counts tx_dropped with every tx error
+// it counts itself (vti6, xfrm and the ip6 tunnels do; vti and the IPv4 IP
+// tunnels do not).
+func pairsDrops(kind string) bool {
+	switch kind {
+	case KindVTI6, KindXfrm, KindIP6GRE, KindIP6GRETap, KindIP6ERSPAN, KindIP6Tnl:
+		return true
+	}
+	return false
+}
+
+// isIPsecKind reports whether the kind runs the xfrm lookup itself (VTI
+// family and xfrm interfaces): its RX errors are IPsec input errors.
+func isIPsecKind(kind string) bool {
+	return kind == KindVTI || kind == KindVTI6 || kind == KindXfrm
+}
+
+func isTunnelKind(kind string) bool { return slices.Contains(kindsAll, kind) }
+
+// inferKind guesses a link's kind from its name, for /proc/net/dev readings
+// that carry no kind. It only knows the kernel's fallback devices and the
+// prefixes that tunnel tools use; "" means no guess.
+func inferKind(name string) string {
+	switch name {
+	case "ip_vti0":
+		return KindVTI
+	case "ip6_vti0":
+		return KindVTI6
+	case "tunl0":
+		return KindIPIP
+	case "ip6tnl0":
+		return KindIP6Tnl
+	case "ip6gre0":
+		return KindIP6GRE
+	}
+	for _, p := range [...]struct{ prefix, kind string }{
+		{"vti6", KindVTI6}, {"vti", KindVTI}, {"xfrm", KindXfrm}, {"ipsec", KindXfrm},
+		{"gretap", KindGRETap}, {"gre", KindGRE}, {"erspan", KindERSPAN}, {"sit", KindSIT},
+	} {
+		if strings.HasPrefix(name, p.prefix) {
+			return p.kind
+		}
+	}
+	return ""
+}
+
+// bucket is one group of link events with its candidate causes.
+type bucket struct {
+	key    ctr    // the distinguishing counter (or /proc/net/dev column)
+	n      uint64 // events in the bucket
+	only   bool   // n is "tx_errors (or rx) beyond every specific counter"
+	lower  bool   // n is a lower bound (drop-only from /proc/net/dev)
+	causes []*Cause
+	mask   uint64 // MIB counters the candidates use (bit per mibNames index)
+}
+
+// linkBuckets splits a link's deltas into buckets. It returns the number of
+// buckets written to out (a caller-owned array, so that a quiet link costs
+// no allocation) and the counters whose delta no bucket explains.
+func linkBuckets(kind string, d *counters, out *[12]bucket) (n int, unexplained []ctr) {
+	add := func(key ctr, amount uint64, only, lower bool) {
+		if amount == 0 {
+			return
+		}
+		out[n] = bucket{key: key, n: amount, only: only, lower: lower}
+		n++
+	}
+	v := &d.v
+	carrier, aborted := v[ctrTxCarrier], v[ctrTxAborted]
+	add(ctrTxCarrier, carrier, false, false)
+	add(ctrTxAborted, aborted, false, false)
+	add(ctrCollisions, v[ctrCollisions], false, false)
+	add(ctrTxFIFO, v[ctrTxFIFO], false, false)
+	specific := carrier + aborted + v[ctrCollisions] + v[ctrTxFIFO]
+	if v[ctrTxErrors] > specific {
+		add(ctrTxErrors, v[ctrTxErrors]-specific, true, false)
+	}
+	// tx_dropped beyond the drops the kind pairs with its own errors.
+	drops := v[ctrTxDropped]
+	if pairsDrops(kind) {
+		paired := v[ctrTxErrors] - min(aborted, v[ctrTxErrors]) // aborted errors come without a drop
+		if drops > paired {
+			add(ctrTxDropped, drops-paired, true, !d.split)
+		}
+	} else {
+		add(ctrTxDropped, drops, true, false)
+	}
+
+	if isIPsecKind(kind) {
+		add(ctrRxErrors, v[ctrRxErrors], false, false)
+		if v[ctrRxDropped] > v[ctrRxErrors] {
+			add(ctrRxDropped, v[ctrRxDropped]-v[ctrRxErrors], true, false)
+		}
+		for _, c := range [...]ctr{ctrRxCRC, ctrRxFIFO, ctrRxLength, ctrRxFrame} {
+			if v[c] != 0 {
+				unexplained = append(unexplained, c)
+			}
+		}
+	} else {
+		add(ctrRxCRC, v[ctrRxCRC], false, false)
+		add(ctrRxFIFO, v[ctrRxFIFO], false, false)
+		add(ctrRxLength, v[ctrRxLength], false, false)
+		add(ctrRxFrame, v[ctrRxFrame], false, false)
+		add(ctrRxDropped, v[ctrRxDropped], true, false)
+		if s := v[ctrRxCRC] + v[ctrRxFIFO] + v[ctrRxLength] + v[ctrRxFrame] + v[ctrRxOver]; v[ctrRxErrors] > s {
+			unexplained = append(unexplained, ctrRxErrors)
+		}
+	}
+	for _, c := range [...]ctr{ctrTxWindow, ctrTxHeartbeat, ctrRxMissed, ctrRxOver} {
+		if v[c] != 0 {
+			unexplained = append(unexplained, c)
+		}
+	}
+	return n, unexplained
+}
+
+// candidateKey indexes candidateTable.
+type candidateKey struct {
+	kind  string
+	key   ctr
+	split bool
+}
+
+// candidateTable lists, per kind, bucket and counter source, the causes
+// whose distinguishing counter falls in the bucket, in catalogue order. It
+// is derived from the catalogue at init.
+var candidateTable = func() map[candidateKey][]*Cause {
+	t := map[candidateKey][]*Cause{}
+	for i := range catalogue {
+		c := &catalogue[i]
+		for _, ls := range c.Signature.Link {
+			first := ls.Counters[0]
+			for _, kind := range ls.Kinds {
+				for _, split := range [...]bool{true, false} {
+					key, ok := bucketOf(first, split)
+					if !ok {
+						continue
+					}
+					k := candidateKey{kind, key, split}
+					if !slices.Contains(t[k], c) {
+						t[k] = append(t[k], c)
+					}
+				}
+			}
+		}
+	}
+	return t
+}()
+
+// bucketOf maps a signature's distinguishing counter to the bucket it
+// lands in: itself for stats64, its /proc/net/dev column otherwise.
+func bucketOf(counter string, split bool) (ctr, bool) {
+	i := slices.Index(ctrNames[:], counter)
+	if i < 0 {
+		return 0, false
+	}
+	c := ctr(i)
+	if split {
+		return c, true
+	}
+	switch c {
+	case ctrTxCarrier, ctrTxAborted, ctrTxWindow, ctrTxHeartbeat:
+		return ctrTxCarrier, true
+	case ctrRxDropped, ctrRxMissed:
+		return ctrRxDropped, true
+	case ctrRxLength, ctrRxOver, ctrRxCRC, ctrRxFrame:
+		return ctrRxFrame, true
+	}
+	return c, true
+}
+
+// mibMask returns the MIB counters a set of causes uses.
+func mibMask(cs []*Cause) uint64 {
+	var m uint64
+	for _, c := range cs {
+		for _, name := range c.Signature.MIB {
+			m |= 1 << mibIndex[name]
+		}
+	}
+	return m
+}

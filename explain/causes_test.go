@@ -1,0 +1,405 @@
+package explain
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tunnelstat/tunnelstat/procnet"
+	"github.com/tunnelstat/tunnelstat/vtistat"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
+)
+
+type S = vtistat.Stats64
+
+// causeCase is one scenario: deltas that one cause produces, as the kernel
+// code counts them, and what explain must say.
+type causeCase struct {
+	name     string
+	release  string
+	links    []LinkReading
+	mib      *procnet.XfrmStat // after; before is all zero with every counter present
+	noMIB    bool
+	policies []xfrmstat.Policy
+	sas      []xfrmstat.SA
+	defBlock *bool
+	want     []want
+	// group, if set, is the exact set of link causes expected on want[0].iface
+	// (kernel-* findings left out).
+	group []CauseID
+}
+
+func (c *causeCase) run(t *testing.T) Report {
+	t.Helper()
+	mb, ma := mib(), c.mib
+	if ma == nil {
+		ma = mib()
+	}
+	if c.noMIB {
+		mb, ma = nil, nil
+	}
+	before, after := pair(c.release, c.links, mb, ma)
+	after.Policies = c.policies
+	after.SAs = c.sas
+	after.OutboundDefaultBlock = c.defBlock
+	rep := Explain(before, after)
+	for _, w := range c.want {
+		mustFind(t, rep, w)
+	}
+	if c.group != nil {
+		got := causesOn(rep, c.want[0].iface, true)
+		if !slices.Equal(got, c.group) {
+			t.Fatalf("causes on %s: got %v, want %v\n%s", c.want[0].iface, got, c.group, rep.String())
+		}
+	}
+	checkInvariants(t, before, after, rep)
+	return rep
+}
+
+// checkInvariants holds for every report: known cause IDs, no count larger
+// than the counters allow, every finding filled in.
+func checkInvariants(t *testing.T, before, after *Reading, rep Report) {
+	t.Helper()
+	for _, f := range rep.Findings {
+		c := causeByID(f.Cause)
+		if c == nil {
+			t.Fatalf("finding with unknown cause %q", f.Cause)
+		}
+		if f.Title == "" || f.Explanation == "" || len(f.KernelRef) == 0 || f.Kernels == "" || f.Certainty == 0 {
+			t.Fatalf("finding %s on %q not filled in: %+v", f.Cause, f.Interface, f)
+		}
+		if len(f.Evidence) == 0 {
+			t.Fatalf("finding %s on %q without evidence", f.Cause, f.Interface)
+		}
+		if f.Count > 1<<48 {
+			t.Fatalf("finding %s on %q: implausible count %d", f.Cause, f.Interface, f.Count)
+		}
+		for _, e := range f.Evidence {
+			if e.Delta > 1<<48 {
+				t.Fatalf("evidence %s of %s: implausible delta %d", e.Counter, f.Cause, e.Delta)
+			}
+		}
+		for _, ch := range f.Checks {
+			if strings.ContainsAny(ch.Command, "{}") && !strings.Contains(ch.Command, "awk") {
+				t.Fatalf("unfilled template in %q", ch.Command)
+			}
+		}
+		for _, id := range f.Candidates {
+			if causeByID(id) == nil || id == f.Cause {
+				t.Fatalf("finding %s: bad candidate %q", f.Cause, id)
+			}
+		}
+	}
+}
+
+func TestEveryTXCause(t *testing.T) {
+	mismatch := []xfrmstat.Policy{outPolicy(0x10, tunnelTmpl(tLocal, netip.MustParseAddr("203.0.113.9")))}
+	good := []xfrmstat.Policy{outPolicy(0x10, tunnelTmpl(tLocal, tRemote))}
+	cases := []causeCase{
+		{
+			name:    "tx-no-sa: policy installed, SA missing (IKE down)",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 17, TxCarrierErrors: 17})},
+			mib:     mib("XfrmOutNoStates", 17),
+			want:    []want{{"vti0", "tx-no-sa", 17, Exact}, {"", "tx-no-sa", 17, Exact}},
+			group:   ids("tx-no-sa"),
+		},
+		{
+			name:     "tx-no-policy: no policy has the tunnel's mark",
+			release:  "6.12.12+deb13-cloud-amd64",
+			links:    []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 12, TxCarrierErrors: 12})},
+			policies: []xfrmstat.Policy{outPolicy(0x20, tunnelTmpl(tLocal, tRemote))},
+			defBlock: boolp(false),
+			want:     []want{{"vti0", "tx-no-policy", 12, Exact}},
+			group:    ids("tx-no-policy"),
+		},
+		{
+			name:     "tx-policy-default-block: no policy, default out block",
+			release:  "6.1.0-31-cloud-amd64",
+			links:    []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 4, TxCarrierErrors: 4})},
+			policies: []xfrmstat.Policy{},
+			defBlock: boolp(true),
+			want:     []want{{"vti0", "tx-policy-default-block", 4, Exact}},
+			group:    ids("tx-policy-default-block"),
+		},
+		{
+			name:     "tx-sa-mismatch: template endpoints differ from the tunnel's",
+			release:  "6.1.0-31-cloud-amd64",
+			links:    []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 9, TxCarrierErrors: 9})},
+			policies: mismatch,
+			want:     []want{{"vti0", "tx-sa-mismatch", 9, Exact}},
+			group:    ids("tx-sa-mismatch"),
+		},
+		{
+			name:    "tx-sa-mismatch: transport-mode template",
+			release: "5.10.0-33-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 3, TxCarrierErrors: 3})},
+			policies: []xfrmstat.Policy{outPolicy(0x10, xfrmstat.Template{Src: tLocal, Dst: tRemote, Proto: 50,
+				Mode: xfrmstat.ModeTransport, Family: 2})},
+			want:  []want{{"vti0", "tx-sa-mismatch", 3, Exact}},
+			group: ids("tx-sa-mismatch"),
+		},
+		{
+			name:    "tx-underlay-unreachable: no route to the peer",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 6, TxCarrierErrors: 6})},
+			mib:     mib("XfrmOutBundleGenError", 6),
+			want:    []want{{"vti0", "tx-underlay-unreachable", 6, Exact}, {"", "tx-underlay-unreachable", 6, Exact}},
+		},
+		{
+			name:    "tx-policy-block",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 5, TxCarrierErrors: 5})},
+			mib:     mib("XfrmOutPolBlock", 5),
+			want:    []want{{"vti0", "tx-policy-block", 5, Exact}},
+		},
+		{
+			name:    "tx-policy-error: SA in error state",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 2, TxCarrierErrors: 2})},
+			mib:     mib("XfrmOutPolError", 2),
+			want:    []want{{"vti0", "tx-policy-error", 2, Exact}},
+		},
+		{
+			name:    "tx-sa-dir-error: XfrmOutPolError moves too",
+			release: "6.12.12+deb13-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 2, TxCarrierErrors: 2})},
+			mib:     mib("XfrmOutStateDirError", 2, "XfrmOutPolError", 2),
+			want:    []want{{"vti0", "tx-sa-dir-error", 2, Exact}},
+			group:   ids("tx-sa-dir-error"),
+		},
+		{
+			name:    "tx-routing-loop",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 7, Collisions: 7})},
+			want:    []want{{"vti0", "tx-routing-loop", 7, Exact}},
+			group:   ids("tx-routing-loop"),
+		},
+		{
+			name:    "tx-routing-loop on vti6 counts tx_dropped too",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti6a", KindVTI6, 5, S{TxErrors: 7, TxDropped: 7, Collisions: 7})},
+			want:    []want{{"vti6a", "tx-routing-loop", 7, Exact}},
+			group:   ids("tx-routing-loop"),
+		},
+		{
+			name:    "tx-too-big and tx-unsupported-protocol share tx_errors alone",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 31})},
+			want:    []want{{"vti0", "tx-too-big", 31, Candidate}, {"vti0", "tx-unsupported-protocol", 31, Candidate}},
+			group:   ids("tx-too-big", "tx-unsupported-protocol"),
+		},
+		{
+			name:    "tx-sa-expired",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 3, TxAbortedErrors: 3})},
+			mib:     mib("XfrmOutStateExpired", 3),
+			want:    []want{{"vti0", "tx-sa-expired", 3, Exact}},
+			group:   ids("tx-sa-expired"),
+		},
+		{
+			name:    "tx-seq-overflow",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 40, TxAbortedErrors: 40})},
+			mib:     mib("XfrmOutStateSeqError", 40),
+			want:    []want{{"vti0", "tx-seq-overflow", 40, Exact}},
+		},
+		{
+			name:    "tx-sa-invalid",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 1, TxAbortedErrors: 1})},
+			mib:     mib("XfrmOutStateInvalid", 1),
+			want:    []want{{"vti0", "tx-sa-invalid", 1, Exact}},
+		},
+		{
+			name:    "tx-mode-error",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 2, TxAbortedErrors: 2})},
+			mib:     mib("XfrmOutStateModeError", 2),
+			want:    []want{{"vti0", "tx-mode-error", 2, Exact}},
+		},
+		{
+			name:    "tx-output-error",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 2, TxAbortedErrors: 2})},
+			mib:     mib("XfrmOutError", 2),
+			want:    []want{{"vti0", "tx-output-error", 2, Exact}},
+			group:   ids("tx-output-error"),
+		},
+		{
+			name:    "tx-crypto-backlog on an xfrm interface (NET_XMIT_DROP counted as an error)",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("ipsec0", KindXfrm, 5, S{TxErrors: 4, TxAbortedErrors: 4})},
+			mib:     mib("XfrmOutStateProtoError", 4),
+			want:    []want{{"ipsec0", "tx-crypto-backlog", 4, Exact}, {"", "tx-crypto-backlog", 4, Exact}},
+		},
+		{
+			name:    "tx-queue-full, tx-netfilter-drop, tx-output-error: aborted with no MIB counter",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 8, TxAbortedErrors: 8})},
+			want:    []want{{"vti0", "tx-queue-full", 8, Candidate}, {"vti0", "tx-netfilter-drop", 8, Candidate}, {"vti0", "tx-output-error", 8, Candidate}},
+			group:   ids("tx-queue-full", "tx-netfilter-drop", "tx-output-error"),
+		},
+		{
+			name:    "tx-core-drop: tx_dropped alone on a vti",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxDropped: 3})},
+			want:    []want{{"vti0", "tx-core-drop", 3, Exact}},
+		},
+		{
+			name:    "tx-no-route on gre: no route to the remote, no IPsec",
+			release: "5.10.0-33-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{TxErrors: 6, TxCarrierErrors: 6})},
+			want:    []want{{"gre1", "tx-no-route", 6, Exact}},
+			group:   ids("tx-no-route"),
+		},
+		{
+			name:    "tx-nbma-no-dst",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{TxErrors: 2, TxFIFOErrors: 2})},
+			want:    []want{{"gre1", "tx-nbma-no-dst", 2, Exact}},
+		},
+		{
+			name:    "tx-local-out-error on ip6gre (aborted)",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("ip6gre1", KindIP6GRE, 6, S{TxErrors: 3, TxAbortedErrors: 3})},
+			want:    []want{{"ip6gre1", "tx-local-out-error", 3, Exact}},
+		},
+		{
+			name:    "tx-local-out-error on gre (tx_dropped) is a candidate with tx-core-drop",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{TxDropped: 4})},
+			want:    []want{{"gre1", "tx-local-out-error", 4, Candidate}, {"gre1", "tx-core-drop", 4, Candidate}},
+		},
+		{
+			name:    "tx-policy-block on gre over IPsec",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{TxErrors: 5, TxCarrierErrors: 5})},
+			mib:     mib("XfrmOutPolBlock", 5),
+			want:    []want{{"gre1", "tx-policy-block", 5, Exact}},
+		},
+		{
+			name:     "policies fine: only tx-no-sa is left",
+			release:  "6.1.0-31-cloud-amd64",
+			links:    []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 5, TxCarrierErrors: 5})},
+			mib:      mib("XfrmOutNoStates", 9),
+			policies: good,
+			want:     []want{{"vti0", "tx-no-sa", 5, Exact}},
+			group:    ids("tx-no-sa"),
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.run(t) })
+	}
+}
+
+func TestEveryRXCause(t *testing.T) {
+	// Every VTI RX drop inside xfrm_input or the inner policy check counts
+	// rx_errors+rx_dropped on the tunnel and one MIB counter.
+	mibCauses := []struct {
+		cause CauseID
+		mib   string
+	}{
+		{"rx-no-sa", "XfrmInNoStates"},
+		{"rx-integrity-failed", "XfrmInStateProtoError"},
+		{"rx-replay", "XfrmInStateSeqError"},
+		{"rx-no-policy", "XfrmInNoPols"},
+		{"rx-template-mismatch", "XfrmInTmplMismatch"},
+		{"rx-policy-block", "XfrmInPolBlock"},
+		{"rx-policy-error", "XfrmInPolError"},
+		{"rx-sa-expired", "XfrmInStateExpired"},
+		{"rx-sa-invalid", "XfrmInStateInvalid"},
+		{"rx-encap-mismatch", "XfrmInStateMismatch"},
+		{"rx-mode-error", "XfrmInStateModeError"},
+		{"rx-header-error", "XfrmInHdrError"},
+		{"rx-buffer-error", "XfrmInBufferError"},
+		{"rx-error", "XfrmInError"},
+		{"rx-acquire-error", "XfrmAcquireError"},
+		{"rx-dir-error", "XfrmInStateDirError"},
+	}
+	for _, mc := range mibCauses {
+		t.Run(string(mc.cause), func(t *testing.T) {
+			c := causeCase{
+				release: "6.12.12+deb13-cloud-amd64",
+				links:   []LinkReading{link("vti0", KindVTI, 5, S{RxErrors: 11, RxDropped: 11})},
+				mib:     mib(mc.mib, 11),
+				want:    []want{{"vti0", mc.cause, 11, Exact}, {"", mc.cause, 11, Exact}},
+				group:   []CauseID{mc.cause},
+			}
+			c.run(t)
+		})
+	}
+	cases := []causeCase{
+		{
+			name:    "rx-iptfs-error is namespace-wide",
+			release: "6.14.0",
+			mib:     mib("XfrmInIptfsError", 3),
+			want:    []want{{"", "rx-iptfs-error", 3, Exact}},
+		},
+		{
+			name:    "fwd-header-error is namespace-wide",
+			release: "6.1.0-31-cloud-amd64",
+			mib:     mib("XfrmFwdHdrError", 2),
+			want:    []want{{"", "fwd-header-error", 2, Exact}},
+		},
+		{
+			name:    "rx-backlog-full: rx_dropped without rx_errors",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti0", KindVTI, 5, S{RxDropped: 250})},
+			want:    []want{{"vti0", "rx-backlog-full", 250, Exact}},
+		},
+		{
+			name:    "rx-endpoint-mismatch is a candidate with rx-backlog-full on vti6",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("vti6a", KindVTI6, 5, S{RxDropped: 2})},
+			want:    []want{{"vti6a", "rx-endpoint-mismatch", 2, Candidate}, {"vti6a", "rx-backlog-full", 2, Candidate}},
+		},
+		{
+			name:    "rx-checksum",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{RxErrors: 3, RxCRCErrors: 3})},
+			want:    []want{{"gre1", "rx-checksum", 3, Exact}},
+		},
+		{
+			name:    "rx-sequence",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{RxErrors: 8, RxFIFOErrors: 8})},
+			want:    []want{{"gre1", "rx-sequence", 8, Exact}},
+		},
+		{
+			name:    "rx-length",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{RxErrors: 1, RxLengthErrors: 1})},
+			want:    []want{{"gre1", "rx-length", 1, Exact}},
+		},
+		{
+			name:    "rx-ecn",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{RxErrors: 5, RxFrameErrors: 5})},
+			want:    []want{{"gre1", "rx-ecn", 5, Exact}},
+		},
+		{
+			name:    "rx-no-sa on an xfrm interface shows only namespace-wide",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("ipsec0", KindXfrm, 5, S{})},
+			mib:     mib("XfrmInNoStates", 6),
+			want:    []want{{"", "rx-no-sa", 6, Exact}},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.run(t) })
+	}
+}
+
+func TestRXMultipleMIBCountersAreBounds(t *testing.T) {
+	// One tunnel, 10 RX errors, two MIB counters moved: replay 7, ICV 3.
+	c := causeCase{
+		release: "6.1.0-31-cloud-amd64",
+		links:   []LinkReading{link("vti0", KindVTI, 5, S{RxErrors: 10, RxDropped: 10})},
+		mib:     mib("XfrmInStateSeqError", 7, "XfrmInStateProtoError", 3),
+		want:    []want{{"vti0", "rx-replay", 7, AtMost}, {"vti0", "rx-integrity-failed", 3, AtMost}},
+		group:   ids("rx-replay", "rx-integrity-failed"),
+	}
+	c.run(t)
+}

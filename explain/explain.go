@@ -1,0 +1,881 @@
+package explain
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tunnelstat/tunnelstat/procnet"
+)
+
+// Explain explains what the counters did between two readings of the same
+// network namespace: before is the earlier one. A nil before means "since
+// boot": every counter is explained from zero, as ExplainSinceBoot does.
+//
+// Explain never fails: what it cannot explain it reports (as an
+// unexplained-counter finding or a note), and what it can only bound it
+// says so through each Finding's Certainty. It does no I/O.
+func Explain(before, after *Reading) Report {
+	if after == nil {
+		return Report{Notes: []string{"no reading to explain"}}
+	}
+	e := engine{before: before, after: after}
+	return e.run()
+}
+
+// ExplainSinceBoot explains a single reading's counters from zero: they
+// count since boot, or since each interface was created.
+func ExplainSinceBoot(r *Reading) Report { return Explain(nil, r) }
+
+// engine holds the state of one Explain call.
+type engine struct {
+	before, after *Reading
+	kernel        KernelVersion
+	kernelKnown   bool
+	mib           mibDelta
+	mibWhy        string // why the MIB is not used, "" when it is
+	rep           Report
+	moved         []movedLink
+	byName        map[string]int // before.Links by name, built only if positions differ
+	nsAttributed  map[CauseID]uint64
+	valueCache    map[*LinkReading]checkValues
+	byIndex       map[int32]string
+}
+
+// movedLink is a tunnel link whose error counters moved.
+type movedLink struct {
+	link     *LinkReading
+	kind     string
+	inferred bool // kind guessed from the name
+	d        counters
+	nb       int
+	buckets  [12]bucket
+	unexpl   []ctr
+	res      resolution
+	since    string // "since boot" / "since it was created" / ""
+	findings []Finding
+}
+
+func (e *engine) run() Report {
+	a := e.after
+	e.rep.Until = a.Time
+	if e.before != nil {
+		e.rep.Since = e.before.Time
+	}
+	e.setKernel()
+	e.setMIB()
+	for i := range a.Links {
+		e.link(i)
+	}
+	if e.before != nil {
+		e.vanished()
+	}
+	if len(e.moved) > 0 {
+		e.explainLinks()
+	}
+	e.namespaceWide()
+	return e.rep
+}
+
+func (e *engine) setKernel() {
+	rel := e.after.KernelRelease
+	if rel == "" && e.before != nil {
+		rel = e.before.KernelRelease
+	}
+	if rel == "" {
+		return
+	}
+	v, err := ParseKernelRelease(rel)
+	if err != nil {
+		e.note("kernel release %q not understood (%v): version-dependent findings are uncertain", rel, err)
+		return
+	}
+	if e.before != nil && e.before.KernelRelease != "" && e.after.KernelRelease != "" && e.before.KernelRelease != e.after.KernelRelease {
+		e.note("the kernel changed between the readings (%s → %s): the host rebooted, so every counter restarted", e.before.KernelRelease, e.after.KernelRelease)
+	}
+	e.kernel, e.kernelKnown = v, true
+	e.rep.Kernel = v
+}
+
+func (e *engine) setMIB() {
+	switch {
+	case e.after.MIB == nil:
+		e.mibWhy = "/proc/net/xfrm_stat was not read"
+		return
+	case e.before != nil && e.before.MIB == nil:
+		e.mibWhy = "/proc/net/xfrm_stat was read only in the later reading"
+		e.note("%s: the XFRM MIB is not used", e.mibWhy)
+		return
+	}
+	var before *procnet.XfrmStat
+	if e.before != nil {
+		before = e.before.MIB
+	}
+	e.mib = newMIBDelta(before, e.after.MIB)
+	if !e.mib.ok {
+		e.mibWhy = "the XFRM MIB went backwards (the namespace was recreated or the readings are from different namespaces)"
+		f := Finding{
+			Cause:     "counter-reset",
+			Count:     1,
+			Certainty: Exact,
+		}
+		for _, i := range e.mib.reset {
+			b, a := e.mib.before[i], e.mib.after[i]
+			f.Evidence = append(f.Evidence, Evidence{Counter: mibNames[i], Source: SourceNameXfrmStat, Before: &b, After: &a})
+		}
+		e.fill(&f, causeByID("counter-reset"), nil, "The namespace's XFRM MIB is smaller in the later reading, so IPsec causes are explained from the links alone.")
+		e.addNamespace(f)
+	}
+}
+
+func (e *engine) note(format string, args ...any) {
+	e.rep.Notes = append(e.rep.Notes, fmt.Sprintf(format, args...))
+}
+
+// findBefore returns the earlier reading of the link named name, trying the
+// same position first so that a stable interface list needs no map.
+func (e *engine) findBefore(i int, name string) *LinkReading {
+	bl := e.before.Links
+	if i < len(bl) && bl[i].Name == name {
+		return &bl[i]
+	}
+	if e.byName == nil {
+		e.byName = make(map[string]int, len(bl))
+		for j := range bl {
+			e.byName[bl[j].Name] = j
+		}
+	}
+	if j, ok := e.byName[name]; ok {
+		return &bl[j]
+	}
+	return nil
+}
+
+func (e *engine) vanished() {
+	a := e.after.Links
+	for i := range e.before.Links {
+		name := e.before.Links[i].Name
+		if i < len(a) && a[i].Name == name {
+			continue
+		}
+		if !slices.ContainsFunc(a, func(l LinkReading) bool { return l.Name == name }) {
+			e.note("%s is in the earlier reading only: it was deleted", name)
+		}
+	}
+}
+
+// link computes one link's deltas and keeps it if a tunnel error moved.
+func (e *engine) link(i int) {
+	l := &e.after.Links[i]
+	ac, ok := l.counters()
+	if !ok {
+		e.note("%s: the kernel sent no counters", l.Name)
+		return
+	}
+	var bc counters
+	bc.split = ac.split
+	since := ""
+	if e.before == nil {
+		since = "since boot (or since the interface was created)"
+	} else if prev := e.findBefore(i, l.Name); prev == nil {
+		since = "since it was created (it is new in the later reading)"
+	} else if prev.Index != 0 && l.Index != 0 && prev.Index != l.Index {
+		e.recreated(l, prev)
+		since = fmt.Sprintf("since it was recreated (index %d → %d)", prev.Index, l.Index)
+	} else {
+		var ok bool
+		bc, ok = prev.counters()
+		if !ok {
+			since = "since the interface was created (the earlier reading had no counters)"
+			bc = counters{split: ac.split}
+		} else if bc.split != ac.split {
+			// One reading from netlink, one from /proc/net/dev: compare
+			// the /proc/net/dev view of both.
+			if ac.split {
+				dv := devStatsFromStats64(l.Name, &l.Stats)
+				ac = countersFromDev(&dv)
+			} else {
+				dv := devStatsFromStats64(prev.Name, &prev.Stats)
+				bc = countersFromDev(&dv)
+			}
+		}
+	}
+	d, reset := delta(&bc, &ac)
+	if reset != 0 {
+		e.reset(l, &bc, &ac, reset)
+		return
+	}
+	if d.quiet() {
+		return
+	}
+	kind, inferred := l.Kind, false
+	if kind == "" {
+		kind = inferKind(l.Name)
+		inferred = kind != ""
+	}
+	if !isTunnelKind(kind) {
+		what := "kind " + strconv.Quote(kind)
+		if kind == "" {
+			what = "kind unknown, and the name does not suggest a tunnel"
+		}
+		e.note("%s is not a tunnel (%s): its error counters moved but are not explained here", l.Name, what)
+		return
+	}
+	e.moved = append(e.moved, movedLink{link: l, kind: kind, inferred: inferred, d: d, since: since})
+	m := &e.moved[len(e.moved)-1]
+	m.nb, m.unexpl = linkBuckets(kind, &m.d, &m.buckets)
+}
+
+func (e *engine) recreated(l, prev *LinkReading) {
+	f := Finding{Interface: l.Name, Cause: "counter-reset", Count: 1, Certainty: Exact}
+	b, a := uint64(prev.Index), uint64(l.Index)
+	f.Evidence = []Evidence{{Counter: "ifindex", Source: sourceName(l.Source), Before: &b, After: &a}}
+	e.fill(&f, causeByID("counter-reset"), l, fmt.Sprintf("%s has a new interface index (%d → %d): it was deleted and created again, so its counters restarted; they are explained since then.", l.Name, prev.Index, l.Index))
+	e.rep.Findings = append(e.rep.Findings, f)
+}
+
+func (e *engine) reset(l *LinkReading, bc, ac *counters, reset uint32) {
+	f := Finding{Interface: l.Name, Cause: "counter-reset", Count: 1, Certainty: Exact}
+	for i := range nCtr {
+		if reset&(1<<i) == 0 {
+			continue
+		}
+		b, a := bc.v[i], ac.v[i]
+		f.Evidence = append(f.Evidence, Evidence{Counter: ac.name(i), Source: sourceName(l.Source), Before: &b, After: &a})
+	}
+	why := "Counters of " + l.Name + " went backwards with the same interface index: they were reset"
+	if l.Source == SourceStats32 {
+		why += " or a 32-bit counter wrapped at 2^32"
+	}
+	why += ". The interval is not explained for this interface; explain the later reading alone (since boot) instead."
+	e.fill(&f, causeByID("counter-reset"), l, why)
+	e.rep.Findings = append(e.rep.Findings, f)
+}
+
+// src names where the link's deltas come from.
+func (m *movedLink) src() Source {
+	if !m.d.split {
+		return SourceNameProcDev
+	}
+	return sourceName(m.link.Source)
+}
+
+func sourceName(s CounterSource) Source {
+	switch s {
+	case SourceStats32:
+		return SourceNameStats32
+	case SourceProcNetDev:
+		return SourceNameProcDev
+	}
+	return SourceNameStats64
+}
+
+// explainLinks turns the buckets of every moved link into findings.
+func (e *engine) explainLinks() {
+	// Which MIB counters more than one link's buckets draw on: the MIB is
+	// per namespace, so such counts can only be bounds.
+	var users [nMIB]int
+	for mi := range e.moved {
+		m := &e.moved[mi]
+		if isIPsecKind(m.kind) {
+			m.res = resolveTX(m.kind, m.link.Tunnel, e.after)
+		}
+		var linkMask uint64
+		for bi := 0; bi < m.nb; bi++ {
+			b := &m.buckets[bi]
+			b.causes = candidateTable[candidateKey{m.kind, b.key, m.d.split}]
+			b.mask = mibMask(b.causes)
+			linkMask |= b.mask
+		}
+		if m.link.CrossNetns {
+			continue
+		}
+		for i := range nMIB {
+			if linkMask&(1<<i) != 0 {
+				users[i]++
+			}
+		}
+	}
+	for mi := range e.moved {
+		m := &e.moved[mi]
+		for bi := 0; bi < m.nb; bi++ {
+			b := &m.buckets[bi]
+			shared := 0
+			for i := range nMIB {
+				if b.mask&(1<<i) != 0 && users[i] > shared {
+					shared = users[i]
+				}
+			}
+			e.bucket(m, b, shared)
+		}
+		for _, c := range m.unexpl {
+			e.unexplained(m, c)
+		}
+		e.versionFinding(m)
+		e.rep.Findings = append(e.rep.Findings, m.findings...)
+	}
+}
+
+// candidate is a cause still in the running for a bucket's events.
+type candidate struct {
+	c        *Cause
+	m        uint64 // MIB events of this cause in the namespace
+	mibKnown bool   // m is known
+}
+
+// bucket explains one bucket of one link. shared is how many links'
+// buckets draw on the same MIB counters.
+func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
+	l := m.link
+	if len(b.causes) == 0 {
+		e.unexplained(m, b.key)
+		return
+	}
+	var why []string
+	why = append(why, e.bucketText(m, b))
+	useMIB := e.mib.ok && !l.CrossNetns
+	switch {
+	case l.CrossNetns:
+		why = append(why, "The tunnel's underlay is in another network namespace, whose XFRM MIB counts its IPsec events; this namespace's MIB is not used for it.")
+	case !e.mib.ok && b.mask != 0:
+		why = append(why, "Without the XFRM MIB ("+e.mibWhy+"), the IPsec causes cannot be told apart.")
+	}
+
+	// Filter the catalogue's candidates: kernel version, configuration,
+	// MIB counters that did not move. A filter that would leave nothing is
+	// skipped and said.
+	cands := make([]candidate, 0, len(b.causes))
+	for _, c := range b.causes {
+		cd := candidate{c: c}
+		if useMIB {
+			cd.m, cd.mibKnown = e.mib.count(c)
+		}
+		cands = append(cands, cd)
+	}
+	cands = e.filter(cands, &why, func(cd candidate) bool {
+		return e.kernelKnown && cd.c.Since.Known() && e.kernel.Less(cd.c.Since)
+	}, "kernel "+e.kernel.String()+" cannot produce %s")
+	if m.res.done && slices.ContainsFunc(b.causes, isTxLookup) {
+		why = append(why, m.res.why)
+		cands = e.filter(cands, &why, func(cd candidate) bool { return m.res.excluded(cd.c.ID) }, "the policies rule out %s")
+	}
+	if useMIB {
+		cands = e.filter(cands, &why, func(cd candidate) bool {
+			return cd.mibKnown && cd.m == 0 && !cd.c.Signature.AlsoWithoutMIB
+		}, "the XFRM MIB counted no %s event")
+	}
+
+	// With the policies read, the configuration explains the lookup
+	// failures; a VTI's tx-no-route needs a packet that arrived without a
+	// route (only bpf_redirect or a packet socket send one), so it is set
+	// aside when another cause is left.
+	if m.res.done && isIPsecKind(m.kind) && len(cands) > 1 {
+		if i := slices.IndexFunc(cands, func(cd candidate) bool { return cd.c.ID == "tx-no-route" }); i >= 0 {
+			cands = slices.Delete(cands, i, i+1)
+			why = append(why, "tx-no-route is set aside: on a "+m.kind+" it needs a packet that reached the tunnel without a route, which only bpf_redirect or a packet socket sends.")
+		}
+	}
+
+	group := l.Name + "/" + m.d.name(b.key)
+	if b.only {
+		group += "-only"
+	}
+	mk := func(cd candidate, n uint64, cert Certainty) Finding {
+		f := Finding{Interface: l.Name, Cause: cd.c.ID, Count: n, Certainty: cert, Group: group}
+		f.Evidence = e.linkEvidence(m, b)
+		if useMIB {
+			f.Evidence = append(f.Evidence, e.mibEvidence(cd.c)...)
+		}
+		return f
+	}
+	var out []Finding
+	var idsWhy []string
+	// Sum of the namespace's MIB events over the MIB-bearing candidates.
+	var mSum uint64
+	mibLess := 0
+	withMIB := 0
+	for _, cd := range cands {
+		if cd.mibKnown && cd.m > 0 {
+			mSum += cd.m
+			withMIB++
+		}
+		if !cd.c.mibBearing() || cd.c.Signature.AlsoWithoutMIB || !cd.mibKnown {
+			mibLess++
+		}
+	}
+	switch {
+	case len(cands) == 1:
+		cd := cands[0]
+		if len(b.causes) == 1 {
+			idsWhy = append(idsWhy, "No other catalogued cause moves this counter on a "+m.kind+".")
+		} else {
+			idsWhy = append(idsWhy, "Every other cause that moves this counter is ruled out.")
+		}
+		cert := Exact
+		if b.lower {
+			cert = AtLeast
+		}
+		out = append(out, mk(cd, b.n, cert))
+	case useMIB && shared <= 1 && withMIB == 1 && mSum == b.n:
+		// The tie: exactly one MIB counter among the candidates' moved, by
+		// exactly the link's count, and no other tunnel draws on it.
+		for _, cd := range cands {
+			if cd.mibKnown && cd.m > 0 {
+				idsWhy = append(idsWhy, fmt.Sprintf("%s moved by exactly %d, the same as %s's count, and no other tunnel draws on it: each event is one %s (this assumes no traffic outside the tunnel moved that namespace-wide counter in the interval, which the equal totals strongly suggest).",
+					strings.Join(cd.c.Signature.MIB, "+"), cd.m, l.Name, cd.c.ID))
+				out = append(out, mk(cd, b.n, Exact))
+			}
+		}
+	default:
+		if useMIB && shared > 1 {
+			idsWhy = append(idsWhy, fmt.Sprintf("The XFRM MIB counts the whole namespace while %d tunnels had such errors, so a MIB count is only an upper bound for each.", shared))
+		}
+		for _, cd := range cands {
+			switch {
+			case cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB:
+				out = append(out, mk(cd, min(b.n, cd.m), AtMost))
+			case useMIB && mibLess == 1 && mSum < b.n && (!cd.c.mibBearing() || cd.c.Signature.AlsoWithoutMIB):
+				// The only cause the MIB does not count must take the
+				// events the MIB cannot.
+				out = append(out, mk(cd, b.n-mSum, AtLeast))
+				idsWhy = append(idsWhy, fmt.Sprintf("The MIB accounts for at most %d of the %d events; %s is the only candidate the MIB does not count, so at least %d are %s.", mSum, b.n, cd.c.ID, b.n-mSum, cd.c.ID))
+			case b.lower:
+				out = append(out, mk(cd, b.n, AtLeast))
+			default:
+				out = append(out, mk(cd, b.n, Candidate))
+			}
+		}
+		if len(out) > 1 {
+			idsWhy = append(idsWhy, "The counters cannot tell these causes apart"+e.tellApart(m, b, out)+".")
+		}
+	}
+	why = append(why, idsWhy...)
+	if m.inferred {
+		why = append(why, fmt.Sprintf("%s's kind is unknown; %q is assumed from its name (ip -d link show dev %s tells).", l.Name, m.kind, l.Name))
+	}
+	ids := make([]CauseID, len(out))
+	for i := range out {
+		ids[i] = out[i].Cause
+	}
+	shared2 := strings.Join(why, " ")
+	for i := range out {
+		f := &out[i]
+		if len(out) > 1 {
+			for _, id := range ids {
+				if id != f.Cause {
+					f.Candidates = append(f.Candidates, id)
+				}
+			}
+		} else {
+			f.Group = ""
+		}
+		c := causeByID(f.Cause)
+		e.fill(f, c, l, shared2)
+		f.groupWhy = shared2
+		if ls := c.linkSignatureFor(m.kind); ls != nil {
+			f.via = ls.Counters[0]
+		}
+		e.attribute(f)
+	}
+	m.findings = append(m.findings, out...)
+}
+
+func isTxLookup(c *Cause) bool { return slices.Contains(txLookupCauses[:], c.ID) }
+
+// filter drops the candidates drop selects, unless that would drop all of
+// them; either way it says what it did.
+func (e *engine) filter(cands []candidate, why *[]string, drop func(candidate) bool, format string) []candidate {
+	var kept []candidate
+	var gone []string
+	for _, cd := range cands {
+		if drop(cd) {
+			gone = append(gone, string(cd.c.ID))
+		} else {
+			kept = append(kept, cd)
+		}
+	}
+	if len(gone) == 0 {
+		return cands
+	}
+	if len(kept) == 0 {
+		*why = append(*why, "Taken alone, "+fmt.Sprintf(format, strings.Join(gone, ", "))+", which would leave no cause: that evidence is set aside.")
+		return cands
+	}
+	*why = append(*why, capitalize(fmt.Sprintf(format, strings.Join(gone, ", ")))+".")
+	return kept
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// bucketText says what a bucket is, in words.
+func (e *engine) bucketText(m *movedLink, b *bucket) string {
+	l := m.link
+	n := strconv.FormatUint(b.n, 10)
+	since := ""
+	if m.since != "" {
+		since = " " + m.since
+	}
+	if !m.d.split {
+		switch b.key {
+		case ctrTxCarrier:
+			return fmt.Sprintf("%s counted %s TX errors%s in /proc/net/dev's carrier column. That column adds tx_carrier_errors (on a %s: the route, policy or SA lookup failed, or the SA did not fit) and tx_aborted_errors (IPsec output or the underlay failed after the packet left the tunnel), plus tx_window and tx_heartbeat errors that tunnels never count; so from /proc/net/dev a lookup failure and an output failure look the same. Netlink stats64 (ip -s -s link show dev %s) keep them apart.",
+				l.Name, n, since, m.kind, l.Name) + allTxHere(m, b)
+		case ctrRxFrame:
+			return fmt.Sprintf("%s counted %s RX errors%s in /proc/net/dev's frame column, which adds rx_length, rx_over, rx_crc and rx_frame errors; netlink stats64 (ip -s -s link show dev %s) keep them apart.", l.Name, n, since, l.Name)
+		}
+	}
+	name := m.d.name(b.key)
+	if ctrIsRx(b.key) && !m.d.split {
+		name = "RX " + name
+	} else if !m.d.split {
+		name = "TX " + name
+	}
+	switch {
+	case b.only && b.key == ctrTxErrors:
+		return fmt.Sprintf("%s counted %s TX errors%s that no more specific counter accounts for (tx_errors minus carrier, aborted, collisions and fifo).", l.Name, n, since)
+	case b.only && b.lower:
+		return fmt.Sprintf("%s counted at least %s %s%s beyond the drops it pairs with its own errors.", l.Name, n, name, since)
+	case b.only:
+		return fmt.Sprintf("%s counted %s %s%s without a matching error counter.", l.Name, n, name, since)
+	}
+	return fmt.Sprintf("%s counted %s %s%s.", l.Name, n, name, since) + allTxHere(m, b)
+}
+
+// allTxHere notes when a TX bucket holds every TX error of the link: then no
+// routing loop, oversize packet or unsupported protocol happened.
+func allTxHere(m *movedLink, b *bucket) string {
+	if ctrIsRx(b.key) || b.only || m.d.v[ctrTxErrors] != b.n {
+		return ""
+	}
+	return fmt.Sprintf(" Every TX error of %s is in this counter (errs = %d), so none was a routing loop, an oversize packet or an unsupported protocol.", m.link.Name, b.n)
+}
+
+// tellApart says what tells a group's candidates apart.
+func (e *engine) tellApart(m *movedLink, b *bucket, out []Finding) string {
+	var hints []string
+	if !m.d.split && b.key == ctrTxCarrier {
+		hints = append(hints, "ip -s -s link show splits lookup failures (carrier) from output failures (aborted)")
+	}
+	if !e.mib.ok && b.mask != 0 {
+		hints = append(hints, "/proc/net/xfrm_stat names the IPsec cause")
+	}
+	hasLookup := slices.ContainsFunc(out, func(f Finding) bool { return slices.Contains(txLookupCauses[:], f.Cause) })
+	if hasLookup && !m.res.done {
+		if e.after.Policies == nil {
+			hints = append(hints, "the outbound policy list (ip xfrm policy) settles no-policy versus SA mismatch")
+		} else if m.link.Tunnel == nil {
+			hints = append(hints, "the tunnel's parameters (local, remote, okey) let the policy list settle no-policy versus SA mismatch")
+		}
+	}
+	if len(hints) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(hints, "; ")
+}
+
+func (e *engine) linkEvidence(m *movedLink, b *bucket) []Evidence {
+	src := m.src()
+	ev := []Evidence{{Counter: m.d.name(b.key), Delta: m.d.v[b.key], Source: src, SumOf: sumOf(&m.d, b.key)}}
+	switch {
+	case b.key != ctrTxErrors && !ctrIsRx(b.key) && b.key != ctrTxDropped && m.d.v[ctrTxErrors] != 0:
+		ev = append(ev, Evidence{Counter: m.d.name(ctrTxErrors), Delta: m.d.v[ctrTxErrors], Source: src})
+	case b.key != ctrRxErrors && ctrIsRx(b.key) && m.d.v[ctrRxErrors] != 0:
+		ev = append(ev, Evidence{Counter: m.d.name(ctrRxErrors), Delta: m.d.v[ctrRxErrors], Source: src})
+	}
+	if b.key == ctrTxErrors && b.only {
+		for _, c := range [...]ctr{ctrTxCarrier, ctrTxAborted, ctrCollisions, ctrTxFIFO} {
+			if m.d.v[c] != 0 {
+				ev = append(ev, Evidence{Counter: m.d.name(c), Delta: m.d.v[c], Source: src, SumOf: sumOf(&m.d, c)})
+			}
+		}
+	}
+	if b.key == ctrRxErrors && m.d.v[ctrRxDropped] != 0 {
+		ev = append(ev, Evidence{Counter: m.d.name(ctrRxDropped), Delta: m.d.v[ctrRxDropped], Source: src, SumOf: sumOf(&m.d, ctrRxDropped)})
+	}
+	if (b.key == ctrTxDropped || b.key == ctrRxDropped) && b.only {
+		other := ctrTxErrors
+		if b.key == ctrRxDropped {
+			other = ctrRxErrors
+		}
+		ev = append(ev, Evidence{Counter: m.d.name(other), Delta: m.d.v[other], Source: src})
+	}
+	if pairsDrops(m.kind) && !ctrIsRx(b.key) && b.key != ctrTxDropped && m.d.v[ctrTxDropped] != 0 {
+		ev = append(ev, Evidence{Counter: m.d.name(ctrTxDropped), Delta: m.d.v[ctrTxDropped], Source: src})
+	}
+	return ev
+}
+
+func sumOf(d *counters, c ctr) []string {
+	if d.split {
+		return nil
+	}
+	return procSums[c]
+}
+
+func (e *engine) mibEvidence(c *Cause) []Evidence {
+	var ev []Evidence
+	for _, name := range append(slices.Clip(c.Signature.MIB), c.Signature.MIBMinus...) {
+		i := mibIndex[name]
+		if e.mib.present[i] {
+			ev = append(ev, Evidence{Counter: name, Delta: e.mib.v[i], Source: SourceNameXfrmStat})
+		}
+	}
+	return ev
+}
+
+// attribute records how many events of a MIB-counted cause the links
+// account for at most, for the namespace-wide findings.
+func (e *engine) attribute(f *Finding) {
+	if e.nsAttributed == nil {
+		e.nsAttributed = map[CauseID]uint64{}
+	}
+	e.nsAttributed[f.Cause] += f.Count
+}
+
+func (e *engine) unexplained(m *movedLink, c ctr) {
+	l := m.link
+	f := Finding{Interface: l.Name, Cause: "unexplained-counter", Count: m.d.v[c], Certainty: Exact}
+	f.Evidence = []Evidence{{Counter: m.d.name(c), Delta: m.d.v[c], Source: m.src(), SumOf: sumOf(&m.d, c)}}
+	why := fmt.Sprintf("%s moved on %s (kind %s), and no catalogued kernel path of that kind increments it.", m.d.name(c), l.Name, m.kind)
+	if m.inferred {
+		why += fmt.Sprintf(" The kind was assumed from the name; if %s is not a %s, that explains it.", l.Name, m.kind)
+	}
+	e.fill(&f, causeByID("unexplained-counter"), l, why)
+	m.findings = append(m.findings, f)
+}
+
+// versionRules are the behaviours that changed between kernel releases, per
+// cause and kind.
+var versionRules = []struct {
+	cause          CauseID
+	kinds          []string
+	since          KernelVersion
+	uncertainBelow bool // stable kernels below since may carry the change
+	text           string
+}{
+	{"tx-no-route", kindsVTIAll, KernelVersion{Major: 5, Minor: 5}, false,
+		"before 5.5 every packet reaching a VTI without a route counted as a carrier error; from 5.5 the tunnel looks a route up first and counts only its failure"},
+	{"tx-no-sa", kindsVTIBoth, KernelVersion{Major: 5, Minor: 9}, false,
+		"from 5.9 (xfrm_lookup_route in vti_xmit) with net.core.xfrm_larval_drop=0, a packet without an SA waits in the hold queue and counts as sent instead"},
+	{"tx-queue-full", kindsVTIBoth, KernelVersion{Major: 5, Minor: 9}, false,
+		"the policy hold queue exists for VTI only from 5.9"},
+	{"tx-too-big", kindsVTIAll, KernelVersion{Major: 5, Minor: 12}, true,
+		"before 5.12 a VTI dropped every oversize packet; from 5.12 (and in stable kernels that took the fix) an IPv4 packet without DF passes and is fragmented after encapsulation, so only DF or IPv6 packets count"},
+	{"tx-policy-default-block", kindsAll, KernelVersion{Major: 5, Minor: 16}, false,
+		"default policies exist from 5.16"},
+	{"tx-sa-dir-error", kindsVTIAll, KernelVersion{Major: 6, Minor: 10}, false,
+		"SA directions exist from 6.10"},
+	{"rx-dir-error", kindsVTIAll, KernelVersion{Major: 6, Minor: 10}, false,
+		"SA directions exist from 6.10"},
+	{"rx-length", kindsIPTnl, KernelVersion{Major: 6, Minor: 1}, true,
+		"rx_length_errors on IP tunnels is recent (6.1.y stable has it; the first release is not pinned)"},
+}
+
+// versionFinding adds a kernel-version-dependent finding when a link's
+// findings involve behaviour that changed between releases and the kernel
+// is unknown or in the range where stable backports make it uncertain.
+func (e *engine) versionFinding(m *movedLink) {
+	var texts []string
+	var n uint64
+	var affected []CauseID
+	for _, f := range m.findings {
+		for _, r := range versionRules {
+			if r.cause != f.Cause || !slices.Contains(r.kinds, m.kind) {
+				continue
+			}
+			if e.kernelKnown && !(r.uncertainBelow && e.kernel.Less(r.since)) {
+				continue
+			}
+			if !slices.Contains(texts, r.text) {
+				texts = append(texts, r.text)
+			}
+			if !slices.Contains(affected, f.Cause) {
+				affected = append(affected, f.Cause)
+			}
+			n = max(n, f.Count)
+		}
+	}
+	if len(texts) == 0 {
+		return
+	}
+	f := Finding{Interface: m.link.Name, Cause: "kernel-version-dependent", Count: n, Certainty: AtMost}
+	var lead string
+	if e.kernelKnown {
+		lead = fmt.Sprintf("Kernel %s is older than a change that stable kernels may have backported, so what %s counted depends on the exact build:", e.kernel, m.link.Name)
+	} else {
+		lead = fmt.Sprintf("The kernel release is unknown, and the meaning of %s's %s depends on it:", m.link.Name, joinIDs(affected))
+	}
+	f.Evidence = []Evidence{}
+	for _, g := range m.findings {
+		if slices.Contains(affected, g.Cause) {
+			f.Evidence = append(f.Evidence, g.Evidence[0])
+			break
+		}
+	}
+	e.fill(&f, causeByID("kernel-version-dependent"), m.link, lead+" "+strings.Join(texts, "; ")+".")
+	m.findings = append(m.findings, f)
+}
+
+func joinIDs(ids []CauseID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	return strings.Join(s, ", ")
+}
+
+// fill copies the catalogue's text into a finding and fills its checks.
+func (e *engine) fill(f *Finding, c *Cause, l *LinkReading, why string) {
+	f.Title = c.Title
+	f.KernelRef = c.KernelRefs
+	f.Kernels = c.Kernels
+	f.Explanation = c.Explanation
+	if why != "" {
+		f.Explanation += " " + why
+	}
+	var v checkValues
+	if l != nil {
+		v = e.values(l)
+	}
+	f.Checks = make([]Check, 0, len(c.Checks))
+	for _, t := range c.Checks {
+		if l == nil && strings.Contains(t.Command, "{dev}") {
+			continue // a namespace-wide finding has no interface to look at
+		}
+		f.Checks = append(f.Checks, v.fill(t))
+	}
+}
+
+// values returns the check values of a link, computed once per Explain.
+func (e *engine) values(l *LinkReading) checkValues {
+	if v, ok := e.valueCache[l]; ok {
+		return v
+	}
+	if e.valueCache == nil {
+		e.valueCache = map[*LinkReading]checkValues{}
+	}
+	v := valuesFor(l, e.after, e.linkName)
+	e.valueCache[l] = v
+	return v
+}
+
+// linkName returns the name of the later reading's link with index idx.
+func (e *engine) linkName(idx int32) string {
+	if e.byIndex == nil {
+		e.byIndex = make(map[int32]string, len(e.after.Links))
+		for i := range e.after.Links {
+			if l := &e.after.Links[i]; l.Index != 0 {
+				e.byIndex[l.Index] = l.Name
+			}
+		}
+	}
+	return e.byIndex[idx]
+}
+
+func (e *engine) addNamespace(f Finding) {
+	f.Interface = ""
+	e.rep.Findings = append(e.rep.Findings, f)
+}
+
+// namespaceWide reports every MIB-counted cause with the namespace's count,
+// and the kernel quirks the MIB reveals.
+func (e *engine) namespaceWide() {
+	if !e.mib.ok {
+		return
+	}
+	for i := range catalogue {
+		c := &catalogue[i]
+		if !c.mibBearing() || strings.HasPrefix(string(c.ID), "kernel-") {
+			continue
+		}
+		n, known := e.mib.count(c)
+		if !known || n == 0 {
+			continue
+		}
+		f := Finding{Cause: c.ID, Count: n, Certainty: Exact, Evidence: e.mibEvidence(c)}
+		var why string
+		if a := e.nsAttributed[c.ID]; a >= n {
+			why = fmt.Sprintf("%s counts every such event in the namespace (%d); the tunnel findings above may account for all of them (they are part of this count, not in addition to it).", strings.Join(c.Signature.MIB, "+"), n)
+		} else if a > 0 {
+			why = fmt.Sprintf("%s counts every such event in the namespace (%d); the tunnel findings above account for at most %d of them, the rest come from other IPsec traffic (policy-based tunnels, GRE over IPsec, an xfrm interface that does not count it) or from tunnels in namespaces that share this underlay.", strings.Join(c.Signature.MIB, "+"), n, a)
+		} else {
+			why = fmt.Sprintf("%s counts every such event in the namespace (%d). None shows on a tunnel link in this reading: the packets belong to policy-based IPsec, GRE or IPIP over IPsec, an xfrm interface that does not count this cause, or a path the link counts as successful.", strings.Join(c.Signature.MIB, "+"), n)
+		}
+		e.fill(&f, c, nil, why)
+		e.addNamespace(f)
+	}
+	e.quirkDropsCountedAsSent()
+	e.quirkDeadCounters()
+}
+
+func (e *engine) quirkDropsCountedAsSent() {
+	i := mibIndex["XfrmOutStateProtoError"]
+	p := e.mib.v[i]
+	if p == 0 {
+		return
+	}
+	var vtis []string
+	var aborted uint64
+	for li := range e.after.Links {
+		l := &e.after.Links[li]
+		kind := l.Kind
+		if kind == "" {
+			kind = inferKind(l.Name)
+		}
+		if (kind != KindVTI && kind != KindVTI6) || l.CrossNetns {
+			continue
+		}
+		vtis = append(vtis, l.Name)
+	}
+	if len(vtis) == 0 {
+		return
+	}
+	for mi := range e.moved {
+		m := &e.moved[mi]
+		if (m.kind != KindVTI && m.kind != KindVTI6) || m.link.CrossNetns {
+			continue
+		}
+		if m.d.split {
+			aborted += m.d.v[ctrTxAborted]
+		} else {
+			aborted += m.d.v[ctrTxCarrier]
+		}
+	}
+	if aborted >= p {
+		return
+	}
+	n := p - aborted
+	f := Finding{Cause: "kernel-drops-counted-as-sent", Count: n, Certainty: AtMost,
+		Evidence: []Evidence{{Counter: "XfrmOutStateProtoError", Delta: p, Source: SourceNameXfrmStat}}}
+	what := "no VTI shows an output error"
+	if aborted > 0 {
+		what = fmt.Sprintf("the VTIs show at most %d output errors", aborted)
+	}
+	e.fill(&f, causeByID("kernel-drops-counted-as-sent"), nil,
+		fmt.Sprintf("XfrmOutStateProtoError rose by %d while %s (%s): up to %d IPsec drops were counted by the tunnels as sent packets. Some may instead be asynchronous crypto failures or traffic outside the tunnels, which no link counts either.",
+			p, what, strings.Join(vtis, ", "), n))
+	e.addNamespace(f)
+}
+
+func (e *engine) quirkDeadCounters() {
+	for _, name := range [...]string{"XfrmOutBundleCheckError", "XfrmOutPolDead"} {
+		i := mibIndex[name]
+		n := e.mib.v[i]
+		if n == 0 {
+			continue
+		}
+		if name == "XfrmOutBundleCheckError" && e.kernelKnown && e.kernel.Less(KernelVersion{Major: 4, Minor: 9}) {
+			continue // old kernels still counted it
+		}
+		f := Finding{Cause: "kernel-dead-counter", Count: n, Certainty: Exact,
+			Evidence: []Evidence{{Counter: name, Delta: n, Source: SourceNameXfrmStat}}}
+		e.fill(&f, causeByID("kernel-dead-counter"), nil, fmt.Sprintf("%s moved by %d.", name, n))
+		e.addNamespace(f)
+	}
+}

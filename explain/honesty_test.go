@@ -1,0 +1,505 @@
+package explain
+
+import (
+	"encoding/json"
+	"math"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tunnelstat/tunnelstat/procnet"
+	"github.com/tunnelstat/tunnelstat/vtistat"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
+)
+
+// procLink builds a /proc/net/dev link (no kind, no parameters).
+func procLink(name string, d procnet.DevStats) LinkReading {
+	d.Name = name
+	d.RxPackets += 1_000_000
+	d.TxPackets += 900_000
+	return LinkReading{Name: name, Source: SourceProcNetDev, Dev: d}
+}
+
+// Honesty rule 1: /proc/net/dev's carrier column is carrier + aborted +
+// window + heartbeat, so a lookup failure and an output failure are
+// candidates of each other, and the finding says netlink tells them apart.
+func TestCarrierColumnIsASum(t *testing.T) {
+	r := &Reading{KernelRelease: "6.1.0-31-cloud-amd64", Links: []LinkReading{
+		procLink("vti0", procnet.DevStats{TxErrors: 12, TxCarrierSum: 12}),
+	}}
+	rep := ExplainSinceBoot(r)
+	got := causesOn(rep, "vti0", true)
+	for _, id := range []CauseID{"tx-no-sa", "tx-no-policy", "tx-sa-mismatch", "tx-output-error", "tx-sa-expired", "tx-netfilter-drop"} {
+		if !slices.Contains(got, id) {
+			t.Errorf("carrier column: %s missing from candidates %v", id, got)
+		}
+	}
+	f := mustFind(t, rep, want{"vti0", "tx-output-error", 12, Candidate})
+	if !slices.Contains(f.Candidates, "tx-no-sa") {
+		t.Errorf("tx-output-error's candidates lack tx-no-sa: %v", f.Candidates)
+	}
+	for _, s := range []string{"tx_carrier_errors", "tx_aborted_errors", "Netlink stats64", "ip -s -s link show dev vti0"} {
+		if !strings.Contains(f.Explanation, s) {
+			t.Errorf("explanation lacks %q:\n%s", s, f.Explanation)
+		}
+	}
+	if e := f.Evidence[0]; e.Counter != "carrier" || e.Source != SourceNameProcDev || len(e.SumOf) != 4 {
+		t.Errorf("evidence[0] = %+v, want the carrier column as a sum of 4", e)
+	}
+	if f.Checks[0].Command != "ip -s -s link show dev vti0" {
+		t.Errorf("first check = %q, want the stats64 split", f.Checks[0].Command)
+	}
+
+	// The same events read over netlink are apart: carrier only → no
+	// output-failure candidate.
+	r2 := &Reading{KernelRelease: "6.1.0-31-cloud-amd64", Links: []LinkReading{
+		link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 12, TxCarrierErrors: 12}),
+	}}
+	rep2 := ExplainSinceBoot(r2)
+	got2 := causesOn(rep2, "vti0", true)
+	if slices.Contains(got2, "tx-output-error") || !slices.Contains(got2, "tx-no-sa") {
+		t.Errorf("stats64 carrier: got %v, want lookup causes only", got2)
+	}
+}
+
+// The frame column sums four RX fields: checksum, length and ECN errors are
+// candidates of each other from /proc/net/dev.
+func TestFrameColumnIsASum(t *testing.T) {
+	r := &Reading{KernelRelease: "6.1.0-31-cloud-amd64", Links: []LinkReading{
+		procLink("gre1", procnet.DevStats{RxErrors: 4, RxFrameSum: 4}),
+	}}
+	rep := ExplainSinceBoot(r)
+	if got := causesOn(rep, "gre1", true); !slices.Equal(got, ids("rx-checksum", "rx-ecn", "rx-length")) {
+		t.Fatalf("frame column candidates = %v\n%s", got, rep.String())
+	}
+}
+
+// Honesty rule 2: the MIB is per namespace. With several tunnels the MIB
+// bounds each one; nothing is exact.
+func TestMIBIsPerNamespace(t *testing.T) {
+	t.Run("MIB smaller than the links' total", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 10, TxCarrierErrors: 10}),
+			link("vti1", KindVTI, 6, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5}),
+		}, mib(), mib("XfrmOutNoStates", 12))
+		rep := Explain(before, after)
+		mustFind(t, rep, want{"vti0", "tx-no-sa", 10, AtMost})
+		mustFind(t, rep, want{"vti1", "tx-no-sa", 5, AtMost})
+		mustFind(t, rep, want{"", "tx-no-sa", 12, Exact})
+		for _, f := range rep.Findings {
+			if f.Interface != "" && f.Certainty == Exact && !strings.HasPrefix(string(f.Cause), "kernel-") {
+				t.Errorf("exact finding with a shared MIB: %s on %s", f.Cause, f.Interface)
+			}
+		}
+		f := find(rep, "vti0", "tx-no-sa")
+		if !strings.Contains(f.Explanation, "2 tunnels") {
+			t.Errorf("explanation does not say the MIB is shared:\n%s", f.Explanation)
+		}
+	})
+	t.Run("MIB equal to the links' total is still shared", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 10, TxCarrierErrors: 10}),
+			link("vti1", KindVTI, 6, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5}),
+		}, mib(), mib("XfrmOutNoStates", 15))
+		rep := Explain(before, after)
+		mustFind(t, rep, want{"vti0", "tx-no-sa", 10, AtMost})
+		mustFind(t, rep, want{"vti1", "tx-no-sa", 5, AtMost})
+	})
+	t.Run("one tunnel, MIB smaller: at least the rest needs no MIB", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 10, TxCarrierErrors: 10}),
+		}, mib(), mib("XfrmOutNoStates", 4))
+		after.Policies = []xfrmstat.Policy{outPolicy(0x10, tunnelTmpl(tLocal, netip.MustParseAddr("203.0.113.9")))}
+		rep := Explain(before, after)
+		mustFind(t, rep, want{"vti0", "tx-no-sa", 4, AtMost})
+		mustFind(t, rep, want{"vti0", "tx-sa-mismatch", 6, AtLeast})
+	})
+	t.Run("cross-namespace tunnel does not use this MIB", func(t *testing.T) {
+		l := link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 10, TxCarrierErrors: 10})
+		l.CrossNetns = true
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{l}, mib(), mib())
+		rep := Explain(before, after)
+		f := mustFind(t, rep, want{"vti0", "tx-no-sa", 10, Candidate})
+		if !strings.Contains(f.Explanation, "another network namespace") {
+			t.Errorf("explanation does not mention the other namespace:\n%s", f.Explanation)
+		}
+	})
+}
+
+// Honesty rule 3: identical signatures stay candidates until the policies
+// and SAs settle them.
+func TestIdenticalSignaturesResolvedByPolicies(t *testing.T) {
+	links := []LinkReading{link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 9, TxCarrierErrors: 9})}
+	t.Run("counters alone", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", links, mib(), mib())
+		rep := Explain(before, after)
+		want := ids("tx-no-route", "tx-no-policy", "tx-policy-default-block", "tx-sa-mismatch")
+		if got := causesOn(rep, "vti0", true); !slices.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+		f := find(rep, "vti0", "tx-no-policy")
+		if f.Certainty != Candidate || f.Count != 9 || len(f.Candidates) != 3 {
+			t.Fatalf("tx-no-policy = %+v", f)
+		}
+		if !strings.Contains(f.Explanation, "policy list") {
+			t.Errorf("explanation does not say what settles it:\n%s", f.Explanation)
+		}
+	})
+	t.Run("old kernel has no default policies", func(t *testing.T) {
+		before, after := pair("5.10.0-33-amd64", links, mib(), mib())
+		rep := Explain(before, after)
+		if got := causesOn(rep, "vti0", true); slices.Contains(got, "tx-policy-default-block") {
+			t.Fatalf("5.10 cannot produce tx-policy-default-block: %v", got)
+		}
+	})
+	t.Run("no policy with the mark", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", links, mib(), mib())
+		after.Policies = []xfrmstat.Policy{outPolicy(0x99, tunnelTmpl(tLocal, tRemote))}
+		rep := Explain(before, after)
+		if got := causesOn(rep, "vti0", true); !slices.Equal(got, ids("tx-no-policy", "tx-policy-default-block")) {
+			t.Fatalf("got %v", got)
+		}
+		after.OutboundDefaultBlock = boolp(false)
+		mustFind(t, Explain(before, after), want{"vti0", "tx-no-policy", 9, Exact})
+	})
+	t.Run("mark matches under a mask", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", links, mib(), mib())
+		p := outPolicy(0, tunnelTmpl(tLocal, netip.MustParseAddr("203.0.113.9")))
+		p.Mark = &xfrmstat.Mark{Value: 0x10, Mask: 0xf0}
+		after.Policies = []xfrmstat.Policy{p}
+		mustFind(t, Explain(before, after), want{"vti0", "tx-sa-mismatch", 9, Exact})
+	})
+	t.Run("template endpoints differ", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", links, mib(), mib())
+		after.Policies = []xfrmstat.Policy{outPolicy(0x10, tunnelTmpl(netip.MustParseAddr("192.0.2.77"), tRemote))}
+		rep := Explain(before, after)
+		f := mustFind(t, rep, want{"vti0", "tx-sa-mismatch", 9, Exact})
+		if !strings.Contains(f.Explanation, "template src 192.0.2.77, tunnel local 192.0.2.1") {
+			t.Errorf("explanation lacks the mismatch:\n%s", f.Explanation)
+		}
+	})
+	t.Run("policy fine, MIB says no SA", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", links, mib(), mib("XfrmOutNoStates", 9))
+		after.Policies = []xfrmstat.Policy{outPolicy(0x10, tunnelTmpl(tLocal, tRemote))}
+		after.SAs = []xfrmstat.SA{}
+		mustFind(t, Explain(before, after), want{"vti0", "tx-no-sa", 9, Exact})
+	})
+}
+
+// Honesty rule 4: counters that go backwards are a finding, never a
+// negative or huge count.
+func TestCounterReset(t *testing.T) {
+	t.Run("same index, smaller counters", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 3, TxCarrierErrors: 3}),
+		}, mib(), mib())
+		before.Links[1].Stats.TxErrors = 1000
+		before.Links[1].Stats.TxCarrierErrors = 1000
+		rep := Explain(before, after)
+		f := mustFind(t, rep, want{"vti0", "counter-reset", 1, Exact})
+		if len(f.Evidence) != 2 || *f.Evidence[0].Before != 1000 || *f.Evidence[0].After != 3 {
+			t.Fatalf("evidence = %+v", f.Evidence)
+		}
+		if len(findingsOf(rep, "vti0")) != 1 {
+			t.Fatalf("a reset link must not be explained further:\n%s", rep.String())
+		}
+	})
+	t.Run("recreated interface: counts since creation", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("vti0", KindVTI, 9, vtistat.Stats64{TxErrors: 3, Collisions: 3}),
+		}, mib(), mib())
+		before.Links[1].Index = 5
+		before.Links[1].Stats.TxErrors = 500
+		rep := Explain(before, after)
+		mustFind(t, rep, want{"vti0", "counter-reset", 1, Exact})
+		f := mustFind(t, rep, want{"vti0", "tx-routing-loop", 3, Exact})
+		if !strings.Contains(f.Explanation, "since it was recreated (index 5 → 9)") {
+			t.Errorf("explanation:\n%s", f.Explanation)
+		}
+	})
+	t.Run("32-bit wrap", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5}),
+		}, mib(), mib())
+		before.Links[1].Source, after.Links[1].Source = SourceStats32, SourceStats32
+		before.Links[1].Stats.TxErrors = math.MaxUint32 - 2
+		rep := Explain(before, after)
+		f := mustFind(t, rep, want{"vti0", "counter-reset", 1, Exact})
+		if !strings.Contains(f.Explanation, "32-bit") {
+			t.Errorf("explanation:\n%s", f.Explanation)
+		}
+	})
+	t.Run("MIB went backwards", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5}),
+		}, mib("XfrmOutNoStates", 900), mib("XfrmOutNoStates", 5))
+		rep := Explain(before, after)
+		mustFind(t, rep, want{"", "counter-reset", 1, Exact})
+		// The MIB is not used: the link's causes stay candidates.
+		mustFind(t, rep, want{"vti0", "tx-no-sa", 5, Candidate})
+		if find(rep, "", "tx-no-sa") != nil {
+			t.Error("namespace-wide finding from a MIB that went backwards")
+		}
+	})
+}
+
+// Kernel quirks are findings too.
+func TestKernelQuirks(t *testing.T) {
+	t.Run("crypto backlog drops counted as sent", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("vti0", KindVTI, 5, vtistat.Stats64{}),
+		}, mib(), mib("XfrmOutStateProtoError", 1375))
+		after.Links[1].Stats.TxPackets += 1375
+		after.Links[1].Stats.TxBytes += 1375
+		rep := Explain(before, after)
+		f := mustFind(t, rep, want{"", "kernel-drops-counted-as-sent", 1375, AtMost})
+		if !strings.Contains(f.Explanation, "vti0") || !strings.Contains(f.Explanation, "no VTI shows an output error") {
+			t.Errorf("explanation:\n%s", f.Explanation)
+		}
+		mustFind(t, rep, want{"", "tx-crypto-backlog", 1375, Exact})
+	})
+	t.Run("some counted as aborted", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 5, TxAbortedErrors: 5}),
+		}, mib(), mib("XfrmOutStateProtoError", 30))
+		rep := Explain(before, after)
+		mustFind(t, rep, want{"", "kernel-drops-counted-as-sent", 25, AtMost})
+		mustFind(t, rep, want{"vti0", "tx-crypto-backlog", 5, AtMost})
+	})
+	t.Run("no quirk without a VTI", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("ipsec0", KindXfrm, 5, vtistat.Stats64{TxErrors: 30, TxAbortedErrors: 30}),
+		}, mib(), mib("XfrmOutStateProtoError", 30))
+		rep := Explain(before, after)
+		if find(rep, "", "kernel-drops-counted-as-sent") != nil {
+			t.Error("quirk reported for an xfrm interface, which counts the drop")
+		}
+	})
+	t.Run("dead counters", func(t *testing.T) {
+		before, after := pair("6.1.0-31-cloud-amd64", nil, mib(), mib("XfrmOutPolDead", 2, "XfrmOutBundleCheckError", 1))
+		rep := Explain(before, after)
+		if n := len(causesOn(rep, "", false)); n != 2 {
+			t.Fatalf("want 2 dead-counter findings:\n%s", rep.String())
+		}
+		var counts []uint64
+		for _, f := range findingsOf(rep, "") {
+			counts = append(counts, f.Count)
+			if f.Cause != "kernel-dead-counter" || f.Certainty != Exact {
+				t.Errorf("unexpected %s %s", f.Cause, f.Certainty)
+			}
+		}
+		if !slices.Equal(counts, []uint64{1, 2}) {
+			t.Errorf("counts = %v, want [1 2] (BundleCheckError, PolDead)", counts)
+		}
+	})
+	t.Run("version dependent: unknown kernel", func(t *testing.T) {
+		before, after := pair("", []LinkReading{link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 31})}, mib(), mib())
+		rep := Explain(before, after)
+		f := mustFind(t, rep, want{"vti0", "kernel-version-dependent", 31, AtMost})
+		if !strings.Contains(f.Explanation, "5.12") || !strings.Contains(f.Explanation, "unknown") {
+			t.Errorf("explanation:\n%s", f.Explanation)
+		}
+	})
+	t.Run("version dependent: 5.10 may or may not have the DF fix", func(t *testing.T) {
+		before, after := pair("5.10.0-33-amd64", []LinkReading{link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 31})}, mib(), mib())
+		mustFind(t, Explain(before, after), want{"vti0", "kernel-version-dependent", 31, AtMost})
+	})
+	t.Run("version known and past every change", func(t *testing.T) {
+		before, after := pair("6.12.12+deb13-cloud-amd64", []LinkReading{link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 31})}, mib(), mib())
+		if f := find(Explain(before, after), "vti0", "kernel-version-dependent"); f != nil {
+			t.Errorf("unexpected %+v", f)
+		}
+	})
+}
+
+func TestUnexplainedCounter(t *testing.T) {
+	before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+		link("vti0", KindVTI, 5, vtistat.Stats64{RxCRCErrors: 2, RxErrors: 2, RxDropped: 2}),
+		link("gre1", KindGRE, 6, vtistat.Stats64{TxWindowErrors: 1}),
+	}, mib(), mib("XfrmInNoStates", 2))
+	rep := Explain(before, after)
+	mustFind(t, rep, want{"vti0", "unexplained-counter", 2, Exact})
+	mustFind(t, rep, want{"gre1", "unexplained-counter", 1, Exact})
+	mustFind(t, rep, want{"vti0", "rx-no-sa", 2, Exact})
+}
+
+func TestNotesAndKinds(t *testing.T) {
+	before := &Reading{Links: []LinkReading{procLink("vti0", procnet.DevStats{}), procLink("old0", procnet.DevStats{})}}
+	after := &Reading{Links: []LinkReading{
+		procLink("vti0", procnet.DevStats{TxErrors: 2, Collisions: 2}),
+		procLink("eth0", procnet.DevStats{RxDropSum: 10}),
+		procLink("tun7", procnet.DevStats{TxErrors: 1}),
+	}}
+	rep := Explain(before, after)
+	f := mustFind(t, rep, want{"vti0", "tx-routing-loop", 2, Exact})
+	if !strings.Contains(f.Explanation, `"vti" is assumed from its name`) {
+		t.Errorf("kind inference not stated:\n%s", f.Explanation)
+	}
+	notes := strings.Join(rep.Notes, "\n")
+	for _, s := range []string{"old0 is in the earlier reading only", "eth0 is not a tunnel", "tun7 is not a tunnel"} {
+		if !strings.Contains(notes, s) {
+			t.Errorf("notes lack %q:\n%s", s, notes)
+		}
+	}
+}
+
+func TestChecksFilled(t *testing.T) {
+	before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+		link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 4, TxCarrierErrors: 4}),
+	}, mib(), mib("XfrmOutNoStates", 4))
+	after.SAs = []xfrmstat.SA{
+		{Src: tLocal, Dst: tRemote, SPI: 0xc1a2b3d4, Proto: 50, Mode: xfrmstat.ModeTunnel, Mark: &xfrmstat.Mark{Value: 0x10, Mask: 0xffffffff}},
+	}
+	rep := Explain(before, after)
+	f := mustFind(t, rep, want{"vti0", "tx-no-sa", 4, Exact})
+	var cmds []string
+	for _, c := range f.Checks {
+		cmds = append(cmds, c.Command)
+		if len(c.Placeholders) != 0 {
+			t.Errorf("check %q has placeholders %v", c.Command, c.Placeholders)
+		}
+	}
+	all := strings.Join(cmds, "\n")
+	for _, s := range []string{
+		"ip -s -s link show dev vti0",
+		"ip -s xfrm state list src 192.0.2.1 dst 198.51.100.2",
+		"ip xfrm policy get dir out src 0.0.0.0/0 dst 0.0.0.0/0 mark 0x10",
+	} {
+		if !strings.Contains(all, s) {
+			t.Errorf("checks lack %q:\n%s", s, all)
+		}
+	}
+	// The SPI fills the state get of a cause that uses it.
+	e := engine{after: after}
+	v := e.values(&after.Links[1])
+	if c := v.fill(chkStateOutGet); c.Command != "ip xfrm state get src 192.0.2.1 dst 198.51.100.2 proto esp spi 0xc1a2b3d4 mark 0x10" {
+		t.Errorf("state get = %q", c.Command)
+	}
+	if v.underlay != "eth0" {
+		t.Errorf("underlay = %q, want eth0 (tunnel link 2)", v.underlay)
+	}
+}
+
+func TestJSON(t *testing.T) {
+	before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+		link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 4, TxCarrierErrors: 4}),
+	}, mib(), mib("XfrmOutNoStates", 4))
+	rep := Explain(before, after)
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Kernel   string           `json:"kernel"`
+		Findings []map[string]any `json:"findings"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Kernel != "6.1.0" {
+		t.Errorf("kernel = %q", raw.Kernel)
+	}
+	for _, k := range []string{"interface", "cause", "count", "certainty", "evidence", "checks", "title", "explanation", "kernel_refs", "kernels"} {
+		if _, ok := raw.Findings[0][k]; !ok {
+			t.Errorf("finding JSON lacks %q: %s", k, b)
+		}
+	}
+	if raw.Findings[0]["certainty"] != "exact" || raw.Findings[0]["cause"] != "tx-no-sa" {
+		t.Errorf("finding JSON = %v", raw.Findings[0])
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Findings[0].Certainty != Exact || back.Kernel != rep.Kernel || back.Findings[0].Count != 4 {
+		t.Errorf("round trip: %+v", back.Findings[0])
+	}
+	empty, _ := json.Marshal(Explain(before, before))
+	if !strings.Contains(string(empty), `"findings":[]`) {
+		t.Errorf("empty report JSON = %s", empty)
+	}
+}
+
+// The seed: a VyOS /proc/net/dev capture, explained since boot.
+func TestSeedVyOS(t *testing.T) {
+	f, err := os.Open("testdata/vyos-seed003-proc-net-dev.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	devs, err := procnet.ParseNetDev(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Reading{Links: LinksFromProcNetDev(devs)}
+	rep := ExplainSinceBoot(r)
+	t.Log("\n" + rep.String())
+
+	lookup := []CauseID{"tx-no-route", "tx-no-policy", "tx-policy-default-block", "tx-sa-mismatch", "tx-no-sa",
+		"tx-underlay-unreachable", "tx-policy-block", "tx-policy-error", "tx-sa-dir-error"}
+	output := []CauseID{"tx-sa-expired", "tx-seq-overflow", "tx-sa-invalid", "tx-mode-error", "tx-output-error",
+		"tx-crypto-backlog", "tx-queue-full", "tx-netfilter-drop"}
+	for _, tc := range []struct {
+		dev string
+		n   uint64
+	}{{"vti0", 59}, {"vti1", 280}} {
+		got := causesOn(rep, tc.dev, true)
+		all := slices.Sorted(slices.Values(append(slices.Clone(lookup), output...)))
+		if !slices.Equal(got, all) {
+			t.Errorf("%s: candidates\n got %v\nwant %v", tc.dev, got, all)
+		}
+		for _, fd := range findingsOf(rep, tc.dev) {
+			if strings.HasPrefix(string(fd.Cause), "kernel-") {
+				continue
+			}
+			if fd.Count != tc.n || fd.Certainty != Candidate || len(fd.Candidates) != len(all)-1 {
+				t.Errorf("%s %s: %d %s with %d candidates", tc.dev, fd.Cause, fd.Count, fd.Certainty, len(fd.Candidates))
+			}
+			if fd.Evidence[0].Counter != "carrier" || fd.Evidence[0].Delta != tc.n || fd.Evidence[1].Counter != "errs" || fd.Evidence[1].Delta != tc.n {
+				t.Errorf("%s evidence = %+v", tc.dev, fd.Evidence)
+			}
+			if !strings.Contains(fd.Explanation, "so none was a routing loop, an oversize packet or an unsupported protocol") {
+				t.Errorf("%s: explanation does not use errs = carrier:\n%s", tc.dev, fd.Explanation)
+			}
+		}
+		// The version is unknown: say so.
+		mustFind(t, rep, want{tc.dev, "kernel-version-dependent", tc.n, AtMost})
+		// The checks that tell the candidates apart, with placeholders.
+		fd := find(rep, tc.dev, "tx-no-policy")
+		var cmds []string
+		for _, c := range fd.Checks {
+			cmds = append(cmds, c.Command)
+		}
+		joined := strings.Join(cmds, "\n")
+		for _, s := range []string{"ip -s -s link show dev " + tc.dev, "ip xfrm policy get dir out src <any> dst <any> mark <okey>"} {
+			if !strings.Contains(joined, s) {
+				t.Errorf("%s checks lack %q:\n%s", tc.dev, s, joined)
+			}
+		}
+		if fd := find(rep, tc.dev, "tx-underlay-unreachable"); !slices.ContainsFunc(fd.Checks, func(c Check) bool {
+			return c.Command == "ip route get <remote>" && slices.Contains(c.Placeholders, "remote")
+		}) {
+			t.Errorf("%s: no ip route get <remote> check", tc.dev)
+		}
+	}
+	if len(findingsOf(rep, "ip_vti0")) != 0 || len(findingsOf(rep, "eth0")) != 0 || len(findingsOf(rep, "lo")) != 0 {
+		t.Errorf("findings on quiet or non-tunnel links:\n%s", rep.String())
+	}
+
+	// With the tunnel's kind and parameters known (ip -d link), the checks
+	// carry the real values.
+	r.Links[0].Kind = KindVTI
+	r.Links[0].Tunnel = &vtistat.Tunnel{Local: tLocal, Remote: tRemote, IKey: 0x900001, OKey: 0x900001}
+	rep = ExplainSinceBoot(r)
+	fd := find(rep, "vti0", "tx-no-policy")
+	if !slices.ContainsFunc(fd.Checks, func(c Check) bool {
+		return c.Command == "ip xfrm policy get dir out src 0.0.0.0/0 dst 0.0.0.0/0 mark 0x900001"
+	}) {
+		t.Errorf("filled checks: %+v", fd.Checks)
+	}
+	if strings.Contains(fd.Explanation, "assumed from its name") {
+		t.Error("kind given but still inferred")
+	}
+}

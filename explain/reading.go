@@ -1,0 +1,149 @@
+package explain
+
+import (
+	"time"
+
+	"github.com/tunnelstat/tunnelstat/procnet"
+	"github.com/tunnelstat/tunnelstat/vtistat"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
+)
+
+// Reading is everything read from one network namespace at one time. Only
+// Links is required; every other part makes the explanation sharper:
+//
+//   - KernelRelease picks the right meaning where the kernel changed.
+//   - MIB (/proc/net/xfrm_stat) names the IPsec cause behind link errors.
+//   - Policies and SAs settle causes that counters alone cannot tell apart
+//     (no policy, or an SA whose endpoints differ from the tunnel's).
+//
+// A nil MIB, Policies or SAs means "not read"; an empty non-nil slice means
+// "read, and there were none".
+type Reading struct {
+	Time time.Time
+	// KernelRelease is uname -r ("6.1.0-31-cloud-amd64"); "" if unknown.
+	KernelRelease string
+
+	Links []LinkReading
+
+	MIB      *procnet.XfrmStat
+	Policies []xfrmstat.Policy
+	SAs      []xfrmstat.SA
+
+	// OutboundDefaultBlock is the namespace's default outbound XFRM policy
+	// (ip xfrm policy getdefault): true for block, false for accept, nil if
+	// not read.
+	OutboundDefaultBlock *bool
+}
+
+// CounterSource says where a LinkReading's counters come from.
+type CounterSource uint8
+
+const (
+	// SourceStats64 is rtnetlink's rtnl_link_stats64: every field apart.
+	SourceStats64 CounterSource = iota + 1
+	// SourceStats32 is the legacy 32-bit IFLA_STATS: fields apart, but they
+	// wrap at 2^32.
+	SourceStats32
+	// SourceProcNetDev is /proc/net/dev: three columns are sums.
+	SourceProcNetDev
+)
+
+// String returns the name used in Evidence.Source.
+func (s CounterSource) String() string {
+	switch s {
+	case SourceStats64:
+		return "stats64"
+	case SourceStats32:
+		return "stats32"
+	case SourceProcNetDev:
+		return "proc/net/dev"
+	}
+	return "none"
+}
+
+// LinkReading is one interface's counters and, when known, its kind and
+// tunnel parameters.
+type LinkReading struct {
+	Name  string
+	Index int32 // 0 if unknown (/proc/net/dev has no index)
+	// Kind is IFLA_INFO_KIND ("vti", "vti6", "xfrm", "gre", …); "" if
+	// unknown. When it is unknown the kind is inferred from the name
+	// ("vti0" → vti) and every finding says so.
+	Kind string
+	// Tunnel holds local/remote/ikey/okey/if_id; nil if unknown. Checks
+	// then show placeholders such as <remote>.
+	Tunnel *vtistat.Tunnel
+	// CrossNetns is true when the tunnel's underlay is in another network
+	// namespace (IFLA_LINK_NETNSID present): its IPsec events are then
+	// counted in that namespace's MIB, not in this one's.
+	CrossNetns bool
+
+	Source CounterSource
+	// Stats holds the counters when Source is SourceStats64 or SourceStats32.
+	Stats vtistat.Stats64
+	// Dev holds the counters when Source is SourceProcNetDev.
+	Dev procnet.DevStats
+}
+
+// LinksFromVTIStat converts rtnetlink links. Links the kernel sent without
+// counters are kept with Source 0, and are reported, not explained.
+func LinksFromVTIStat(links []vtistat.Link) []LinkReading {
+	out := make([]LinkReading, len(links))
+	for i := range links {
+		l := &links[i]
+		r := &out[i]
+		r.Name = l.Name
+		r.Index = l.Index
+		r.Kind = l.Kind
+		r.Tunnel = l.Tunnel
+		r.CrossNetns = l.Tunnel != nil && l.LinkNetNSID >= 0
+		switch l.StatsSource {
+		case vtistat.Stats64Bit:
+			r.Source = SourceStats64
+			r.Stats = l.Stats
+		case vtistat.Stats32Bit:
+			r.Source = SourceStats32
+			r.Stats = l.Stats
+		case vtistat.StatsProcNet:
+			r.Source = SourceProcNetDev
+			r.Dev = devStatsFromStats64(l.Name, &l.Stats)
+		}
+	}
+	return out
+}
+
+// devStatsFromStats64 rebuilds the /proc/net/dev view of a link whose
+// stats64 were filled from /proc/net/dev (vtistat.StatsProcNet): the sum
+// columns were stored in the first field of each sum.
+func devStatsFromStats64(name string, s *vtistat.Stats64) procnet.DevStats {
+	return procnet.DevStats{
+		Name:         name,
+		RxBytes:      s.RxBytes,
+		RxPackets:    s.RxPackets,
+		RxErrors:     s.RxErrors,
+		RxDropSum:    procnet.Sum(s.RxDropped + s.RxMissedErrors),
+		RxFIFOErrors: s.RxFIFOErrors,
+		RxFrameSum:   procnet.Sum(s.RxLengthErrors + s.RxOverErrors + s.RxCRCErrors + s.RxFrameErrors),
+		RxCompressed: s.RxCompressed,
+		RxMulticast:  s.Multicast,
+		TxBytes:      s.TxBytes,
+		TxPackets:    s.TxPackets,
+		TxErrors:     s.TxErrors,
+		TxDropped:    s.TxDropped,
+		TxFIFOErrors: s.TxFIFOErrors,
+		Collisions:   s.Collisions,
+		TxCarrierSum: procnet.Sum(s.TxCarrierErrors + s.TxAbortedErrors + s.TxWindowErrors + s.TxHeartbeatErrors),
+		TxCompressed: s.TxCompressed,
+	}
+}
+
+// LinksFromProcNetDev converts /proc/net/dev lines. Kinds and tunnel
+// parameters are unknown: set them on the result if another source knows
+// them (ip -d link), which sharpens the explanation.
+func LinksFromProcNetDev(devs []procnet.DevStats) []LinkReading {
+	out := make([]LinkReading, len(devs))
+	for i := range devs {
+		out[i] = LinkReading{Name: devs[i].Name, Source: SourceProcNetDev, Dev: devs[i]}
+	}
+	return out
+}

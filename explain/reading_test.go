@@ -1,0 +1,37 @@
+package explain
+
+import (
+	"testing"
+
+	"github.com/tunnelstat/tunnelstat/vtistat"
+)
+
+func TestLinksFromVTIStat(t *testing.T) {
+	links := []vtistat.Link{
+		{Index: 5, Name: "vti0", Kind: "vti", LinkNetNSID: -1, Tunnel: vtiTunnel(), StatsSource: vtistat.Stats64Bit,
+			Stats: vtistat.Stats64{TxErrors: 3, TxCarrierErrors: 2, TxAbortedErrors: 1}},
+		{Index: 6, Name: "vti1", Kind: "vti", LinkNetNSID: 0, Tunnel: vtiTunnel(), StatsSource: vtistat.Stats32Bit},
+		{Name: "vti2", LinkNetNSID: -1, StatsSource: vtistat.StatsProcNet,
+			Stats: vtistat.Stats64{TxErrors: 7, TxCarrierErrors: 7, RxDropped: 2, RxFrameErrors: 4}},
+		{Index: 8, Name: "dummy0", Kind: "dummy", LinkNetNSID: -1},
+	}
+	got := LinksFromVTIStat(links)
+	if got[0].Source != SourceStats64 || got[0].Stats.TxAbortedErrors != 1 || got[0].CrossNetns || got[0].Tunnel == nil {
+		t.Errorf("stats64 link: %+v", got[0])
+	}
+	if got[1].Source != SourceStats32 || !got[1].CrossNetns {
+		t.Errorf("stats32 cross-netns link: %+v", got[1])
+	}
+	if got[2].Source != SourceProcNetDev || got[2].Dev.TxCarrierSum != 7 || got[2].Dev.RxFrameSum != 4 || got[2].Dev.RxDropSum != 2 {
+		t.Errorf("procnet fallback link: %+v", got[2])
+	}
+	if got[3].Source != 0 {
+		t.Errorf("link without counters: %+v", got[3])
+	}
+	rep := ExplainSinceBoot(&Reading{KernelRelease: "6.1.0-31-cloud-amd64", Links: got})
+	mustFind(t, rep, want{"vti0", "tx-sa-expired", 1, Candidate})
+	mustFind(t, rep, want{"vti2", "tx-no-sa", 7, Candidate})
+	if len(rep.Notes) != 1 || rep.Notes[0] != "dummy0: the kernel sent no counters" {
+		t.Errorf("notes = %q", rep.Notes)
+	}
+}

@@ -1,0 +1,296 @@
+package explain
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Certainty says how sure a Finding's Count is.
+type Certainty uint8
+
+const (
+	// Exact: Count events of this cause happened here. When the count
+	// comes from matching link counters with namespace-wide MIB counters,
+	// "exact" rests on the totals being equal: every link event is matched
+	// by exactly one MIB event and no other traffic moved that MIB counter.
+	Exact Certainty = iota + 1
+	// AtMost: between 0 and Count events of this cause happened here. The
+	// counters bound it (typically: a namespace-wide MIB counter shared by
+	// several tunnels, or other causes fit the same link counter).
+	AtMost
+	// AtLeast: Count or more events of this cause happened here.
+	AtLeast
+	// Candidate: the cause is one of several that fit the same events
+	// equally well (listed in Candidates); Count is how many events the
+	// group explains, so it is also the most this cause can account for.
+	Candidate
+)
+
+var certaintyNames = [...]string{Exact: "exact", AtMost: "at_most", AtLeast: "at_least", Candidate: "candidate"}
+
+// String returns "exact", "at_most", "at_least" or "candidate".
+func (c Certainty) String() string {
+	if int(c) < len(certaintyNames) && certaintyNames[c] != "" {
+		return certaintyNames[c]
+	}
+	return "unknown"
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (c Certainty) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (c *Certainty) UnmarshalText(b []byte) error {
+	for i, n := range certaintyNames {
+		if n != "" && n == string(b) {
+			*c = Certainty(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("explain: unknown certainty %q", b)
+}
+
+// Source names where an Evidence counter was read.
+type Source string
+
+const (
+	SourceNameStats64  Source = "stats64"      // rtnetlink rtnl_link_stats64
+	SourceNameStats32  Source = "stats32"      // rtnetlink legacy 32-bit stats
+	SourceNameProcDev  Source = "proc/net/dev" // /proc/net/dev
+	SourceNameXfrmStat Source = "xfrm_stat"    // /proc/net/xfrm_stat
+)
+
+// Evidence is one counter delta that supports a finding.
+type Evidence struct {
+	// Counter is the rtnl_link_stats64 field ("tx_carrier_errors"), the
+	// /proc/net/dev column ("carrier") or the MIB counter ("XfrmOutNoStates").
+	Counter string `json:"counter"`
+	Delta   uint64 `json:"delta"`
+	Source  Source `json:"source"`
+	// SumOf lists the fields a /proc/net/dev column adds up.
+	SumOf []string `json:"sum_of,omitempty"`
+	// Before and After are set for counter-reset evidence, where the
+	// counter went backwards and Delta is 0.
+	Before *uint64 `json:"before,omitempty"`
+	After  *uint64 `json:"after,omitempty"`
+}
+
+// Check is a command to run, with the tunnel's values filled in.
+type Check struct {
+	Command string `json:"command"`
+	Why     string `json:"why"`
+	// Placeholders lists the values that were not known and are left in
+	// the command as <name>, to be replaced by hand.
+	Placeholders []string `json:"placeholders,omitempty"`
+}
+
+// Finding is one explained cause with its count and evidence.
+type Finding struct {
+	// Interface is the link's name; "" for a namespace-wide finding.
+	Interface string    `json:"interface"`
+	Cause     CauseID   `json:"cause"`
+	Title     string    `json:"title"`
+	Count     uint64    `json:"count"`
+	Certainty Certainty `json:"certainty"`
+	// Candidates lists the other causes that fit the same events, when
+	// the counters cannot tell them apart.
+	Candidates []CauseID `json:"candidates,omitempty"`
+	// Group is shared by the findings that explain the same events (a
+	// cause and its candidates). Sum one finding per group, not all.
+	Group string `json:"group,omitempty"`
+
+	Evidence  []Evidence `json:"evidence"`
+	KernelRef []string   `json:"kernel_refs"`
+	Kernels   string     `json:"kernels"`
+	Checks    []Check    `json:"checks"`
+
+	// Explanation says in plain words what happened and why the count is
+	// as sure as Certainty says.
+	Explanation string `json:"explanation"`
+
+	// groupWhy is the reasoning shared by the group, printed once by Format.
+	groupWhy string
+	// via is the stats64 field the cause moves on this link; Format uses it
+	// to sort a sum column's candidates by the field they would be in.
+	via string
+}
+
+// Report is the result of explaining two readings (or one since boot).
+type Report struct {
+	// Since is the earlier reading's time; zero for ExplainSinceBoot.
+	Since time.Time `json:"since,omitzero"`
+	Until time.Time `json:"until,omitzero"`
+	// Kernel is the kernel version the explanation assumed; "" if unknown.
+	Kernel KernelVersion `json:"kernel"`
+	// Findings are ordered by interface (as in the reading), then
+	// namespace-wide ones.
+	Findings []Finding `json:"findings"`
+	// Notes are remarks about the readings themselves: interfaces that
+	// appeared or vanished, kinds inferred from names, missing sources.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// MarshalJSON makes an empty Findings list encode as [] rather than null.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report
+	p := plain(r)
+	if p.Findings == nil {
+		p.Findings = []Finding{}
+	}
+	return json.Marshal(p)
+}
+
+// ByInterface returns the findings about one interface ("" for the
+// namespace-wide ones).
+func (r Report) ByInterface(name string) []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.Interface == name {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// String formats the report for a terminal; see Format.
+func (r Report) String() string {
+	var b strings.Builder
+	_ = r.Format(&b)
+	return b.String()
+}
+
+// Format writes the report for a person: one block per group of findings,
+// candidates listed together, evidence and checks once per group.
+func (r Report) Format(w io.Writer) error {
+	var b strings.Builder
+	if len(r.Findings) == 0 {
+		b.WriteString("No tunnel or IPsec error counter moved.\n")
+	}
+	for i := 0; i < len(r.Findings); {
+		j := i + 1
+		if g := r.Findings[i].Group; g != "" {
+			for j < len(r.Findings) && r.Findings[j].Group == g {
+				j++
+			}
+		}
+		formatGroup(&b, r.Findings[i:j])
+		b.WriteByte('\n')
+		i = j
+	}
+	for _, n := range r.Notes {
+		b.WriteString("note: ")
+		b.WriteString(n)
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func formatGroup(b *strings.Builder, fs []Finding) {
+	where := fs[0].Interface
+	if where == "" {
+		where = "namespace"
+	}
+	if len(fs) == 1 {
+		f := fs[0]
+		fmt.Fprintf(b, "%s: %s %s — %s\n", where, f.Cause, countText(f), f.Title)
+	} else {
+		fmt.Fprintf(b, "%s: %d events, one or more of %d candidate causes:\n", where, groupEvents(fs), len(fs))
+		var vias []string
+		for _, f := range fs {
+			if !slices.Contains(vias, f.via) {
+				vias = append(vias, f.via)
+			}
+		}
+		for _, via := range vias {
+			indent := "  "
+			if len(vias) > 1 {
+				fmt.Fprintf(b, "  counted in %s:\n", via)
+				indent = "    "
+			}
+			for _, f := range fs {
+				if f.via == via {
+					fmt.Fprintf(b, "%s- %s %s — %s\n", indent, f.Cause, strings.TrimSuffix(countText(f), " (candidate)"), f.Title)
+				}
+			}
+		}
+	}
+	b.WriteString("  evidence: ")
+	seen := map[string]bool{}
+	first := true
+	for _, f := range fs {
+		for _, e := range f.Evidence {
+			k := string(e.Source) + "/" + e.Counter
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if !first {
+				b.WriteString(", ")
+			}
+			first = false
+			b.WriteString(evidenceText(e))
+		}
+	}
+	b.WriteByte('\n')
+	if len(fs) == 1 {
+		fmt.Fprintf(b, "  why: %s\n", fs[0].Explanation)
+		fmt.Fprintf(b, "  kernel: %s (%s)\n", strings.Join(fs[0].KernelRef, ", "), fs[0].Kernels)
+	} else {
+		// The group's shared reasoning is the same on each member; print it once.
+		why := fs[0].groupWhy
+		if why == "" {
+			why = fs[0].Explanation
+		}
+		fmt.Fprintf(b, "  why: %s\n", why)
+	}
+	seenCmd := map[string]bool{}
+	for _, f := range fs {
+		for _, c := range f.Checks {
+			if seenCmd[c.Command] {
+				continue
+			}
+			seenCmd[c.Command] = true
+			fmt.Fprintf(b, "  check: %s\n         # %s\n", c.Command, c.Why)
+		}
+	}
+}
+
+func groupEvents(fs []Finding) uint64 {
+	var n uint64
+	for _, f := range fs {
+		n = max(n, f.Count)
+	}
+	return n
+}
+
+func countText(f Finding) string {
+	n := strconv.FormatUint(f.Count, 10)
+	switch f.Certainty {
+	case Exact:
+		return n
+	case AtMost:
+		return "≤" + n
+	case AtLeast:
+		return "≥" + n
+	case Candidate:
+		return "≤" + n + " (candidate)"
+	}
+	return n
+}
+
+func evidenceText(e Evidence) string {
+	if e.Before != nil && e.After != nil {
+		return fmt.Sprintf("%s %d→%d (%s)", e.Counter, *e.Before, *e.After, e.Source)
+	}
+	s := fmt.Sprintf("%s +%d (%s)", e.Counter, e.Delta, e.Source)
+	if len(e.SumOf) > 0 {
+		s += " = " + strings.Join(e.SumOf, "+")
+	}
+	return s
+}

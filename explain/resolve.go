@@ -1,0 +1,237 @@
+package explain
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/tunnelstat/tunnelstat/vtistat"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
+)
+
+// The counters of a VTI lookup failure are the same whether no policy
+// matched, the matched policy's SA had other endpoints, or the policy had
+// no SA. The policy list (as of the later reading) settles most of it:
+// which outbound policies can match the tunnel's traffic (mark = okey,
+// if_id 0), what they do, and what their templates say.
+
+// txLookupCauses are the causes a resolution may rule in or out.
+var txLookupCauses = [...]CauseID{
+	"tx-no-policy", "tx-policy-default-block", "tx-sa-mismatch", "tx-no-sa",
+	"tx-policy-block", "tx-policy-error", "tx-sa-dir-error", "tx-underlay-unreachable",
+}
+
+// resolution is what the configuration says about one tunnel's TX lookup.
+type resolution struct {
+	done    bool
+	exclude map[CauseID]bool
+	why     string
+}
+
+func (r *resolution) excluded(id CauseID) bool { return r.done && r.exclude[id] }
+
+// markMatches reports whether a flow marked m matches an XFRM mark (nil:
+// 0/0, which matches every mark), as xfrm_policy_match does.
+func markMatches(pm *xfrmstat.Mark, m uint32) bool {
+	if pm == nil {
+		return true
+	}
+	return m&pm.Mask == pm.Value
+}
+
+func wildcardPrefix(p netip.Prefix) bool { return !p.IsValid() || p.Bits() == 0 }
+
+func wildcardSelector(s *xfrmstat.Selector) bool {
+	return wildcardPrefix(s.Src) && wildcardPrefix(s.Dst) && s.Proto == 0 &&
+		s.SrcPortMask == 0 && s.DstPortMask == 0 && s.IfIndex == 0
+}
+
+// resolveTX looks at the outbound policies that can match the tunnel's
+// traffic and returns the lookup-failure causes they rule out.
+func resolveTX(kind string, t *vtistat.Tunnel, r *Reading) resolution {
+	if r.Policies == nil || t == nil {
+		return resolution{}
+	}
+	res := resolution{done: true, exclude: map[CauseID]bool{}}
+	exclude := func(ids ...CauseID) {
+		for _, id := range ids {
+			res.exclude[id] = true
+		}
+	}
+	var matching []*xfrmstat.Policy
+	for i := range r.Policies {
+		p := &r.Policies[i]
+		if p.Dir != xfrmstat.DirOut || p.Type != 0 {
+			continue
+		}
+		if kind == KindXfrm {
+			if p.IfID != t.IfID {
+				continue
+			}
+		} else if p.IfID != 0 || !markMatches(p.Mark, t.OKey) {
+			continue
+		}
+		matching = append(matching, p)
+	}
+	who := fmt.Sprintf("okey 0x%x", t.OKey)
+	if kind == KindXfrm {
+		who = fmt.Sprintf("if_id %d", t.IfID)
+	}
+	defaultKnown := r.OutboundDefaultBlock != nil
+	if len(matching) == 0 {
+		exclude("tx-sa-mismatch", "tx-no-sa", "tx-policy-block", "tx-policy-error", "tx-sa-dir-error", "tx-underlay-unreachable")
+		switch {
+		case defaultKnown && *r.OutboundDefaultBlock:
+			exclude("tx-no-policy")
+		case defaultKnown:
+			exclude("tx-policy-default-block")
+		}
+		res.why = fmt.Sprintf("Of %d policies read, no outbound policy can match the tunnel's traffic (%s).", len(r.Policies), who)
+		return res
+	}
+	var block, noTmpl, bad, good, unsure int
+	var anyWildcard bool
+	var badWhy []string
+	for _, p := range matching {
+		if wildcardSelector(&p.Selector) {
+			anyWildcard = true
+		}
+		if p.Action == xfrmstat.ActionBlock {
+			block++
+			continue
+		}
+		if len(p.Templates) == 0 {
+			noTmpl++
+			continue
+		}
+		switch ok, why := templatesFit(kind, t, p.Templates); ok {
+		case fitYes:
+			good++
+		case fitUnsure:
+			unsure++
+		default:
+			bad++
+			badWhy = append(badWhy, why)
+		}
+	}
+	// A policy whose selector covers every flow means no packet of the
+	// tunnel misses all policies: "no policy" is then only the untransformed
+	// pass of a policy without template.
+	if anyWildcard {
+		exclude("tx-policy-default-block")
+		if noTmpl == 0 {
+			exclude("tx-no-policy")
+		}
+	} else if defaultKnown {
+		if *r.OutboundDefaultBlock {
+			if noTmpl == 0 {
+				exclude("tx-no-policy")
+			}
+		} else {
+			exclude("tx-policy-default-block")
+		}
+	}
+	if good+bad+unsure == 0 { // no allow policy with a template: no SA is ever looked up
+		exclude("tx-sa-mismatch", "tx-no-sa", "tx-policy-error", "tx-sa-dir-error", "tx-underlay-unreachable")
+	}
+	if bad == 0 && unsure == 0 {
+		exclude("tx-sa-mismatch")
+	}
+	if block == 0 {
+		exclude("tx-policy-block")
+	}
+	var parts []string
+	parts = append(parts, fmt.Sprintf("%d outbound polic%s can match the tunnel's traffic (%s)", len(matching), plural(len(matching), "y", "ies"), who))
+	if block > 0 {
+		parts = append(parts, fmt.Sprintf("%d with action block", block))
+	}
+	if noTmpl > 0 {
+		parts = append(parts, fmt.Sprintf("%d without a template (traffic passes untransformed, which the tunnel refuses)", noTmpl))
+	}
+	if bad > 0 {
+		parts = append(parts, fmt.Sprintf("%d whose template the tunnel cannot use (%s)", bad, strings.Join(badWhy, "; ")))
+	}
+	if good > 0 {
+		parts = append(parts, fmt.Sprintf("%d whose template fits the tunnel", good))
+	}
+	if unsure > 0 {
+		parts = append(parts, fmt.Sprintf("%d whose template leaves the source address to the kernel", unsure))
+	}
+	res.why = "Policies read: " + strings.Join(parts, ", ") + "."
+	return res
+}
+
+type fit uint8
+
+const (
+	fitNo fit = iota
+	fitYes
+	fitUnsure
+)
+
+// templatesFit says whether the SA a policy's templates select can pass the
+// tunnel's check: vti_state_check / vti6_state_check require tunnel mode
+// and the tunnel's local/remote as the SA's source/destination (only the
+// source when the tunnel has no remote). xfrm interfaces check only if_id,
+// which the lookup already matched.
+func templatesFit(kind string, t *vtistat.Tunnel, tmpls []xfrmstat.Template) (fit, string) {
+	if kind == KindXfrm {
+		return fitYes, ""
+	}
+	// The SA that reaches vti_state_check is the outermost: the last
+	// template that is not optional.
+	var last *xfrmstat.Template
+	for i := range tmpls {
+		if !tmpls[i].Optional {
+			last = &tmpls[i]
+		}
+	}
+	if last == nil {
+		return fitUnsure, ""
+	}
+	if last.Mode != xfrmstat.ModeTunnel {
+		return fitNo, fmt.Sprintf("template mode %s, not tunnel", modeName(last.Mode))
+	}
+	if t.Remote.IsValid() && !t.Remote.IsUnspecified() && last.Dst != t.Remote {
+		return fitNo, fmt.Sprintf("template dst %s, tunnel remote %s", addrText(last.Dst), t.Remote)
+	}
+	if !last.Src.IsValid() || last.Src.IsUnspecified() {
+		return fitUnsure, ""
+	}
+	if t.Local.IsValid() && last.Src != t.Local {
+		return fitNo, fmt.Sprintf("template src %s, tunnel local %s", last.Src, addrText(t.Local))
+	}
+	return fitYes, ""
+}
+
+func modeName(m xfrmstat.Mode) string {
+	switch m {
+	case xfrmstat.ModeTransport:
+		return "transport"
+	case xfrmstat.ModeTunnel:
+		return "tunnel"
+	case xfrmstat.ModeROBeet:
+		return "ro"
+	case xfrmstat.ModeInTrigger:
+		return "in_trigger"
+	case xfrmstat.ModeBEET:
+		return "beet"
+	case xfrmstat.ModeIPTFS:
+		return "iptfs"
+	}
+	return fmt.Sprintf("mode %d", m)
+}
+
+func addrText(a netip.Addr) string {
+	if !a.IsValid() {
+		return "unset"
+	}
+	return a.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
