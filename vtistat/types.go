@@ -2,12 +2,19 @@ package vtistat
 
 import (
 	"net/netip"
+	"strconv"
 	"time"
 )
 
 // Stats64 is the kernel's struct rtnl_link_stats64 (include/uapi/linux/if_link.h),
 // every field kept apart. Fields the running kernel does not send (RxNoHandler
 // before 4.6, RxOtherhostDropped before 5.19) are zero.
+//
+// When the link's StatsSource is StatsProcNet, three fields hold the sums
+// /proc/net/dev prints instead of the single counter: RxDropped holds
+// rx_dropped + rx_missed_errors, RxFrameErrors holds rx_length + rx_over +
+// rx_crc + rx_frame errors, and TxCarrierErrors holds tx_carrier + tx_aborted
+// + tx_window + tx_heartbeat errors; the fields summed into them are zero.
 type Stats64 struct {
 	RxPackets          uint64
 	TxPackets          uint64
@@ -43,14 +50,33 @@ const (
 	StatsNone    StatsSource = iota // the kernel sent no counters
 	Stats64Bit                      // IFLA_STATS64 or IFLA_STATS_LINK_64
 	Stats32Bit                      // only the legacy 32-bit IFLA_STATS: values wrap at 2^32
-	StatsProcNet                    // /proc/net/dev fallback: three columns are sums (see procnet.DevStats)
+	StatsProcNet                    // /proc/net/dev fallback: three fields are sums (see Stats64 and procnet.DevStats)
 )
 
+// String names the source: "none", "stats64", "stats32", "procnet".
+func (s StatsSource) String() string {
+	switch s {
+	case StatsNone:
+		return "none"
+	case Stats64Bit:
+		return "stats64"
+	case Stats32Bit:
+		return "stats32"
+	case StatsProcNet:
+		return "procnet"
+	}
+	return "StatsSource(" + strconv.Itoa(int(s)) + ")"
+}
+
 // Link is one network interface as rtnetlink reports it.
+//
+// Links from the /proc/net/dev fallback (StatsSource StatsProcNet) carry only
+// Name and Stats: Index is 0, Kind is "" (unknown, not "no kind"), Flags,
+// OperState, MTU and ParentIndex are zero, LinkNetNSID is -1.
 type Link struct {
 	Index     int32
 	Name      string
-	Alias     string
+	Alias     string // IFLA_IFALIAS, "" if none
 	Kind      string // IFLA_INFO_KIND: "vti", "vti6", "xfrm", "gre", … ; "" if none
 	Flags     uint32 // IFF_* flags (ifinfomsg.ifi_flags)
 	OperState OperState
@@ -71,39 +97,112 @@ type Link struct {
 	Tunnel *Tunnel
 }
 
-// OperState is IFLA_OPERSTATE (RFC 2863).
+// OperState is IFLA_OPERSTATE (RFC 2863), as /sys/class/net/*/operstate
+// shows it.
 type OperState uint8
 
-// Tunnel is the decoded IFLA_INFO_DATA of a tunnel link. Fields a kind does
-// not have are zero.
-type Tunnel struct {
-	Local  netip.Addr // IFLA_*_LOCAL; invalid (zero Addr) if unset
-	Remote netip.Addr // IFLA_*_REMOTE; invalid (zero Addr) if unset
-	IKey   uint32     // IFLA_VTI_IKEY / IFLA_GRE_IKEY, host order. For vti this is the inbound SA mark.
-	OKey   uint32     // IFLA_VTI_OKEY / IFLA_GRE_OKEY, host order. For vti this is the outbound policy mark.
-	Link   uint32     // IFLA_*_LINK: the underlay ifindex the tunnel is bound to, 0 if unbound
-	FwMark uint32     // IFLA_*_FWMARK
+// The operational states of include/uapi/linux/if.h (IF_OPER_*).
+const (
+	OperUnknown        OperState = 0
+	OperNotPresent     OperState = 1
+	OperDown           OperState = 2
+	OperLowerLayerDown OperState = 3
+	OperTesting        OperState = 4
+	OperDormant        OperState = 5
+	OperUp             OperState = 6
+)
 
-	TTL       uint8
-	TOS       uint8
+var operStateNames = [...]string{"unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"}
+
+// String returns the state as sysfs spells it ("up", "lowerlayerdown" …).
+func (s OperState) String() string {
+	if int(s) < len(operStateNames) {
+		return operStateNames[s]
+	}
+	return "OperState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Tunnel is the decoded IFLA_INFO_DATA of a tunnel link. Fields a kind does
+// not have, and attributes the kernel did not send, are zero.
+//
+// Which attributes each kind sends (the kernel's fill_info functions):
+//
+//	vti, vti6           Link, IKey, OKey, Local, Remote, FwMark (4.12+)
+//	xfrm                Link, IfID, CollectMD (collect_md mode, newer kernels)
+//	gre, gretap         Link, IFlags, OFlags, IKey, OKey, Local, Remote, TTL, TOS,
+//	                    PMTUDisc, IgnoreDF, FwMark, Encap*, CollectMD
+//	ip6gre, ip6gretap   Link, IFlags, OFlags, IKey, OKey, Local, Remote, TTL (hop limit),
+//	                    EncapLim, FlowInfo, Flags, FwMark, Encap*, CollectMD
+//	ipip                Link, Local, Remote, TTL, TOS, Proto, PMTUDisc, FwMark, Encap*, CollectMD
+//	sit                 as ipip, plus Flags (SIT_ISATAP) and the 6rd prefixes
+//	ip6tnl              Link, Local, Remote, TTL (hop limit), EncapLim, FlowInfo, Flags,
+//	                    Proto, FwMark, Encap*, CollectMD
+type Tunnel struct {
+	// Local and Remote are the outer addresses (IFLA_*_LOCAL, IFLA_*_REMOTE).
+	// They are invalid (the zero Addr) when the kernel did not send them; the
+	// unspecified address (0.0.0.0 or ::) is what ip(8) prints as "any".
+	Local  netip.Addr
+	Remote netip.Addr
+	IKey   uint32 // IFLA_VTI_IKEY / IFLA_GRE_IKEY, host order. For vti this is the inbound SA mark.
+	OKey   uint32 // IFLA_VTI_OKEY / IFLA_GRE_OKEY, host order. For vti this is the outbound policy mark.
+	Link   uint32 // IFLA_*_LINK: the underlay ifindex the tunnel is bound to, 0 if unbound
+	FwMark uint32 // IFLA_*_FWMARK
+
+	TTL       uint8 // IFLA_*_TTL; the hop limit for ip6 kinds; 0 means inherit
+	TOS       uint8 // IFLA_*_TOS; 1 means inherit
 	PMTUDisc  bool
-	IFlags    uint16 // GRE_* input flags (gre kinds)
-	OFlags    uint16 // GRE_* output flags (gre kinds)
-	Flags     uint32 // IFLA_IPTUN_FLAGS / IFLA_GRE_FLAGS (ip6 kinds)
-	Proto     uint8  // IFLA_IPTUN_PROTO
+	IFlags    uint16 // GRE_* input flags (gre kinds), host order: see GRECsum …
+	OFlags    uint16 // GRE_* output flags (gre kinds), host order
+	Flags     uint32 // IFLA_IPTUN_FLAGS (ip6tnl: IP6_TNL_F_*, with the kernel's CAP_XMIT 0x10000 and CAP_RCV 0x20000 bits; sit: SIT_ISATAP) / IFLA_GRE_FLAGS (ip6gre, the same)
+	Proto     uint8  // IFLA_IPTUN_PROTO: the inner protocol, 0 for any
 	EncapLim  uint8  // IFLA_*_ENCAP_LIMIT (ip6 kinds)
-	FlowInfo  uint32 // IFLA_*_FLOWINFO (ip6 kinds)
+	FlowInfo  uint32 // IFLA_*_FLOWINFO (ip6 kinds), host order
 	IfID      uint32 // IFLA_XFRM_IF_ID (xfrm)
 	CollectMD bool   // IFLA_*_COLLECT_METADATA
+	IgnoreDF  bool   // IFLA_GRE_IGNORE_DF (gre, gretap)
 
-	EncapType  uint16
+	EncapType  uint16 // TUNNEL_ENCAP_NONE, _FOU, _GUE, _MPLS
 	EncapFlags uint16
 	EncapSport uint16 // host order
 	EncapDport uint16 // host order
+
+	// SixRDPrefix and SixRDRelayPrefix are the 6rd prefixes of a sit
+	// tunnel (IFLA_IPTUN_6RD_*); invalid when the kernel did not send them.
+	SixRDPrefix      netip.Prefix
+	SixRDRelayPrefix netip.Prefix
 }
 
+// GRE flags in Tunnel.IFlags and Tunnel.OFlags (include/uapi/linux/if_tunnel.h,
+// converted to host order).
+const (
+	GRECsum    = 0x8000 // checksums present: a mismatch counts rx_crc_errors
+	GRERouting = 0x4000
+	GREKey     = 0x2000 // the key in IKey/OKey is used
+	GRESeq     = 0x1000 // sequence numbers: a missing or old one counts rx_fifo_errors
+)
+
 // Snapshot is a set of links read at one time.
+//
+// A Snapshot owns its storage: Client.Snapshot and Client.PollStats
+// overwrite dst in place and reuse its Links slice, the Tunnel structs it
+// points to and its strings. To keep an earlier reading for Diff, alternate
+// between two Snapshot values (or Clone one); a shallow copy (a := *b)
+// shares storage and is overwritten by the next call on b.
 type Snapshot struct {
 	Time  time.Time
-	Links []Link
+	Links []Link // sorted by Index; in file order for the /proc/net/dev fallback
+
+	// ParamsTime is when the parameters (names, kinds, tunnel parameters,
+	// flags, MTU, state) were last read by a full dump. After a stats-only
+	// PollStats it is older than Time.
+	ParamsTime time.Time
+
+	// Retries is how many times the last read restarted a dump the kernel
+	// marked as interrupted by concurrent changes (NLM_F_DUMP_INTR).
+	Retries int
+
+	q       query   // the selection the snapshot was taken with
+	skipped []int32 // sorted indexes of links the selection left out
+	seen    []uint32
+	gen     uint32
 }

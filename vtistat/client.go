@@ -1,0 +1,205 @@
+package vtistat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tunnelstat/tunnelstat/internal/nl"
+)
+
+// ErrNotSupported is returned on platforms without rtnetlink (anything but
+// Linux), and for selections the /proc/net/dev fallback cannot honour.
+var ErrNotSupported = errors.New("vtistat: not supported")
+
+// Errors a read can return, comparable with errors.Is. None of them comes
+// with a partial result.
+var (
+	// ErrClosed: the Client was closed.
+	ErrClosed = nl.ErrClosed
+	// ErrDumpInterrupted: links kept changing while they were dumped
+	// (NLM_F_DUMP_INTR) for more than Config.DumpRetries restarts.
+	ErrDumpInterrupted = nl.ErrDumpInterrupted
+	// ErrOverrun: the socket's receive queue overflowed (ENOBUFS) and the
+	// kernel dropped part of the reply.
+	ErrOverrun = nl.ErrOverrun
+	// ErrTruncated: a reply did not fit the receive buffer.
+	ErrTruncated = nl.ErrTruncated
+)
+
+// NetNS selects the network namespace a Client reads. The zero value is the
+// caller's namespace. Set at most one field.
+type NetNS struct {
+	Name string // a namespace made by ip-netns(8): /run/netns/NAME
+	Path string // a namespace file: /proc/PID/ns/net, a bind mount …
+	FD   int    // an open namespace file descriptor; the caller keeps ownership and must keep it open until Close
+	PID  int    // the namespace of a process (/proc/PID/ns/net, resolved at Dial)
+}
+
+// Config configures a Client. The zero value (or a nil *Config) reads the
+// caller's namespace with the defaults.
+type Config struct {
+	NetNS NetNS
+
+	// DumpRetries bounds how many times a dump that the kernel marks as
+	// interrupted by concurrent link changes (NLM_F_DUMP_INTR) is started
+	// again before the read fails with ErrDumpInterrupted. 0 means 10;
+	// negative means no retry.
+	DumpRetries int
+
+	// NoProcFallback turns the /proc/net/dev fallback off: when the kernel
+	// refuses rtnetlink (EPERM or EACCES from seccomp, SELinux or a patched
+	// kernel), reads then fail with an error matching os.ErrPermission
+	// instead of returning links from /proc/net/dev.
+	NoProcFallback bool
+}
+
+// Client reads links, their tunnel parameters and their counters from one
+// network namespace. It is safe for concurrent use; calls are serialised.
+type Client struct {
+	c *client
+}
+
+// Dial opens a Client: an rtnetlink socket in the configured namespace. If
+// the kernel refuses rtnetlink (see Config.NoProcFallback) the Client reads
+// /proc/net/dev of that namespace instead, and FallbackReason says why.
+func Dial(cfg *Config) (*Client, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	c, err := dial(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c: c}, nil
+}
+
+// Close releases the socket and, for namespaces selected by Name, Path or
+// PID, the namespace file. Reads after Close fail with ErrClosed.
+func (c *Client) Close() error { return c.c.close() }
+
+// Links reads the links that match every option, with their parameters and
+// counters. Without options it reads all links of the namespace (one
+// RTM_GETLINK dump). WithName and WithIndex ask the kernel for that one link;
+// if it does not exist the error matches os.ErrNotExist.
+//
+// Links allocates its result; for repeated reads use Snapshot and PollStats,
+// which reuse storage.
+func (c *Client) Links(ctx context.Context, opts ...Option) ([]Link, error) {
+	var s Snapshot
+	if err := c.c.snapshot(ctx, &s, newQuery(opts), false); err != nil {
+		return nil, err
+	}
+	return s.Links, nil
+}
+
+// Snapshot reads links with a full RTM_GETLINK dump into dst, reusing dst's
+// storage: once dst has held the same links, a Snapshot allocates nothing per
+// link. The options select links as in Links and are remembered in dst for
+// PollStats. On error dst holds no links.
+//
+// A full dump costs the kernel about five times what a stats-only dump costs
+// (it builds every attribute of every link). Use Snapshot when you need
+// fresh parameters, and PollStats for the counters in between.
+func (c *Client) Snapshot(ctx context.Context, dst *Snapshot, opts ...Option) error {
+	return c.c.snapshot(ctx, dst, newQuery(opts), true)
+}
+
+// PollStats refreshes only the counters of the links in dst, with an
+// RTM_GETSTATS dump that asks for nothing but IFLA_STATS_LINK_64: the
+// cheapest way the kernel offers to read every link's counters, and the
+// one a polling loop should use.
+//
+// Parameters (names, kinds, tunnel parameters, MTU, flags, operational
+// state) stay as the last full dump read them; dst.ParamsTime says when. When
+// the set of links changed (a new ifindex, or one of dst's links vanished),
+// or dst holds no full dump yet, PollStats does a full dump instead, with the
+// selection dst was taken with; then ParamsTime equals Time. A renamed link,
+// or a changed parameter, is seen only by the next full dump: call Snapshot
+// now and then if you need them fresh.
+//
+// For the /proc/net/dev fallback PollStats reads that file again. On error
+// dst holds no links.
+func (c *Client) PollStats(ctx context.Context, dst *Snapshot) error {
+	return c.c.pollStats(ctx, dst)
+}
+
+// FallbackReason returns the rtnetlink error that made the Client read
+// /proc/net/dev instead, or nil while it uses rtnetlink.
+func (c *Client) FallbackReason() error { return c.c.fallbackReason() }
+
+// Option selects links in Links, Snapshot and PollStats.
+type Option func(*query)
+
+// WithKind selects links whose IFLA_INFO_KIND is one of kinds ("vti",
+// "gre" …). With a single kind, and a kernel with strict dump checking
+// (4.20+), the kernel filters the dump itself; otherwise links are filtered
+// as they are decoded. WithKind("") selects links without a kind (lo,
+// physical NICs).
+func WithKind(kinds ...string) Option {
+	return func(q *query) { q.kinds = append(q.kinds, kinds...); q.byKind = true }
+}
+
+// WithName selects the link with this name.
+func WithName(name string) Option {
+	return func(q *query) { q.name = name; q.byName = true }
+}
+
+// WithIndex selects the link with this ifindex.
+func WithIndex(index int32) Option {
+	return func(q *query) { q.index = index; q.byIndex = true }
+}
+
+// query is a selection of links.
+type query struct {
+	kinds   []string
+	byKind  bool
+	name    string
+	byName  bool
+	index   int32
+	byIndex bool
+}
+
+func newQuery(opts []Option) query {
+	if len(opts) == 0 {
+		return query{} // no escape, no allocation: the polling path
+	}
+	q := new(query)
+	for _, o := range opts {
+		if o != nil {
+			o(q)
+		}
+	}
+	return *q
+}
+
+func (q *query) clone() query {
+	c := *q
+	c.kinds = slices.Clone(q.kinds)
+	return c
+}
+
+// String describes the selection for error messages.
+func (q *query) String() string {
+	s := ""
+	add := func(p string) {
+		if s != "" {
+			s += ", "
+		}
+		s += p
+	}
+	if q.byName {
+		add(fmt.Sprintf("name %q", q.name))
+	}
+	if q.byIndex {
+		add(fmt.Sprintf("index %d", q.index))
+	}
+	if q.byKind {
+		add(fmt.Sprintf("kind %q", q.kinds))
+	}
+	if s == "" {
+		return "all links"
+	}
+	return s
+}

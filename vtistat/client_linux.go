@@ -1,0 +1,579 @@
+//go:build linux
+
+package vtistat
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tunnelstat/tunnelstat/internal/netns"
+	"github.com/tunnelstat/tunnelstat/internal/nl"
+	"github.com/tunnelstat/tunnelstat/procnet"
+	"golang.org/x/sys/unix"
+)
+
+// filterBitLink64 is IFLA_STATS_FILTER_BIT(IFLA_STATS_LINK_64): ask
+// RTM_GETSTATS for struct rtnl_link_stats64 and nothing else.
+const filterBitLink64 = 1 << (iflaStatsLink64 - 1)
+
+type client struct {
+	mu     sync.Mutex
+	conn   *nl.Conn // nil when reading /proc/net/dev
+	ns     *netns.Handle
+	target netns.Target
+	closed bool
+
+	noFallback  bool
+	fallbackErr error // why /proc/net/dev is read instead of rtnetlink
+	proc        *procnet.NetDevReader
+	devs        []procnet.DevStats
+
+	noGetStats bool // the kernel has no RTM_GETSTATS (before 4.7)
+
+	req []byte // request payload, reused
+
+	// State of the dump in progress, read by the callbacks below. They are
+	// method values bound once so that a dump allocates no closure.
+	dst       *Snapshot
+	q         *query
+	n         int  // links stored so far
+	cur       int  // PollStats: position expected for the next message
+	matched   int  // PollStats: dst links seen
+	skipSeen  int  // PollStats: skipped links seen
+	changed   bool // PollStats: a link dst does not know
+	linkFn    func(nl.Message) error
+	linkReset func()
+	statFn    func(nl.Message) error
+	statReset func()
+	censusFn  func(nl.Message) error
+	censusRst func()
+	censusLen int // skipped entries that came from the census
+}
+
+func dial(cfg *Config) (*client, error) {
+	t := netns.Target{Name: cfg.NetNS.Name, Path: cfg.NetNS.Path, FD: cfg.NetNS.FD, PID: cfg.NetNS.PID}
+	h, err := netns.Open(t)
+	if err != nil {
+		return nil, fmt.Errorf("vtistat: %w", err)
+	}
+	c := &client{ns: h, target: t, noFallback: cfg.NoProcFallback}
+	c.linkFn, c.linkReset = c.onLink, c.resetLinks
+	c.statFn, c.statReset = c.onStats, c.resetStats
+	c.censusFn, c.censusRst = c.onCensus, c.censusReset
+
+	conn, err := nl.Dial(unix.NETLINK_ROUTE, h.FD, 0)
+	if err != nil {
+		if !c.noFallback && errors.Is(err, os.ErrPermission) {
+			if ferr := c.startFallback(context.Background(), err); ferr != nil {
+				h.Close()
+				return nil, ferr
+			}
+			return c, nil
+		}
+		h.Close()
+		return nil, fmt.Errorf("vtistat: %s: %w", t, err)
+	}
+	switch {
+	case cfg.DumpRetries > 0:
+		conn.Retries = cfg.DumpRetries
+	case cfg.DumpRetries < 0:
+		conn.Retries = 0
+	}
+	c.conn = conn
+	return c, nil
+}
+
+func (c *client) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	var errs []error
+	if c.conn != nil {
+		errs = append(errs, c.conn.Close())
+	}
+	if c.proc != nil {
+		errs = append(errs, c.proc.Close())
+	}
+	errs = append(errs, c.ns.Close())
+	return errors.Join(errs...)
+}
+
+func (c *client) fallbackReason() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fallbackErr
+}
+
+// lock takes the client for one read.
+func (c *client) lock(op string) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return fmt.Errorf("vtistat: %s: %w", op, ErrClosed)
+	}
+	return nil
+}
+
+// snapshot is a full read. poll says whether PollStats may follow (not for
+// Links), which makes a kernel-filtered dump learn the other ifindexes.
+func (c *client) snapshot(ctx context.Context, dst *Snapshot, q query, poll bool) error {
+	if err := q.validate(); err != nil {
+		dst.clear()
+		return err
+	}
+	if err := c.lock("snapshot"); err != nil {
+		dst.clear()
+		return err
+	}
+	defer c.mu.Unlock()
+	if !q.same(&dst.q) {
+		dst.q = q.clone()
+	}
+	dst.Retries = 0
+	err := c.fullLocked(ctx, dst, poll)
+	if err != nil {
+		dst.clear()
+	}
+	return err
+}
+
+func (c *client) pollStats(ctx context.Context, dst *Snapshot) error {
+	if err := dst.q.validate(); err != nil {
+		dst.clear()
+		return err
+	}
+	if err := c.lock("poll stats"); err != nil {
+		dst.clear()
+		return err
+	}
+	defer c.mu.Unlock()
+	dst.Retries = 0
+	var err error
+	switch {
+	case c.conn == nil || dst.ParamsTime.IsZero() || c.noGetStats:
+		err = c.fullLocked(ctx, dst, true)
+	case dst.q.single():
+		err = c.pollOneLocked(ctx, dst)
+	default:
+		err = c.pollAllLocked(ctx, dst)
+	}
+	if err != nil {
+		dst.clear()
+	}
+	return err
+}
+
+// fullLocked reads parameters and counters of the links dst.q selects.
+func (c *client) fullLocked(ctx context.Context, dst *Snapshot, census bool) error {
+	if c.conn == nil {
+		return c.readProcLocked(ctx, dst)
+	}
+	var err error
+	if dst.q.single() {
+		err = c.getOneLocked(ctx, dst)
+	} else {
+		err = c.dumpLinksLocked(ctx, dst, census)
+	}
+	if err != nil && c.mayFallBack(err) {
+		if ferr := c.startFallback(ctx, err); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		return c.readProcLocked(ctx, dst)
+	}
+	return err
+}
+
+// dumpLinksLocked is one RTM_GETLINK dump into dst. It never asks for VF
+// information (no IFLA_EXT_MASK): collecting it holds RTNL for a long time
+// on hosts with many VFs.
+//
+// With census, the ifindexes of the links a kernel-side kind filter leaves
+// out are learnt first from a stats-only dump (far cheaper than dumping
+// them), so that PollStats can tell them from new links.
+func (c *client) dumpLinksLocked(ctx context.Context, dst *Snapshot, census bool) error {
+	q := &dst.q
+	kernelFilter := q.byKind && len(q.kinds) == 1 && q.kinds[0] != "" && c.conn.StrictCheck
+	c.dst, c.q, c.censusLen = dst, q, 0
+	defer func() { c.dst, c.q = nil, nil }()
+	if kernelFilter && census && !c.noGetStats {
+		// Census before the filtered dump: a link created in between is
+		// then either in dst.Links or unknown to the census, and an unknown
+		// ifindex makes the next PollStats read parameters again.
+		c.req = statsRequest(c.req, 0)
+		err := c.conn.Dump(ctx, "RTM_GETSTATS dump", unix.RTM_GETSTATS, nl.FlagDump, c.req, c.censusRst, c.censusFn, &dst.Retries)
+		switch {
+		case isNoGetStats(err):
+			c.noGetStats = true
+			dst.skipped = dst.skipped[:0]
+		case err != nil:
+			return c.wrap(err)
+		}
+		c.censusLen = len(dst.skipped)
+	}
+	c.req = append(c.req[:0], make([]byte, sizeofIfInfomsg)...) // ifinfomsg, AF_UNSPEC, all zero
+	if kernelFilter {
+		// The kernel skips links of other kinds (rtnl_dump_ifinfo,
+		// link_kind_filtered). If it does not know the kind (its module is
+		// not loaded) it sends every link, and the Go-side filter applies.
+		var info []byte
+		info = nl.AppendAttr(info, iflaInfoKind, append([]byte(q.kinds[0]), 0))
+		c.req = nl.AppendAttr(c.req, iflaLinkinfo|nlaFNested, info)
+	}
+	err := c.conn.Dump(ctx, "RTM_GETLINK dump", unix.RTM_GETLINK, nl.FlagDump, c.req, c.linkReset, c.linkFn, &dst.Retries)
+	if err != nil {
+		return c.wrap(err)
+	}
+	c.finishFull(dst)
+	return nil
+}
+
+func (c *client) censusReset() { c.dst.skipped = c.dst.skipped[:0] }
+
+func (c *client) onCensus(m nl.Message) error {
+	if m.Type != unix.RTM_NEWSTATS || len(m.Data) < sizeofIfStatsMsg {
+		return &nl.ReplyError{Op: "RTM_GETSTATS dump", Msg: fmt.Sprintf("message type %d of %d bytes, want RTM_NEWSTATS", m.Type, len(m.Data))}
+	}
+	c.dst.skipped = append(c.dst.skipped, int32(binary.NativeEndian.Uint32(m.Data[4:])))
+	return nil
+}
+
+const nlaFNested = 1 << 15
+
+func (c *client) resetLinks() {
+	c.n = 0
+	c.dst.skipped = c.dst.skipped[:c.censusLen]
+}
+
+// onLink decodes one RTM_NEWLINK in place into the next slot of dst.Links.
+func (c *client) onLink(m nl.Message) error {
+	if m.Type != unix.RTM_NEWLINK {
+		return &nl.ReplyError{Op: "RTM_GETLINK dump", Msg: fmt.Sprintf("message type %d, want RTM_NEWLINK", m.Type)}
+	}
+	dst := c.dst
+	if c.q.byKind && !c.q.matchKind(peekKind(m.Data)) {
+		if len(m.Data) >= sizeofIfInfomsg {
+			dst.skipped = append(dst.skipped, int32(binary.NativeEndian.Uint32(m.Data[4:])))
+		}
+		return nil
+	}
+	links := dst.Links
+	if c.n < cap(links) {
+		links = links[:c.n+1]
+	} else {
+		links = append(links[:c.n], Link{})
+	}
+	dst.Links = links
+	l := &links[c.n]
+	if err := decodeLink(m.Data, l); err != nil {
+		return err
+	}
+	if !c.q.match(l) {
+		// Unreachable for kind (peeked above); kept for name/index.
+		dst.skipped = append(dst.skipped, l.Index)
+		return nil
+	}
+	c.n++
+	return nil
+}
+
+// finishFull completes a full read of c.n links into dst.
+func (c *client) finishFull(dst *Snapshot) {
+	dst.Links = dst.Links[:c.n]
+	if !slices.IsSortedFunc(dst.Links, cmpIndex) {
+		slices.SortFunc(dst.Links, cmpIndex)
+	}
+	// skipped: sorted, once each, and none of the selected links (the
+	// census saw every link).
+	slices.Sort(dst.skipped)
+	dst.skipped = slices.Compact(dst.skipped)
+	if c.censusLen > 0 {
+		w, j := 0, 0
+		for _, idx := range dst.skipped {
+			for j < len(dst.Links) && dst.Links[j].Index < idx {
+				j++
+			}
+			if j < len(dst.Links) && dst.Links[j].Index == idx {
+				continue
+			}
+			dst.skipped[w] = idx
+			w++
+		}
+		dst.skipped = dst.skipped[:w]
+	}
+	if cap(dst.seen) < len(dst.Links) {
+		dst.seen = make([]uint32, len(dst.Links), cap(dst.Links))
+	}
+	dst.seen = dst.seen[:len(dst.Links)]
+	clear(dst.seen)
+	dst.gen = 0
+	now := time.Now()
+	dst.Time, dst.ParamsTime = now, now
+}
+
+// getOneLocked reads the one link dst.q names with a plain RTM_GETLINK.
+func (c *client) getOneLocked(ctx context.Context, dst *Snapshot) error {
+	q := &dst.q
+	c.req = append(c.req[:0], make([]byte, sizeofIfInfomsg)...)
+	if q.byIndex {
+		binary.NativeEndian.PutUint32(c.req[4:], uint32(q.index))
+	} else {
+		c.req = nl.AppendAttr(c.req, unix.IFLA_IFNAME, append([]byte(q.name), 0))
+	}
+	c.dst, c.q = dst, q
+	defer func() { c.dst, c.q = nil, nil }()
+	c.resetLinks()
+	err := c.conn.Request(ctx, "RTM_GETLINK", unix.RTM_GETLINK, 0, c.req, c.linkFn)
+	if err != nil {
+		if errors.Is(err, unix.ENODEV) {
+			return fmt.Errorf("vtistat: link with %s: %w (%w)", q, os.ErrNotExist, c.wrap(err))
+		}
+		return c.wrap(err)
+	}
+	if c.n == 0 && len(dst.skipped) == 0 {
+		return fmt.Errorf("vtistat: link with %s: kernel replied without it: %w", q, os.ErrNotExist)
+	}
+	c.finishFull(dst)
+	return nil
+}
+
+// pollOneLocked refreshes the counters of a single selected link.
+func (c *client) pollOneLocked(ctx context.Context, dst *Snapshot) error {
+	if len(dst.Links) != 1 {
+		return c.fullLocked(ctx, dst, true)
+	}
+	c.req = statsRequest(c.req, dst.Links[0].Index)
+	c.dst = dst
+	defer func() { c.dst = nil }()
+	c.resetStats()
+	err := c.conn.Request(ctx, "RTM_GETSTATS", unix.RTM_GETSTATS, 0, c.req, c.statFn)
+	switch {
+	case errors.Is(err, unix.ENODEV):
+		return c.fullLocked(ctx, dst, true) // gone: find it again by name or index
+	case isNoGetStats(err):
+		c.noGetStats = true
+		return c.fullLocked(ctx, dst, true)
+	case err != nil:
+		return c.wrap(err)
+	case c.changed || c.matched != 1:
+		return c.fullLocked(ctx, dst, true)
+	}
+	dst.Time = time.Now()
+	return nil
+}
+
+// pollAllLocked refreshes the counters of every link in dst with one
+// RTM_GETSTATS dump.
+func (c *client) pollAllLocked(ctx context.Context, dst *Snapshot) error {
+	c.req = statsRequest(c.req, 0)
+	c.dst = dst
+	defer func() { c.dst = nil }()
+	err := c.conn.Dump(ctx, "RTM_GETSTATS dump", unix.RTM_GETSTATS, nl.FlagDump, c.req, c.statReset, c.statFn, &dst.Retries)
+	if isNoGetStats(err) {
+		c.noGetStats = true
+		return c.fullLocked(ctx, dst, true)
+	}
+	if err != nil {
+		if c.mayFallBack(err) {
+			return c.fullLocked(ctx, dst, true)
+		}
+		return c.wrap(err)
+	}
+	if c.changed || c.matched != len(dst.Links) || c.skipSeen != len(dst.skipped) {
+		return c.fullLocked(ctx, dst, true)
+	}
+	dst.Time = time.Now()
+	return nil
+}
+
+// statsRequest builds a struct if_stats_msg asking for IFLA_STATS_LINK_64
+// only, for one ifindex or (0) a dump.
+func statsRequest(b []byte, index int32) []byte {
+	b = append(b[:0], make([]byte, sizeofIfStatsMsg)...)
+	binary.NativeEndian.PutUint32(b[4:], uint32(index))
+	binary.NativeEndian.PutUint32(b[8:], filterBitLink64)
+	return b
+}
+
+// isNoGetStats reports the error of a kernel without RTM_GETSTATS (before
+// 4.7): rtnetlink_rcv_msg answers EOPNOTSUPP for a type it does not know.
+func isNoGetStats(err error) bool {
+	return errors.Is(err, unix.EOPNOTSUPP)
+}
+
+func (c *client) resetStats() {
+	c.cur, c.matched, c.skipSeen, c.changed = 0, 0, 0, false
+	d := c.dst
+	d.gen++
+	if d.gen == 0 { // wrapped: stale marks could collide
+		clear(d.seen)
+		d.gen = 1
+	}
+	if len(d.seen) != len(d.Links) {
+		d.seen = append(d.seen[:0], make([]uint32, len(d.Links))...)
+	}
+}
+
+// onStats stores one RTM_NEWSTATS message's counters in the dst link with
+// the same ifindex. Both dumps walk the links in the same order, so the
+// expected position is tried first and a binary search is the fallback.
+func (c *client) onStats(m nl.Message) error {
+	if m.Type != unix.RTM_NEWSTATS {
+		return &nl.ReplyError{Op: "RTM_GETSTATS", Msg: fmt.Sprintf("message type %d, want RTM_NEWSTATS", m.Type)}
+	}
+	if len(m.Data) < sizeofIfStatsMsg {
+		return &DecodeError{Err: fmt.Errorf("RTM_NEWSTATS payload of %d bytes is shorter than struct if_stats_msg (%d)", len(m.Data), sizeofIfStatsMsg)}
+	}
+	idx := int32(binary.NativeEndian.Uint32(m.Data[4:]))
+	dst := c.dst
+	links := dst.Links
+	pos := -1
+	if c.cur < len(links) && links[c.cur].Index == idx {
+		pos = c.cur
+	} else if i, ok := slices.BinarySearchFunc(links, idx, func(l Link, t int32) int { return cmp.Compare(l.Index, t) }); ok {
+		pos = i
+	}
+	if pos < 0 {
+		if _, ok := slices.BinarySearch(dst.skipped, idx); ok {
+			c.skipSeen++
+		} else {
+			c.changed = true
+		}
+		return nil
+	}
+	c.cur = pos + 1
+	l := &links[pos]
+	a := nl.NewAttrs(m.Data[sizeofIfStatsMsg:], "RTM_NEWSTATS")
+	found := false
+	for a.Next() {
+		if a.Type() == iflaStatsLink64 {
+			decodeStats64(a.Data(), &l.Stats)
+			l.StatsSource = Stats64Bit
+			found = true
+		}
+	}
+	if err := a.Err(); err != nil {
+		return &DecodeError{Index: idx, Name: l.Name, Err: err}
+	}
+	if !found {
+		return &DecodeError{Index: idx, Name: l.Name, Err: errors.New("RTM_NEWSTATS without IFLA_STATS_LINK_64")}
+	}
+	if dst.seen[pos] != dst.gen {
+		dst.seen[pos] = dst.gen
+		c.matched++
+	}
+	return nil
+}
+
+// wrap adds the namespace to an error.
+func (c *client) wrap(err error) error {
+	var de *DecodeError
+	if errors.As(err, &de) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if c.target.IsZero() {
+		return fmt.Errorf("vtistat: %w", err)
+	}
+	return fmt.Errorf("vtistat: %s: %w", c.target, err)
+}
+
+// mayFallBack reports whether err is rtnetlink being refused and the
+// /proc/net/dev fallback is allowed.
+func (c *client) mayFallBack(err error) bool {
+	return !c.noFallback && errors.Is(err, os.ErrPermission)
+}
+
+// startFallback switches the client to /proc/net/dev of its namespace,
+// for good: a kernel or policy that refused rtnetlink once will again.
+func (c *client) startFallback(ctx context.Context, cause error) error {
+	var (
+		r   *procnet.NetDevReader
+		err error
+	)
+	switch {
+	case c.target.IsZero():
+		r, err = procnet.FS{}.OpenNetDev(ctx)
+	case c.target.PID != 0:
+		// /proc/PID/net needs no setns, which seccomp may forbid too.
+		r, err = procnet.FS{}.Proc(c.target.PID).OpenNetDev(ctx)
+	default:
+		err = c.ns.Do(func() error {
+			var oerr error
+			r, oerr = procnet.FS{}.ThreadSelf().OpenNetDev(ctx)
+			return oerr
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("vtistat: %s: rtnetlink refused (%w) and /proc/net/dev fallback failed: %w", c.target, cause, err)
+	}
+	if c.conn != nil {
+		_ = c.conn.Close()
+		c.conn = nil
+	}
+	c.proc = r
+	c.fallbackErr = cause
+	return nil
+}
+
+// readProcLocked fills dst from /proc/net/dev. Only name selection works:
+// the file has no kinds and no ifindexes.
+func (c *client) readProcLocked(ctx context.Context, dst *Snapshot) error {
+	q := &dst.q
+	if q.byKind || q.byIndex {
+		return fmt.Errorf("vtistat: select by %s: /proc/net/dev has no link kinds or indexes (rtnetlink refused: %v): %w", q, c.fallbackErr, ErrNotSupported)
+	}
+	devs, err := c.proc.Read(ctx, c.devs)
+	c.devs = devs
+	if err != nil {
+		return fmt.Errorf("vtistat: %s: /proc/net/dev fallback: %w", c.target, err)
+	}
+	n := 0
+	for i := range devs {
+		d := &devs[i]
+		if q.byName && d.Name != q.name {
+			continue
+		}
+		if n < cap(dst.Links) {
+			dst.Links = dst.Links[:n+1]
+		} else {
+			dst.Links = append(dst.Links[:n], Link{})
+		}
+		l := &dst.Links[n]
+		name := l.Name
+		if name != d.Name {
+			name = d.Name
+		}
+		*l = Link{Name: name, LinkNetNSID: -1, StatsSource: StatsProcNet, Stats: statsFromProc(d)}
+		n++
+	}
+	if q.byName && n == 0 {
+		return fmt.Errorf("vtistat: link with %s: not in /proc/net/dev: %w", q, os.ErrNotExist)
+	}
+	dst.Links = dst.Links[:n]
+	dst.skipped = dst.skipped[:0]
+	now := time.Now()
+	dst.Time, dst.ParamsTime = now, now
+	return nil
+}
+
+// statsFromProc maps the 16 columns of /proc/net/dev onto Stats64. The
+// three summed columns go to the field they are named after (see Stats64).
+func statsFromProc(d *procnet.DevStats) Stats64 {
+	return Stats64{
+		RxBytes: d.RxBytes, RxPackets: d.RxPackets, RxErrors: d.RxErrors, RxDropped: uint64(d.RxDropSum),
+		RxFIFOErrors: d.RxFIFOErrors, RxFrameErrors: uint64(d.RxFrameSum), RxCompressed: d.RxCompressed,
+		Multicast: d.RxMulticast,
+		TxBytes:   d.TxBytes, TxPackets: d.TxPackets, TxErrors: d.TxErrors, TxDropped: d.TxDropped,
+		TxFIFOErrors: d.TxFIFOErrors, Collisions: d.Collisions, TxCarrierErrors: uint64(d.TxCarrierSum),
+		TxCompressed: d.TxCompressed,
+	}
+}

@@ -1,0 +1,99 @@
+package vtistat
+
+import (
+	"testing"
+	"time"
+)
+
+func snap(t time.Time, links ...Link) *Snapshot { return &Snapshot{Time: t, Links: links} }
+
+func TestDiff(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	t1 := t0.Add(time.Minute)
+	before := snap(t0,
+		Link{Index: 1, Name: "lo", StatsSource: Stats64Bit, Stats: Stats64{RxPackets: 10, TxPackets: 10}},
+		Link{Index: 5, Name: "vti0", Kind: "vti", StatsSource: Stats64Bit, Stats: Stats64{TxErrors: 3, TxCarrierErrors: 3}},
+		Link{Index: 6, Name: "vti1", Kind: "vti", StatsSource: Stats64Bit, Stats: Stats64{TxPackets: 100, RxPackets: 50}},
+		Link{Index: 7, Name: "gone", StatsSource: Stats64Bit},
+		Link{Index: 8, Name: "e32", StatsSource: Stats32Bit, Stats: Stats64{RxBytes: 1<<32 - 10}},
+		Link{Index: 9, Name: "src", StatsSource: Stats64Bit, Stats: Stats64{RxBytes: 5}},
+	)
+	after := snap(t1,
+		Link{Index: 1, Name: "lo", StatsSource: Stats64Bit, Stats: Stats64{RxPackets: 15, TxPackets: 15}},
+		Link{Index: 5, Name: "vti0", Kind: "vti", StatsSource: Stats64Bit, Stats: Stats64{TxErrors: 62, TxCarrierErrors: 59, Collisions: 3}},
+		Link{Index: 8, Name: "e32", StatsSource: Stats32Bit, Stats: Stats64{RxBytes: 20}},
+		Link{Index: 9, Name: "src", StatsSource: StatsProcNet, Stats: Stats64{RxBytes: 9}},
+		Link{Index: 11, Name: "vti1", Kind: "vti", StatsSource: Stats64Bit, Stats: Stats64{TxPackets: 4}},
+		Link{Index: 12, Name: "new", StatsSource: Stats64Bit, Stats: Stats64{RxPackets: 2}},
+	)
+	check := func(d Delta) {
+		t.Helper()
+		if !d.Start.Equal(t0) || !d.End.Equal(t1) || len(d.Links) != 6 || !d.Resets() {
+			t.Fatalf("delta %+v", d)
+		}
+		want := []LinkDelta{
+			{Index: 1, Name: "lo", PrevIndex: 1, Stats: Stats64{RxPackets: 5, TxPackets: 5}},
+			{Index: 5, Name: "vti0", Kind: "vti", PrevIndex: 5, Stats: Stats64{TxErrors: 59, TxCarrierErrors: 56, Collisions: 3}},
+			{Index: 8, Name: "e32", PrevIndex: 8, Stats: Stats64{RxBytes: 20}, Reset: ResetCounterDecreased, Decreased: 1 << 2},
+			{Index: 9, Name: "src", PrevIndex: 9, Reset: ResetSourceChanged},
+			{Index: 11, Name: "vti1", Kind: "vti", PrevIndex: 6, Stats: Stats64{TxPackets: 4}, Reset: ResetRecreated},
+			{Index: 12, Name: "new", Stats: Stats64{RxPackets: 2}, Reset: ResetNewLink},
+		}
+		for i := range want {
+			if d.Links[i] != want[i] {
+				t.Errorf("link %d:\n got %+v\nwant %+v", i, d.Links[i], want[i])
+			}
+		}
+		if len(d.Removed) != 1 || d.Removed[0] != (RemovedLink{Index: 7, Name: "gone"}) {
+			t.Errorf("removed %+v", d.Removed)
+		}
+	}
+	check(Diff(before, after))
+
+	// Unsorted snapshots (not made by a Client) give the same answer.
+	rev := func(s *Snapshot) *Snapshot {
+		c := s.Clone()
+		for i, j := 0, len(c.Links)-1; i < j; i, j = i+1, j-1 {
+			c.Links[i], c.Links[j] = c.Links[j], c.Links[i]
+		}
+		return c
+	}
+	d := Diff(rev(before), after)
+	check(d)
+
+	// Same snapshot: no change, nothing allocated once warm.
+	var dd Delta
+	DiffInto(&dd, after, after)
+	if dd.Resets() || len(dd.Removed) != 0 {
+		t.Errorf("self diff %+v", dd)
+	}
+	if n := testing.AllocsPerRun(100, func() { DiffInto(&dd, after, after) }); n != 0 {
+		t.Errorf("DiffInto: %v allocs", n)
+	}
+}
+
+func TestDiffByName(t *testing.T) {
+	// /proc/net/dev fallback: no ifindex, matched by name.
+	t0 := time.Unix(1000, 0)
+	before := snap(t0, Link{Name: "lo", StatsSource: StatsProcNet, Stats: Stats64{RxPackets: 1}},
+		Link{Name: "eth0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 4}})
+	after := snap(t0.Add(time.Second), Link{Name: "eth0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 9}},
+		Link{Name: "vti0", StatsSource: StatsProcNet})
+	d := Diff(before, after)
+	if len(d.Links) != 2 || d.Links[0].Stats.TxCarrierErrors != 5 || d.Links[0].Reset != NoReset ||
+		d.Links[1].Reset != ResetNewLink || len(d.Removed) != 1 || d.Removed[0].Name != "lo" {
+		t.Errorf("%+v", d)
+	}
+}
+
+func TestStringers(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{OperUp.String(), "up"}, {OperLowerLayerDown.String(), "lowerlayerdown"}, {OperState(42).String(), "OperState(42)"},
+		{Stats64Bit.String(), "stats64"}, {StatsProcNet.String(), "procnet"}, {StatsSource(9).String(), "StatsSource(9)"},
+		{ResetRecreated.String(), "recreated"}, {ResetReason(9).String(), "ResetReason(9)"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%q != %q", c.got, c.want)
+		}
+	}
+}
