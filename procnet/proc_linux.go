@@ -1,0 +1,4 @@
+package procnet
+
+// haveProcNet: this OS has /proc/net.
+const haveProcNet = true
