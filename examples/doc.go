@@ -1,4 +1,18 @@
-// Package examples holds tunnelstat's runnable programs (the tunnelstat CLI and
-// a Prometheus exporter). It is its own module so that their dependencies never
-// reach users who only embed the library.
+// Package examples holds tunnelstat's runnable programs. It is its own
+// module so that their dependencies (the Prometheus client) never reach
+// users who only embed the library.
+//
+//   - tunnelstat (./tunnelstat): the command line tool. "tunnelstat demo"
+//     explains real captures on any machine; show, snapshot, explain and
+//     watch read a live network namespace or saved readings.
+//   - exporter (./exporter): a Prometheus exporter with every tunnel
+//     counter apart, the XFRM MIB, SA and policy metrics, and the causes
+//     explain finds between scrapes.
+//
+// Run them from the repository root:
+//
+//	go run ./examples/tunnelstat demo
+//	go run ./examples/exporter --listen 127.0.0.1:9469
+//
+// The repository's README.md is their user's guide.
 package examples

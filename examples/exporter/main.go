@@ -1,0 +1,124 @@
+// Command exporter serves tunnelstat's metrics to Prometheus: every tunnel's
+// stats64 with each error field apart, tunnel parameters on an info metric,
+// the whole XFRM MIB, SA and policy counts, per-SA traffic, replay and
+// integrity counters (never keys), SPD and SAD info, and
+// tunnelstat_cause_events_total{interface,cause}: what explain found
+// between consecutive scrapes, each event counted once.
+//
+//	exporter [--listen 127.0.0.1:9469] [--netns NAME|PATH] [--scrape-timeout 5s]
+//
+// It listens on loopback unless told otherwise. Run it as root (or with
+// CAP_NET_ADMIN) for SAs and policies; without, tunnelstat_part_readable
+// says what is missing. The repository's README.md lists the metrics and
+// the counting rule of the cause counters.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
+)
+
+// defaultListen is loopback: the metrics name SAs and peers, so exposing
+// them beyond the host is a decision to make, not a default.
+const defaultListen = "127.0.0.1:9469"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "exporter:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ error }
+
+// run parses args, opens the namespace and serves until ctx is done. If
+// ready is not nil, it receives the listening address.
+func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error {
+	fs := flag.NewFlagSet("exporter", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", defaultListen, "`ADDRESS` to serve /metrics on")
+	netns := fs.String("netns", "", "read the network namespace `NAME` (ip netns list) or at PATH; needs CAP_SYS_ADMIN")
+	timeout := fs.Duration("scrape-timeout", 5*time.Second, "the longest one scrape may read the kernel (a shorter X-Prometheus-Scrape-Timeout-Seconds wins)")
+	path := fs.String("metrics-path", "/metrics", "the `PATH` metrics are served on")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *timeout <= 0 {
+		return usageError{fmt.Errorf("--scrape-timeout %v: want a positive duration", *timeout)}
+	}
+	ns, err := reading.ParseNetNS(*netns)
+	if err != nil {
+		return usageError{err}
+	}
+	src, err := reading.Open(ctx, ns)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+
+	logger := log.New(stderr, "exporter: ", log.LstdFlags)
+	exp := NewExporter(src, *timeout)
+	exp.logf = logger.Printf
+	mux := http.NewServeMux()
+	mux.Handle(*path, exp)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, "tunnelstat exporter: metrics at %s\n", *path)
+	})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
+	logger.Printf("serving http://%s%s for %s", ln.Addr(), *path, nsText(*netns))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func nsText(netns string) string {
+	if netns == "" {
+		return "this network namespace"
+	}
+	return "network namespace " + netns
+}

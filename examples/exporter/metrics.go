@@ -1,0 +1,286 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
+	"github.com/tunnelstat/tunnelstat/examples/internal/tally"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
+)
+
+const ns = "tunnelstat"
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(ns+"_"+name, help, labels, nil)
+}
+
+var (
+	descUp       = desc("up", "1 if the namespace's links could be read in this scrape, 0 if not.")
+	descScrapes  = desc("scrapes_total", "Scrapes served since the exporter started.")
+	descFailures = desc("scrape_failures_total", "Scrapes in which the links could not be read.")
+	descDuration = desc("scrape_duration_seconds", "How long reading the namespace took in this scrape.")
+	descReadable = desc("part_readable", "1 if this part of the reading was read in this scrape, 0 if not (XFRM netlink needs CAP_NET_ADMIN).", "part")
+
+	descLinkInfo = desc("link_info", "A tunnel link and its parameters; always 1.", "interface", "kind", "local", "remote", "ikey", "okey", "if_id")
+	descLinkUp   = desc("link_up", "1 if the tunnel's operational state is up.", "interface")
+	descLinkMTU  = desc("link_mtu_bytes", "The tunnel's MTU.", "interface")
+
+	descMIB = desc("xfrm_mib_errors_total", "/proc/net/xfrm_stat: the namespace's XFRM error counters, every one the kernel prints, by kernel name.", "counter")
+
+	descSAs           = desc("xfrm_sas", "SAs in the SA dump (larval acquire states included).")
+	descSADCount      = desc("xfrm_sad_sas", "SAs the kernel counts in the SAD (XFRM_MSG_GETSADINFO).")
+	descSADBuckets    = desc("xfrm_sad_hash_buckets", "Buckets of each SAD hash table.")
+	descSADMax        = desc("xfrm_sad_hash_max_buckets", "The most buckets the SAD hash tables may grow to.")
+	descPolicies      = desc("xfrm_policies", "Policies in the policy dump, by direction (socket policies have socket=\"true\").", "dir", "socket")
+	descSPDPolicies   = desc("xfrm_spd_policies", "Policies the kernel counts per direction (XFRM_MSG_GETSPDINFO).", "dir", "socket")
+	descSPDBuckets    = desc("xfrm_spd_hash_buckets", "Buckets of the SPD by-index hash table.")
+	descSPDMax        = desc("xfrm_spd_hash_max_buckets", "The most buckets the SPD hash tables may grow to.")
+	descPolicyDefault = desc("xfrm_policy_default_block", "1 if packets matching no policy in this direction are dropped (default policy block), 0 if accepted.", "dir")
+
+	saLabels        = []string{"spi", "src", "dst", "proto", "reqid", "mode", "mark", "if_id"}
+	descSABytes     = desc("xfrm_sa_bytes_total", "Bytes the SA has carried (lifetime current).", saLabels...)
+	descSAPackets   = desc("xfrm_sa_packets_total", "Packets the SA has carried (lifetime current).", saLabels...)
+	descSAReplayWin = desc("xfrm_sa_replay_window_errors_total", "Packets outside the SA's replay window.", saLabels...)
+	descSAReplay    = desc("xfrm_sa_replay_errors_total", "Replayed packets the SA dropped.", saLabels...)
+	descSAIntegrity = desc("xfrm_sa_integrity_failed_total", "Packets that failed the SA's integrity check (ICV).", saLabels...)
+	descSASeq       = desc("xfrm_sa_replay_seq", "Highest inbound sequence number the SA has seen (ESN: high and low halves).", saLabels...)
+	descSAOSeq      = desc("xfrm_sa_replay_oseq", "Last outbound sequence number the SA used (ESN: high and low halves).", saLabels...)
+	descSAAdded     = desc("xfrm_sa_add_time_seconds", "When the SA was added, as a Unix time.", saLabels...)
+	descCauses      = desc("cause_events_total", "Events explained since the exporter started, counted once each: by cause, or cause=\"unresolved\" when the counters leave it open between candidates. interface=\"\" is the namespace-wide count of its cause, which includes the tunnels' events of that cause.", "interface", "cause")
+	descCandidates  = desc("cause_candidate_events_total", "Unresolved events this cause may explain: an upper bound per cause; never sum across causes.", "interface", "cause")
+)
+
+// statsMetrics are the rtnl_link_stats64 fields, each its own metric, so
+// that a VTI's lookup failures (tx_carrier_errors) are never summed with
+// its output failures (tx_aborted_errors).
+var statsMetrics = func() []struct {
+	desc  *prometheus.Desc
+	value func(*reading.Stats) uint64
+	// procSum: /proc/net/dev prints this field inside a sum (or it holds
+	// the sum in a /proc/net/dev reading): skipped for such readings.
+	procSum bool
+} {
+	type m = struct {
+		desc    *prometheus.Desc
+		value   func(*reading.Stats) uint64
+		procSum bool
+	}
+	f := func(name, help string, v func(*reading.Stats) uint64, procSum bool) m {
+		return m{desc("link_"+name+"_total", help, "interface"), v, procSum}
+	}
+	return []m{
+		f("rx_packets", "rtnl_link_stats64 rx_packets.", func(s *reading.Stats) uint64 { return s.RxPackets }, false),
+		f("tx_packets", "rtnl_link_stats64 tx_packets.", func(s *reading.Stats) uint64 { return s.TxPackets }, false),
+		f("rx_bytes", "rtnl_link_stats64 rx_bytes.", func(s *reading.Stats) uint64 { return s.RxBytes }, false),
+		f("tx_bytes", "rtnl_link_stats64 tx_bytes.", func(s *reading.Stats) uint64 { return s.TxBytes }, false),
+		f("rx_errors", "rtnl_link_stats64 rx_errors: on a VTI, packets IPsec input dropped after they matched the tunnel.", func(s *reading.Stats) uint64 { return s.RxErrors }, false),
+		f("tx_errors", "rtnl_link_stats64 tx_errors: every packet the tunnel failed to send.", func(s *reading.Stats) uint64 { return s.TxErrors }, false),
+		f("rx_dropped", "rtnl_link_stats64 rx_dropped.", func(s *reading.Stats) uint64 { return s.RxDropped }, true),
+		f("tx_dropped", "rtnl_link_stats64 tx_dropped.", func(s *reading.Stats) uint64 { return s.TxDropped }, false),
+		f("multicast", "rtnl_link_stats64 multicast.", func(s *reading.Stats) uint64 { return s.Multicast }, false),
+		f("collisions", "rtnl_link_stats64 collisions: on a tunnel, a routing loop back into it.", func(s *reading.Stats) uint64 { return s.Collisions }, false),
+		f("rx_length_errors", "rtnl_link_stats64 rx_length_errors.", func(s *reading.Stats) uint64 { return s.RxLengthErrors }, true),
+		f("rx_over_errors", "rtnl_link_stats64 rx_over_errors.", func(s *reading.Stats) uint64 { return s.RxOverErrors }, true),
+		f("rx_crc_errors", "rtnl_link_stats64 rx_crc_errors: on GRE, checksum mismatches.", func(s *reading.Stats) uint64 { return s.RxCRCErrors }, true),
+		f("rx_frame_errors", "rtnl_link_stats64 rx_frame_errors: on tunnels, ECN decapsulation errors.", func(s *reading.Stats) uint64 { return s.RxFrameErrors }, true),
+		f("rx_fifo_errors", "rtnl_link_stats64 rx_fifo_errors: on GRE, missing or old sequence numbers.", func(s *reading.Stats) uint64 { return s.RxFIFOErrors }, false),
+		f("rx_missed_errors", "rtnl_link_stats64 rx_missed_errors.", func(s *reading.Stats) uint64 { return s.RxMissedErrors }, true),
+		f("tx_aborted_errors", "rtnl_link_stats64 tx_aborted_errors: on a VTI, IPsec output failed after the lookup.", func(s *reading.Stats) uint64 { return s.TxAbortedErrors }, true),
+		f("tx_carrier_errors", "rtnl_link_stats64 tx_carrier_errors: on a VTI, the route, policy or SA lookup failed; on GRE/IPIP, no route to the peer.", func(s *reading.Stats) uint64 { return s.TxCarrierErrors }, true),
+		f("tx_fifo_errors", "rtnl_link_stats64 tx_fifo_errors: on NBMA tunnels, no destination.", func(s *reading.Stats) uint64 { return s.TxFIFOErrors }, false),
+		f("tx_heartbeat_errors", "rtnl_link_stats64 tx_heartbeat_errors.", func(s *reading.Stats) uint64 { return s.TxHeartbeatErrors }, true),
+		f("tx_window_errors", "rtnl_link_stats64 tx_window_errors.", func(s *reading.Stats) uint64 { return s.TxWindowErrors }, true),
+		f("rx_compressed", "rtnl_link_stats64 rx_compressed.", func(s *reading.Stats) uint64 { return s.RxCompressed }, false),
+		f("tx_compressed", "rtnl_link_stats64 tx_compressed.", func(s *reading.Stats) uint64 { return s.TxCompressed }, false),
+		f("rx_nohandler", "rtnl_link_stats64 rx_nohandler.", func(s *reading.Stats) uint64 { return s.RxNoHandler }, false),
+		f("rx_otherhost_dropped", "rtnl_link_stats64 rx_otherhost_dropped.", func(s *reading.Stats) uint64 { return s.RxOtherhostDropped }, false),
+	}
+}()
+
+// The /proc/net/dev sum columns, for links read from that file (rtnetlink
+// refused): their parts cannot be told apart there.
+var (
+	descProcCarrier = desc("link_procfs_tx_carrier_column_total", "/proc/net/dev's carrier column (tx_carrier + tx_aborted + tx_window + tx_heartbeat errors), for links read from that file because rtnetlink was refused.", "interface")
+	descProcDrop    = desc("link_procfs_rx_drop_column_total", "/proc/net/dev's receive drop column (rx_dropped + rx_missed_errors), for links read from that file.", "interface")
+	descProcFrame   = desc("link_procfs_rx_frame_column_total", "/proc/net/dev's receive frame column (rx_length + rx_over + rx_crc + rx_frame errors), for links read from that file.", "interface")
+)
+
+func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+}
+
+func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func collectSnapshot(ch chan<- prometheus.Metric, snap *reading.Snapshot) {
+	for _, part := range []struct {
+		name string
+		read bool
+	}{
+		{"links", snap.LinksFrom != ""},
+		{"links_rtnetlink", snap.LinksFrom == "rtnetlink"},
+		{"xfrm_stat", snap.MIB != nil},
+		{"sas", snap.SAs != nil},
+		{"policies", snap.Policies != nil},
+		{"policy_defaults", snap.PolicyDefaults != nil},
+		{"spd_info", snap.SPDInfo != nil},
+		{"sad_info", snap.SADInfo != nil},
+	} {
+		gauge(ch, descReadable, b2f(part.read), part.name)
+	}
+
+	for _, l := range snap.Tunnels() {
+		var local, remote, ikey, okey, ifid string
+		if t := l.Tunnel; t != nil {
+			local, remote = addrLabel(t.Local), addrLabel(t.Remote)
+			ikey, okey, ifid = u32(t.IKey), u32(t.OKey), u32(t.IfID)
+		}
+		gauge(ch, descLinkInfo, 1, l.Name, l.Kind, local, remote, ikey, okey, ifid)
+		if l.StatsFrom != "proc/net/dev" {
+			gauge(ch, descLinkUp, b2f(l.OperState == "up"), l.Name)
+			gauge(ch, descLinkMTU, float64(l.MTU), l.Name)
+		}
+		if l.StatsFrom == "none" {
+			continue
+		}
+		proc := l.StatsFrom == "proc/net/dev"
+		for _, m := range statsMetrics {
+			if proc && m.procSum {
+				continue
+			}
+			counter(ch, m.desc, m.value(&l.Stats), l.Name)
+		}
+		if proc {
+			// vtistat's fallback stores each sum in the field it is named after.
+			counter(ch, descProcCarrier, l.Stats.TxCarrierErrors, l.Name)
+			counter(ch, descProcDrop, l.Stats.RxDropped, l.Name)
+			counter(ch, descProcFrame, l.Stats.RxFrameErrors, l.Name)
+		}
+	}
+
+	if snap.MIB != nil {
+		for name, v := range snap.MIB.All() {
+			counter(ch, descMIB, v, name)
+		}
+	}
+
+	if snap.SAs != nil {
+		gauge(ch, descSAs, float64(len(snap.SAs)))
+		seen := map[string]bool{}
+		for i := range snap.SAs {
+			sa := &snap.SAs[i]
+			l := saLabelValues(sa)
+			key := fmt.Sprint(l)
+			if seen[key] {
+				continue // the kernel keys SAs by these; a duplicate would break the scrape
+			}
+			seen[key] = true
+			counter(ch, descSABytes, sa.LifetimeCurrent.Bytes, l...)
+			counter(ch, descSAPackets, sa.LifetimeCurrent.Packets, l...)
+			counter(ch, descSAReplayWin, uint64(sa.Stats.ReplayWindow), l...)
+			counter(ch, descSAReplay, uint64(sa.Stats.Replay), l...)
+			counter(ch, descSAIntegrity, uint64(sa.Stats.IntegrityFailed), l...)
+			if r := sa.Replay; r != nil {
+				gauge(ch, descSASeq, float64(uint64(r.SeqHi)<<32|uint64(r.Seq)), l...)
+				gauge(ch, descSAOSeq, float64(uint64(r.OSeqHi)<<32|uint64(r.OSeq)), l...)
+			}
+			if t := sa.LifetimeCurrent.AddTime; !t.IsZero() {
+				gauge(ch, descSAAdded, float64(t.UnixNano())/1e9, l...)
+			}
+		}
+	}
+	if snap.SADInfo != nil {
+		gauge(ch, descSADCount, float64(snap.SADInfo.Count))
+		gauge(ch, descSADBuckets, float64(snap.SADInfo.HashBuckets))
+		gauge(ch, descSADMax, float64(snap.SADInfo.HashMaxBuckets))
+	}
+	if snap.Policies != nil {
+		var n [2][3]int
+		for _, p := range snap.Policies {
+			switch p.Dir {
+			case xfrmstat.DirIn, xfrmstat.DirOut, xfrmstat.DirFwd:
+				n[0][p.Dir]++
+			case xfrmstat.DirSocketIn:
+				n[1][0]++
+			case xfrmstat.DirSocketOut:
+				n[1][1]++
+			}
+		}
+		for s, sock := range []string{"false", "true"} {
+			for d, dir := range []string{"in", "out", "fwd"} {
+				gauge(ch, descPolicies, float64(n[s][d]), dir, sock)
+			}
+		}
+	}
+	if i := snap.SPDInfo; i != nil {
+		for _, c := range []struct {
+			dir, sock string
+			v         uint32
+		}{{"in", "false", i.In}, {"out", "false", i.Out}, {"fwd", "false", i.Fwd}, {"in", "true", i.SocketIn}, {"out", "true", i.SocketOut}, {"fwd", "true", i.SocketFwd}} {
+			gauge(ch, descSPDPolicies, float64(c.v), c.dir, c.sock)
+		}
+		gauge(ch, descSPDBuckets, float64(i.HashBuckets()))
+		gauge(ch, descSPDMax, float64(i.HashMaxBuckets))
+	}
+	if d := snap.PolicyDefaults; d != nil {
+		gauge(ch, descPolicyDefault, b2f(d.In == xfrmstat.DefaultBlock), "in")
+		gauge(ch, descPolicyDefault, b2f(d.Out == xfrmstat.DefaultBlock), "out")
+		gauge(ch, descPolicyDefault, b2f(d.Fwd == xfrmstat.DefaultBlock), "fwd")
+	}
+}
+
+func collectCauses(ch chan<- prometheus.Metric, events, candidates map[tally.Key]uint64) {
+	for _, k := range tally.Keys(events) {
+		counter(ch, descCauses, events[k], k.Interface, string(k.Cause))
+	}
+	for _, k := range tally.Keys(candidates) {
+		counter(ch, descCandidates, candidates[k], k.Interface, string(k.Cause))
+	}
+}
+
+// saLabelValues are an SA's labels: never anything of its keys.
+func saLabelValues(sa *xfrmstat.SA) []string {
+	mark := ""
+	if m := sa.Mark; m != nil {
+		mark = fmt.Sprintf("0x%x/0x%x", m.Value, m.Mask)
+	}
+	return []string{
+		fmt.Sprintf("0x%08x", sa.SPI), addrLabel(sa.Src), addrLabel(sa.Dst), protoName(sa.Proto),
+		u32(sa.ReqID), sa.Mode.String(), mark, u32(sa.IfID),
+	}
+}
+
+func addrLabel(a interface {
+	IsValid() bool
+	String() string
+}) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case 50:
+		return "esp"
+	case 51:
+		return "ah"
+	case 108:
+		return "comp"
+	}
+	return strconv.Itoa(int(p))
+}
+
+func u32(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

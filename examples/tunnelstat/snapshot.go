@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+const snapshotAbout = `Reads everything readable in the namespace (every link with its kind,
+tunnel parameters and stats64; /proc/net/xfrm_stat; SAs without keys;
+policies; policy defaults; SPD and SAD info; the kernel release and the
+time) and writes it as one JSON document, to FILE or standard output.
+
+Explain it later against the live namespace ("tunnelstat explain --since
+FILE") or against another snapshot ("--before A --after B"). Parts that
+could not be read are null, and listed in "unread" with the reason.
+The output is always JSON; --json is accepted for uniformity.`
+
+func (a *app) snapshot(ctx context.Context, args []string) error {
+	fs := a.flagSet("snapshot", "snapshot [-o FILE] [--netns NS]", snapshotAbout)
+	out := fs.String("o", "", "write to `FILE` instead of standard output (mode 0600, replaced whole, never half written)")
+	netns := netnsFlag(fs)
+	fs.Bool("json", true, "the output is JSON (always)")
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q (write to a file with -o FILE)", pos[0])
+	}
+	snap, err := a.readLive(ctx, *netns)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return snap.Encode(a.stdout)
+	}
+	// Write a temporary file next to the target and rename it, so that an
+	// interrupted run never leaves half a document under the name.
+	tmp, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := snap.Encode(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "tunnelstat: wrote %s: %d links (%d tunnels), %s SAs, %s policies\n",
+		*out, len(snap.Links), len(snap.Tunnels()), countOrUnread(len(snap.SAs), snap.SAs == nil), countOrUnread(len(snap.Policies), snap.Policies == nil))
+	return nil
+}
+
+func countOrUnread(n int, unread bool) string {
+	if unread {
+		return "unread"
+	}
+	return fmt.Sprint(n)
+}

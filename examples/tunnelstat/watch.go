@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tunnelstat/tunnelstat/explain"
+)
+
+const watchAbout = `Reads the namespace every interval and explains what moved in between,
+until interrupted (Ctrl-C) or --count intervals have passed. Intervals in
+which nothing moved print nothing, unless --json: then every interval
+prints one report, one JSON document per line.`
+
+func (a *app) watch(ctx context.Context, args []string) error {
+	fs := a.flagSet("watch", "watch [--interval 10s] [--count N] [--netns NS] [--json]", watchAbout)
+	interval := fs.Duration("interval", 10*time.Second, "time between readings (at least 100ms)")
+	count := fs.Int("count", 0, "stop after `N` intervals (0: until interrupted)")
+	netns := netnsFlag(fs)
+	jsonOut := fs.Bool("json", false, "print one JSON report per interval, one per line")
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("unexpected argument %q", pos[0])
+	case *interval < 100*time.Millisecond:
+		return usagef("--interval %v is too short: at least 100ms", *interval)
+	case *count < 0:
+		return usagef("--count %d: want 0 (until interrupted) or more", *count)
+	}
+
+	src, err := a.openLive(ctx, *netns)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	prev, err := src.Read(ctx)
+	if err != nil {
+		return err
+	}
+	a.warnUnread(prev)
+	if !*jsonOut {
+		fmt.Fprintf(a.stderr, "tunnelstat: watching %s (%d tunnels) every %v; Ctrl-C stops\n", nsWords(*netns), len(prev.Tunnels()), *interval)
+	}
+	enc := json.NewEncoder(a.stdout)
+	for i := 0; *count == 0 || i < *count; i++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.after(*interval):
+		}
+		cur, err := src.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		rep := explain.Explain(prev.Reading(), cur.Reading())
+		prev = cur
+		if *jsonOut {
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(rep.Findings) == 0 && len(rep.Notes) == 0 {
+			continue
+		}
+		fmt.Fprintf(a.stdout, "== %s – %s\n", rep.Since.Local().Format(time.TimeOnly), rep.Until.Local().Format(time.TimeOnly))
+		if err := rep.Format(a.stdout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
