@@ -1,0 +1,335 @@
+//go:build linux
+
+package bench
+
+// A monitoring agent's poll loop at scale: every tick it reads the counters
+// of 10 000 links (vtistat PollStats), the namespace's XFRM MIB
+// (xfrmstat MIBInto), the SPD and SAD sizes (SPDInfo, SADInfo) and
+// explains what moved since the previous poll (explain.Explain, which
+// computes the deltas), all into storage reused from poll to poll. Every
+// 60th poll (-pollloop.refresh) is a full refresh instead: link parameters
+// (Snapshot), the policy list and the SA list; the lists are also read again whenever the SPD or SAD size changes.
+//
+// Stand-ins: this host cannot create vti links (no ip_vti module), dummy
+// links (no dummy module) nor ESP SAs (no esp4), so the links are veth
+// pairs and the SAD is empty. A veth's counters cost the kernel more than a
+// vti's (veth_get_stats64 also reads its own and its peer's queue
+// counters; a vti sums only its per-CPU tstats), so the stats dump here is,
+// if anything, dearer than for real VTIs; with
+// -pollloop.asvti (default) the agent hands the links to explain as VTIs
+// with tunnel parameters (okey = ikey = policy mark), so explain does the
+// work it does for real VTIs. One outbound policy per tunnel (with its
+// mark) fills the SPD.
+//
+// Two forms, both needing root:
+//
+//	# as fast as possible: ns/tunnel and allocs/tunnel per poll
+//	cd bench && go test -run '^$' -bench PollLoop -benchmem -count 6 .
+//	# real time, 1 Hz for 60 polls: CPU% from getrusage, heap, allocs
+//	cd bench && go test -run TestPollLoop -v -pollloop.polls 60 .
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/procnet"
+	"github.com/tunnelstat/tunnelstat/vtistat"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	pollPolls    = flag.Int("pollloop.polls", 0, "TestPollLoop: polls to measure (0 skips the test; 60 or more for a CPU figure)")
+	pollInterval = flag.Duration("pollloop.interval", time.Second, "TestPollLoop: time between polls (0: back to back)")
+	pollTunnels  = flag.Int("pollloop.tunnels", 10000, "tunnels (veth stand-ins) the agent watches")
+	pollPolicies = flag.Int("pollloop.policies", -1, "policies in the agent's namespace (-1: one per tunnel)")
+	pollAsVTI    = flag.Bool("pollloop.asvti", true, "hand the stand-in links to explain as VTIs with tunnel parameters")
+	pollRefresh  = flag.Int("pollloop.refresh", 60, "a full refresh (Snapshot, policy and SA lists) every this many polls")
+)
+
+// agent is the poll loop's state: two of everything, alternated, so that
+// the previous poll stays readable for the delta.
+type agent struct {
+	vc      *vtistat.Client
+	xc      *xfrmstat.Client
+	release string
+	asVTI   bool
+
+	cur     int
+	snap    vtistat.Snapshot // one: the previous counters live on in reading[prev]
+	mib     [2]procnet.XfrmStat
+	reading [2]explain.Reading
+	tunnels []vtistat.Tunnel // stand-in parameters, one per link, when asVTI
+	pols    []xfrmstat.Policy
+	sas     []xfrmstat.SA
+	spd     xfrmstat.SPDInfo
+	sad     xfrmstat.SADInfo
+
+	polls, refreshes, listReads, findings int
+}
+
+func newAgent(tb testing.TB, ns *linkNS, asVTI bool) *agent {
+	tb.Helper()
+	vc, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{FD: ns.fd}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { vc.Close() })
+	xc, err := xfrmstat.Dial(&xfrmstat.Config{NetNS: xfrmstat.NetNS{FD: ns.fd}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { xc.Close() })
+	var uts unix.Utsname
+	_ = unix.Uname(&uts)
+	a := &agent{vc: vc, xc: xc, release: unix.ByteSliceToString(uts.Release[:]), asVTI: asVTI}
+	return a
+}
+
+// poll is one tick of the agent.
+func (a *agent) poll(ctx context.Context) error {
+	prev := a.cur
+	a.cur ^= 1
+	s := &a.snap
+	refresh := a.polls%max(*pollRefresh, 1) == 0
+	a.polls++
+	if refresh {
+		a.refreshes++
+		if err := a.vc.Snapshot(ctx, s); err != nil {
+			return err
+		}
+	} else if err := a.vc.PollStats(ctx, s); err != nil {
+		return err
+	}
+	if err := a.xc.MIBInto(ctx, &a.mib[a.cur]); err != nil {
+		return err
+	}
+	spd, err := a.xc.SPDInfo(ctx)
+	if err != nil {
+		return err
+	}
+	sad, err := a.xc.SADInfo(ctx)
+	if err != nil {
+		return err
+	}
+	if refresh || a.pols == nil || spd.Total() != a.spd.Total() || sad.Count != a.sad.Count {
+		a.listReads++
+		if a.pols, err = a.xc.PoliciesInto(ctx, a.pols[:0]); err != nil {
+			return err
+		}
+		if a.sas, err = a.xc.SAsInto(ctx, a.sas[:0]); err != nil {
+			return err
+		}
+		if a.sas == nil {
+			a.sas = []xfrmstat.SA{} // read, and there were none
+		}
+	}
+	a.spd, a.sad = spd, sad
+
+	// explain computes the deltas itself (with resets) from the two
+	// readings; an agent exporting rates would use vtistat.DiffInto, at
+	// the cost of a second Snapshot and a Delta (about 5.6 MB more at
+	// 10 000 links).
+	r := &a.reading[a.cur]
+	r.Time, r.KernelRelease, r.MIB, r.Policies, r.SAs = s.Time, a.release, &a.mib[a.cur], a.pols, a.sas
+	r.Links = a.linkReadings(r.Links, s.Links)
+	if a.reading[prev].Links == nil { // first poll: nothing to compare with yet
+		return nil
+	}
+	rep := explain.Explain(&a.reading[prev], r)
+	a.findings += len(rep.Findings)
+	return nil
+}
+
+// linkReadings is explain.LinksFromVTIStat into reused storage (that
+// function allocates a fresh slice on every call). When dst already holds
+// the same links (the usual case between full refreshes) only the counters
+// are copied: a LinkReading is about 400 bytes, its Stats 200.
+func (a *agent) linkReadings(dst []explain.LinkReading, links []vtistat.Link) []explain.LinkReading {
+	if a.asVTI && len(a.tunnels) < len(links) {
+		a.tunnels = make([]vtistat.Tunnel, len(links))
+		for i := range a.tunnels {
+			a.tunnels[i] = vtistat.Tunnel{
+				Local: netip.AddrFrom4([4]byte{192, 0, 2, 1}), Remote: netip.AddrFrom4([4]byte{192, 0, 2, 2}),
+				IKey: uint32(i + 1), OKey: uint32(i + 1),
+			}
+		}
+	}
+	if len(dst) == len(links) { // the same links as last time: counters only
+		same := true
+		for i := range links {
+			if dst[i].Index != links[i].Index || dst[i].Name != links[i].Name {
+				same = false
+				break
+			}
+		}
+		if same {
+			for i := range links {
+				dst[i].Stats = links[i].Stats
+			}
+			return dst
+		}
+	}
+	if cap(dst) < len(links) {
+		dst = make([]explain.LinkReading, 0, len(links))
+	}
+	dst = dst[:0]
+	for i := range links {
+		l := &links[i]
+		dst = append(dst, explain.LinkReading{
+			Name: l.Name, Index: l.Index, Kind: l.Kind, Tunnel: l.Tunnel,
+			CrossNetns: l.Tunnel != nil && l.LinkNetNSID >= 0,
+			Source:     explain.SourceStats64, Stats: l.Stats,
+		})
+		if a.asVTI && l.Kind == "veth" {
+			dst[len(dst)-1].Kind, dst[len(dst)-1].Tunnel = explain.KindVTI, &a.tunnels[i]
+		}
+		if l.StatsSource != vtistat.Stats64Bit {
+			panic(fmt.Sprintf("%s: stats source %v", l.Name, l.StatsSource))
+		}
+	}
+	return dst
+}
+
+var (
+	agentNSMu sync.Mutex
+	agentNSes = map[[2]int]*linkNS{}
+)
+
+// agentNamespace is a namespace with tunnels links (lo not counted) and
+// policies outbound policies, one per tunnel, marked like its okey.
+func agentNamespace(tb testing.TB, tunnels, policies int) *linkNS {
+	tb.Helper()
+	if policies < 0 {
+		policies = tunnels
+	}
+	ns := namespaceWithLinks(tb, tunnels+1)
+	agentNSMu.Lock()
+	defer agentNSMu.Unlock()
+	key := [2]int{tunnels, policies}
+	if agentNSes[key] != nil {
+		return ns
+	}
+	var b strings.Builder
+	for i := range policies {
+		fmt.Fprintf(&b, "%s mark %d mask 0xffffffff\n", policyLine(i), i+1)
+	}
+	cmd := exec.Command("ip", "-n", ns.name, "-batch", "-")
+	cmd.Stdin = strings.NewReader(b.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("ip -batch: %v: %s", err, firstLine(out))
+	}
+	agentNSes[key] = ns
+	return ns
+}
+
+// BenchmarkPollLoop: one poll of the agent, back to back.
+func BenchmarkPollLoop(b *testing.B) {
+	tunnels := *pollTunnels
+	b.Run(fmt.Sprintf("tunnels=%d", tunnels), func(b *testing.B) {
+		ns := agentNamespace(b, tunnels, *pollPolicies)
+		a := newAgent(b, ns, *pollAsVTI)
+		ctx := context.Background()
+		for range 3 { // warm: every buffer grown
+			if err := a.poll(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := a.poll(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		runtime.ReadMemStats(&m1)
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(ns.links), "ns/tunnel")
+		b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N)/float64(ns.links), "allocs/tunnel")
+		b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N), "allocs/poll")
+	})
+}
+
+// TestPollLoop runs the agent in real time and reports what it costs:
+// CPU time (getrusage RUSAGE_SELF, user + system, so the kernel's work for
+// the dumps is included) over wall time, the heap, allocations per poll.
+// It asserts nothing about time; it fails only if a poll fails or if the
+// steady state allocates per tunnel.
+func TestPollLoop(t *testing.T) {
+	if *pollPolls <= 0 {
+		t.Skip("real-time poll loop: run with -pollloop.polls 60 (and -v)")
+	}
+	ns := agentNamespace(t, *pollTunnels, *pollPolicies)
+	a := newAgent(t, ns, *pollAsVTI)
+	ctx := context.Background()
+	for range 3 {
+		if err := a.poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	var m0, m runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	var ru0, ru1 syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var tick <-chan time.Time
+	if *pollInterval > 0 {
+		tk := time.NewTicker(*pollInterval)
+		defer tk.Stop()
+		tick = tk.C
+	}
+	durs := make([]time.Duration, 0, *pollPolls)
+	var heapMax, inuseMax uint64
+	for range *pollPolls {
+		if tick != nil {
+			<-tick
+		}
+		t0 := time.Now()
+		if err := a.poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		durs = append(durs, time.Since(t0))
+		runtime.ReadMemStats(&m)
+		heapMax, inuseMax = max(heapMax, m.HeapAlloc), max(inuseMax, m.HeapInuse)
+	}
+	wall := time.Since(start)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru1); err != nil {
+		t.Fatal(err)
+	}
+	user := time.Duration(ru1.Utime.Nano() - ru0.Utime.Nano())
+	sys := time.Duration(ru1.Stime.Nano() - ru0.Stime.Nano())
+	cpu := user + sys
+	slices.Sort(durs)
+	polls := len(durs)
+	mallocs := m.Mallocs - m0.Mallocs
+	allocsPerPoll := float64(mallocs) / float64(polls)
+	// One line, parsed by bench/cmd/benchtable.
+	t.Logf("pollloop: tunnels=%d policies=%d polls=%d interval=%v refresh-every=%d asvti=%v wall=%.3fs cpu=%.4fs user=%.4fs sys=%.4fs cpu%%=%.3f "+
+		"poll-p50=%v poll-p90=%v poll-max=%v heap-alloc-max=%.2fMiB heap-inuse-max=%.2fMiB heap-sys=%.2fMiB "+
+		"allocs/poll=%.2f allocs/tunnel/poll=%.6f bytes/poll=%.0f gcs=%d refreshes=%d list-reads=%d findings=%d",
+		ns.links-1, a.spd.Total(), polls, *pollInterval, *pollRefresh, a.asVTI, wall.Seconds(), cpu.Seconds(), user.Seconds(), sys.Seconds(),
+		100*cpu.Seconds()/wall.Seconds(),
+		durs[polls/2].Round(time.Microsecond), durs[polls*9/10].Round(time.Microsecond), durs[polls-1].Round(time.Microsecond),
+		float64(heapMax)/(1<<20), float64(inuseMax)/(1<<20), float64(m.HeapSys)/(1<<20),
+		allocsPerPoll, allocsPerPoll/float64(ns.links), float64(m.TotalAlloc-m0.TotalAlloc)/float64(polls),
+		m.NumGC-m0.NumGC, a.refreshes, a.listReads, a.findings)
+	if allocsPerPoll >= 1 && allocsPerPoll/float64(ns.links) >= 0.01 {
+		t.Errorf("the steady state allocates per tunnel: %.1f allocations per poll for %d links", allocsPerPoll, ns.links)
+	}
+}

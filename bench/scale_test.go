@@ -1,0 +1,205 @@
+//go:build linux
+
+package bench
+
+// Scaling: does the cost per link and per policy stay flat from 10 to
+// 10 000 links and from 1 000 to 100 000 policies? And how long does the
+// kernel spend on vtistat's link dump compared with the one ip(8) sends?
+//
+//	cd bench && go test -run '^$' -bench 'Scale|RTNLDump' -benchmem -count 6 -timeout 60m .
+//
+// go run ./bench/cmd/benchtable runs these with every other comparison and
+// prints one table. Needs root (namespaces are created and deleted).
+//
+// SAs: this host has no ESP (no esp4/esp6 modules), so it cannot create SAs;
+// the SA dumps are benchmarked in the VM kernels (BenchmarkXfrmSADump in
+// xfrmstat_test.go), not here.
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os/exec"
+	"testing"
+
+	"github.com/tunnelstat/tunnelstat/vtistat"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
+	vnl "github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	scaleLinks    = []int{10, 100, 1000, 10000}
+	scalePolicies = []int{1000, 10000} // 100 000: BenchmarkXfrmPolicyDump
+)
+
+// BenchmarkScaleLinks: full dump and stats-only poll of 10 … 10 000 links,
+// vtistat (reused Snapshot) against the floor. ns/link and allocs/link
+// should not grow with the number of links.
+func BenchmarkScaleLinks(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range scaleLinks {
+		b.Run(fmt.Sprintf("links=%d", n), func(b *testing.B) {
+			ns := namespaceWithLinks(b, n)
+			b.Run("op=dump/impl=floor", func(b *testing.B) {
+				f := newFloor(b, ns, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
+				perLink(b, ns.links, func() { f.dump(b, ns.links) })
+			})
+			b.Run("op=dump/impl=vtistat", func(b *testing.B) {
+				c := dialVtistat(b, ns)
+				var s vtistat.Snapshot
+				if err := c.Snapshot(ctx, &s); err != nil {
+					b.Fatal(err)
+				}
+				perLink(b, ns.links, func() {
+					if err := c.Snapshot(ctx, &s); err != nil || len(s.Links) != ns.links {
+						b.Fatalf("%d links, %v", len(s.Links), err)
+					}
+				})
+			})
+			b.Run("op=stats/impl=floor", func(b *testing.B) {
+				f := newFloor(b, ns, unix.RTM_GETSTATS, statsRequest())
+				perLink(b, ns.links, func() { f.dump(b, ns.links) })
+			})
+			b.Run("op=stats/impl=vtistat", func(b *testing.B) {
+				c := dialVtistat(b, ns)
+				var s vtistat.Snapshot
+				if err := c.Snapshot(ctx, &s); err != nil {
+					b.Fatal(err)
+				}
+				perLink(b, ns.links, func() {
+					if err := c.PollStats(ctx, &s); err != nil || len(s.Links) != ns.links {
+						b.Fatalf("%d links, %v", len(s.Links), err)
+					}
+				})
+				if !s.ParamsTime.Before(s.Time) {
+					b.Fatal("PollStats did full dumps")
+				}
+			})
+		})
+	}
+}
+
+// statsRequest is struct if_stats_msg asking for IFLA_STATS_LINK_64 only.
+func statsRequest() []byte {
+	req := make([]byte, 12)
+	binary.NativeEndian.PutUint32(req[8:], 1<<(unix.IFLA_STATS_LINK_64-1))
+	return req
+}
+
+// BenchmarkScalePolicies: the SPD dump at 1 000 and 10 000 policies, the
+// same policies and implementations as BenchmarkXfrmPolicyDump (100 000).
+func BenchmarkScalePolicies(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range scalePolicies {
+		b.Run(fmt.Sprintf("policies=%d", n), func(b *testing.B) {
+			ns := newXfrmNS(b, "policies", n, policyLine)
+			b.Run("impl=floor", func(b *testing.B) {
+				f := newXfrmFloor(b, ns, 0x15 /* XFRM_MSG_GETPOLICY */, nil)
+				perItem(b, n, "policy", func() { f.dump(b, n) })
+			})
+			b.Run("impl=xfrmstat-into", func(b *testing.B) {
+				c := dialXfrmstat(b, ns)
+				var pols []xfrmstat.Policy
+				perItem(b, n, "policy", func() {
+					var err error
+					if pols, err = c.PoliciesInto(ctx, pols); err != nil || len(pols) != n {
+						b.Fatalf("%d policies, %v", len(pols), err)
+					}
+				})
+			})
+			b.Run("impl=xfrmstat", func(b *testing.B) {
+				c := dialXfrmstat(b, ns)
+				perItem(b, n, "policy", func() {
+					if pols, err := c.Policies(ctx); err != nil || len(pols) != n {
+						b.Fatalf("%d policies, %v", len(pols), err)
+					}
+				})
+			})
+			b.Run("impl=vishvananda", func(b *testing.B) {
+				h := vishvanandaHandle(b, ns)
+				perItem(b, n, "policy", func() {
+					if pols, err := h.XfrmPolicyList(vnl.FAMILY_ALL); err != nil || len(pols) != n {
+						b.Fatalf("%d policies, %v", len(pols), err)
+					}
+				})
+			})
+			b.Run("impl=iproute2", func(b *testing.B) {
+				perItem(b, n, "policy", func() { ipOutput(b, ns, "policy", 14*n) })
+			})
+		})
+	}
+}
+
+// ipLinkDumpRequest is the RTM_GETLINK payload `ip -s link show` sends
+// (iproute2 ip/ipaddress.c iplink_filter_req, confirmed with strace on this
+// host's iproute2 6.1): ifinfomsg with ifi_family AF_PACKET, then
+// IFLA_EXT_MASK = RTEXT_FILTER_VF (RTEXT_FILTER_SKIP_STATS is added only
+// without -s). vtistat sends a bare AF_UNSPEC ifinfomsg: no IFLA_EXT_MASK.
+func ipLinkDumpRequest() []byte {
+	req := make([]byte, unix.SizeofIfInfomsg+8)
+	req[0] = unix.AF_PACKET
+	binary.NativeEndian.PutUint16(req[16:], 8)
+	binary.NativeEndian.PutUint16(req[18:], unix.IFLA_EXT_MASK)
+	binary.NativeEndian.PutUint32(req[20:], 1) // RTEXT_FILTER_VF (include/uapi/linux/rtnetlink.h)
+	return req
+}
+
+// BenchmarkRTNLDump: how long the kernel works on (and so how long it can
+// hold RTNL for) one dump of 10 000 links, for vtistat's request and for
+// the one `ip -s link show` sends, each replayed by the floor (send, then
+// receive into one buffer, nothing decoded); then vtistat itself and ip
+// itself (its output discarded, process start included).
+func BenchmarkRTNLDump(b *testing.B) {
+	ctx := context.Background()
+	const n = 10000
+	b.Run(fmt.Sprintf("links=%d", n), func(b *testing.B) {
+		ns := namespaceWithLinks(b, n)
+		b.Run("impl=floor-vtistat-request", func(b *testing.B) {
+			f := newFloor(b, ns, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
+			perLink(b, ns.links, func() { f.dump(b, ns.links) })
+		})
+		b.Run("impl=floor-ip-request", func(b *testing.B) {
+			f := newFloor(b, ns, unix.RTM_GETLINK, ipLinkDumpRequest())
+			perLink(b, ns.links, func() { f.dump(b, ns.links) })
+		})
+		b.Run("impl=floor-stats-request", func(b *testing.B) {
+			f := newFloor(b, ns, unix.RTM_GETSTATS, statsRequest())
+			perLink(b, ns.links, func() { f.dump(b, ns.links) })
+		})
+		b.Run("impl=vtistat", func(b *testing.B) {
+			c := dialVtistat(b, ns)
+			var s vtistat.Snapshot
+			if err := c.Snapshot(ctx, &s); err != nil { // fill the storage once
+				b.Fatal(err)
+			}
+			perLink(b, ns.links, func() {
+				if err := c.Snapshot(ctx, &s); err != nil || len(s.Links) != ns.links {
+					b.Fatalf("%d links, %v", len(s.Links), err)
+				}
+			})
+		})
+		b.Run("impl=vtistat-poll", func(b *testing.B) {
+			c := dialVtistat(b, ns)
+			var s vtistat.Snapshot
+			if err := c.Snapshot(ctx, &s); err != nil {
+				b.Fatal(err)
+			}
+			perLink(b, ns.links, func() {
+				if err := c.PollStats(ctx, &s); err != nil || len(s.Links) != ns.links {
+					b.Fatalf("%d links, %v", len(s.Links), err)
+				}
+			})
+		})
+		b.Run("impl=iproute2", func(b *testing.B) {
+			perLink(b, ns.links, func() {
+				cmd := exec.Command("ip", "-n", ns.name, "-s", "link", "show")
+				cmd.Stdout = io.Discard
+				if err := cmd.Run(); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	})
+}
