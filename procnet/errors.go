@@ -61,7 +61,13 @@ func (e *lineError) Error() string { return e.msg }
 func (e *lineError) Unwrap() error { return e.kind }
 
 func errorf(kind error, format string, args ...any) error {
-	return &lineError{kind: kind, msg: fmt.Sprintf(format, args...)}
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > maxErrorText {
+		// A detail quotes a name or a number from the line, which a
+		// corrupt file can make megabytes long.
+		msg = msg[:maxErrorText] + "..."
+	}
+	return &lineError{kind: kind, msg: msg}
 }
 
 func newParseError(file string, line int, text []byte, err error) *ParseError {

@@ -3,6 +3,7 @@ package nl
 import (
 	"errors"
 	"fmt"
+	"os"
 )
 
 // ErrDumpInterrupted reports that the kernel set NLM_F_DUMP_INTR: the table
@@ -18,8 +19,15 @@ var ErrTruncated = errors.New("netlink: reply truncated")
 // kernel dropped messages, so the result is incomplete.
 var ErrOverrun = errors.New("netlink: receive buffer overrun (ENOBUFS): messages were lost")
 
-// ErrClosed reports use of a closed Conn.
-var ErrClosed = errors.New("netlink: use of closed connection")
+// ErrClosed reports use of a closed Conn. It also matches os.ErrClosed, as
+// the error of a read on a closed file does, so that a Client's netlink
+// requests and its /proc reads fail alike after Close.
+var ErrClosed error = closedError{}
+
+type closedError struct{}
+
+func (closedError) Error() string        { return "netlink: use of closed connection" }
+func (closedError) Is(target error) bool { return target == os.ErrClosed }
 
 // ReplyError reports a reply that does not belong to the request that is
 // waiting for it (wrong sequence or port ID) or that is malformed.
