@@ -176,14 +176,16 @@ func (e *engine) link(i int) {
 	var bc counters
 	bc.split = ac.split
 	since := ""
+	var prev *LinkReading // the same link in the earlier reading, when its counters can be subtracted
 	if e.before == nil {
 		since = "since boot (or since the interface was created)"
-	} else if prev := e.findBefore(i, l.Name); prev == nil {
+	} else if p := e.findBefore(i, l.Name); p == nil {
 		since = "since it was created (it is new in the later reading)"
-	} else if prev.Index != 0 && l.Index != 0 && prev.Index != l.Index {
-		e.recreated(l, prev)
-		since = fmt.Sprintf("since it was recreated (index %d → %d)", prev.Index, l.Index)
+	} else if p.Index != 0 && l.Index != 0 && p.Index != l.Index {
+		e.recreated(l, p)
+		since = fmt.Sprintf("since it was recreated (index %d → %d)", p.Index, l.Index)
 	} else {
+		prev = p
 		var ok bool
 		bc, ok = prev.counters()
 		if !ok {
@@ -205,6 +207,14 @@ func (e *engine) link(i int) {
 	if reset != 0 {
 		e.reset(l, &bc, &ac, reset)
 		return
+	}
+	if prev != nil && reset == 0 {
+		// /proc/net/dev has no ifindex: a link deleted and created again
+		// shows only as traffic counters that went back.
+		if c, b, a, back := trafficWentBack(prev, l); back {
+			e.resetTraffic(l, c, b, a)
+			return
+		}
 	}
 	if d.quiet() {
 		return
@@ -232,6 +242,51 @@ func (e *engine) recreated(l, prev *LinkReading) {
 	b, a := uint64(prev.Index), uint64(l.Index)
 	f.Evidence = []Evidence{{Counter: "ifindex", Source: sourceName(l.Source), Before: &b, After: &a}}
 	e.fill(&f, causeByID("counter-reset"), l, fmt.Sprintf("%s has a new interface index (%d → %d): it was deleted and created again, so its counters restarted; they are explained since then.", l.Name, prev.Index, l.Index))
+	e.rep.Findings = append(e.rep.Findings, f)
+}
+
+// trafficWentBack reports the first of a link's packet and byte counters
+// that is smaller in the later reading: the link was recreated (or its
+// driver reset its counters) even though no error counter shows it.
+func trafficWentBack(prev, l *LinkReading) (counter string, before, after uint64, back bool) {
+	pv, pok := trafficOf(prev)
+	lv, lok := trafficOf(l)
+	if !pok || !lok {
+		return "", 0, 0, false
+	}
+	names := &trafficNames
+	if l.Source == SourceProcNetDev || prev.Source == SourceProcNetDev {
+		names = &trafficColumns
+	}
+	for i := range lv {
+		if lv[i] < pv[i] {
+			return names[i], pv[i], lv[i], true
+		}
+	}
+	return "", 0, 0, false
+}
+
+var (
+	trafficNames   = [4]string{"rx_packets", "rx_bytes", "tx_packets", "tx_bytes"}
+	trafficColumns = [4]string{"rx packets", "rx bytes", "tx packets", "tx bytes"}
+)
+
+func trafficOf(l *LinkReading) ([4]uint64, bool) {
+	switch l.Source {
+	case SourceStats64, SourceStats32:
+		s := &l.Stats
+		return [4]uint64{s.RxPackets, s.RxBytes, s.TxPackets, s.TxBytes}, true
+	case SourceProcNetDev:
+		d := &l.Dev
+		return [4]uint64{d.RxPackets, d.RxBytes, d.TxPackets, d.TxBytes}, true
+	}
+	return [4]uint64{}, false
+}
+
+func (e *engine) resetTraffic(l *LinkReading, counter string, b, a uint64) {
+	f := Finding{Interface: l.Name, Cause: "counter-reset", Count: 1, Certainty: Exact}
+	f.Evidence = []Evidence{{Counter: counter, Source: sourceName(l.Source), Before: &b, After: &a}}
+	e.fill(&f, causeByID("counter-reset"), l, fmt.Sprintf("%s's %s went back from %d to %d: the interface was deleted and created again (or its counters were reset), which /proc/net/dev, without an interface index, shows only this way. The interval is not explained for this interface; explain the later reading alone (since boot) instead.", l.Name, counter, b, a))
 	e.rep.Findings = append(e.rep.Findings, f)
 }
 
@@ -280,6 +335,8 @@ func (e *engine) explainLinks() {
 		m := &e.moved[mi]
 		if isIPsecKind(m.kind) {
 			m.res = resolveTX(m.kind, m.link.Tunnel, e.after)
+		} else {
+			m.res = resolveOuter(e.after)
 		}
 		var linkMask uint64
 		for bi := 0; bi < m.nb; bi++ {
@@ -391,6 +448,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 	}
 	var out []Finding
 	var idsWhy []string
+	partition := false // out's findings split the events between them, they are not alternatives
 	// Sum of the namespace's MIB events over the MIB-bearing candidates.
 	var mSum uint64
 	mibLess := 0
@@ -427,6 +485,21 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 				out = append(out, mk(cd, b.n, Exact))
 			}
 		}
+	case useMIB && shared <= 1 && withMIB > 1 && mSum == b.n && !b.lower:
+		// The partition: several of the candidates' MIB counters moved,
+		// and together by exactly the link's count, and no other tunnel
+		// draws on them: each MIB count is that many events of its cause,
+		// and nothing is left for the causes the MIB does not count.
+		var parts []string
+		for _, cd := range cands {
+			if cd.mibKnown && cd.m > 0 {
+				parts = append(parts, fmt.Sprintf("%s +%d", strings.Join(cd.c.Signature.MIB, "+"), cd.m))
+				out = append(out, mk(cd, cd.m, Exact))
+			}
+		}
+		partition = true
+		idsWhy = append(idsWhy, fmt.Sprintf("The XFRM MIB splits %s's %d events exactly (%s), and no other tunnel draws on these counters: each is that many events of its cause (this assumes no traffic outside the tunnel moved them in the interval, which the equal totals strongly suggest).",
+			l.Name, b.n, strings.Join(parts, ", ")))
 	default:
 		if useMIB && shared > 1 {
 			idsWhy = append(idsWhy, fmt.Sprintf("The XFRM MIB counts the whole namespace while %d tunnels had such errors, so a MIB count is only an upper bound for each.", shared))
@@ -461,7 +534,9 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 	shared2 := strings.Join(why, " ")
 	for i := range out {
 		f := &out[i]
-		if len(out) > 1 {
+		if len(out) > 1 && partition {
+			f.Group = "" // each finding stands alone: they add up
+		} else if len(out) > 1 {
 			for _, id := range ids {
 				if id != f.Cause {
 					f.Candidates = append(f.Candidates, id)
@@ -673,8 +748,6 @@ var versionRules = []struct {
 		"SA directions exist from 6.10"},
 	{"rx-dir-error", kindsVTIAll, KernelVersion{Major: 6, Minor: 10}, false,
 		"SA directions exist from 6.10"},
-	{"rx-length", kindsIPTnl, KernelVersion{Major: 6, Minor: 1}, true,
-		"rx_length_errors on IP tunnels is recent (6.1.y stable has it; the first release is not pinned)"},
 }
 
 // versionFinding adds a kernel-version-dependent finding when a link's

@@ -161,6 +161,22 @@ func resolveTX(kind string, t *vtistat.Tunnel, r *Reading) resolution {
 	return res
 }
 
+// excludeDefaultBlock is the resolution of an outer lookup under a default
+// outbound policy of accept (shared, never modified).
+var excludeDefaultBlock = map[CauseID]bool{"tx-policy-default-block": true}
+
+// resolveOuter is resolveTX for tunnels whose outer packets go through the
+// namespace's ordinary IPsec lookup (GRE, IPIP, SIT, ip6 tunnels): there
+// only the default outbound policy settles a cause. With the default
+// accept, no outer packet was dropped for matching no policy.
+func resolveOuter(r *Reading) resolution {
+	if r.OutboundDefaultBlock == nil || *r.OutboundDefaultBlock {
+		return resolution{}
+	}
+	return resolution{done: true, exclude: excludeDefaultBlock,
+		why: "The namespace's default outbound policy is accept, so no outer packet was dropped for matching no policy."}
+}
+
 type fit uint8
 
 const (
