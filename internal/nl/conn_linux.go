@@ -188,31 +188,8 @@ func (c *Conn) exchange(ctx context.Context, op string, typ, flags uint16, paylo
 		c.drain()
 	}
 
-	// Deadline and cancellation: both end a blocked recv through the read
-	// deadline of the socket's file.
-	dl, hasDL := ctx.Deadline()
-	if hasDL {
-		_ = c.nc.SetReadDeadline(dl)
-	}
-	if ctx.Done() != nil {
-		gen := c.cancelGen
-		stop := context.AfterFunc(ctx, func() {
-			c.cancelMu.Lock()
-			if c.cancelGen == gen {
-				_ = c.nc.SetReadDeadline(longAgo)
-			}
-			c.cancelMu.Unlock()
-		})
-		defer func() {
-			stop()
-			c.cancelMu.Lock()
-			c.cancelGen++
-			_ = c.nc.SetReadDeadline(time.Time{})
-			c.cancelMu.Unlock()
-		}()
-	} else if hasDL {
-		defer c.nc.SetReadDeadline(time.Time{})
-	}
+	stop, armed := c.watchContext(ctx)
+	defer c.releaseContext(stop, armed)
 
 	c.seq++
 	seq := c.seq
@@ -231,13 +208,7 @@ func (c *Conn) exchange(ctx context.Context, op string, typ, flags uint16, paylo
 		c.rerr = nil
 		if rerr := c.raw.Read(c.recvFn); rerr != nil {
 			c.dirty = true
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if errors.Is(rerr, os.ErrDeadlineExceeded) {
-				return &OpError{Op: op, Err: rerr}
-			}
-			return &OpError{Op: op, Err: rerr}
+			return recvError(ctx, op, rerr)
 		}
 		if c.rerr != nil {
 			c.dirty = true
@@ -271,6 +242,54 @@ func (c *Conn) exchange(ctx context.Context, op string, typ, flags uint16, paylo
 			return nil
 		}
 	}
+}
+
+// watchContext makes a blocked receive end when ctx is done or its deadline
+// passes: both work through the read deadline of the socket's file. Pass
+// its results to releaseContext when the exchange ends.
+func (c *Conn) watchContext(ctx context.Context) (stop func() bool, armed bool) {
+	dl, hasDL := ctx.Deadline()
+	if hasDL {
+		_ = c.nc.SetReadDeadline(dl)
+	}
+	if ctx.Done() != nil {
+		// A cancellation that fires after the exchange ended must not
+		// poison the next one: it acts only while its generation is current.
+		gen := c.cancelGen
+		stop = context.AfterFunc(ctx, func() {
+			c.cancelMu.Lock()
+			if c.cancelGen == gen {
+				_ = c.nc.SetReadDeadline(longAgo)
+			}
+			c.cancelMu.Unlock()
+		})
+	}
+	return stop, hasDL || stop != nil
+}
+
+// releaseContext undoes watchContext.
+func (c *Conn) releaseContext(stop func() bool, armed bool) {
+	if stop != nil {
+		stop()
+	}
+	if !armed {
+		return
+	}
+	c.cancelMu.Lock()
+	c.cancelGen++
+	_ = c.nc.SetReadDeadline(time.Time{})
+	c.cancelMu.Unlock()
+}
+
+// recvError turns a failed receive into ctx's error when ctx ended it.
+func recvError(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if _, hasDL := ctx.Deadline(); hasDL && errors.Is(err, os.ErrDeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	return &OpError{Op: op, Err: err}
 }
 
 // drain discards whatever an abandoned exchange left queued. Reading a

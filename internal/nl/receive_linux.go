@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,30 +29,12 @@ func (c *Conn) Receive(ctx context.Context, fn func(Message) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if ctx.Done() != nil {
-		gen := c.cancelGen
-		stop := context.AfterFunc(ctx, func() {
-			c.cancelMu.Lock()
-			if c.cancelGen == gen {
-				_ = c.nc.SetReadDeadline(longAgo)
-			}
-			c.cancelMu.Unlock()
-		})
-		defer func() {
-			stop()
-			c.cancelMu.Lock()
-			c.cancelGen++
-			_ = c.nc.SetReadDeadline(time.Time{})
-			c.cancelMu.Unlock()
-		}()
-	}
+	stop, armed := c.watchContext(ctx)
+	defer c.releaseContext(stop, armed)
 	for {
 		c.rerr = nil
 		if rerr := c.raw.Read(c.recvFn); rerr != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return &OpError{Op: "receive", Err: rerr}
+			return recvError(ctx, "receive", rerr)
 		}
 		if c.rerr != nil {
 			if errors.Is(c.rerr, unix.ENOBUFS) {
