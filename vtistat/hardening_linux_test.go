@@ -24,20 +24,6 @@ import (
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
-// leakCheck records fds and goroutines now and checks them at cleanup.
-func leakCheck(t *testing.T) {
-	t.Helper()
-	fds, gs := harness.CountFDs(), harness.Sample().Goroutines
-	t.Cleanup(func() {
-		if n := harness.Settle(gs, 2*time.Second); n > gs {
-			t.Errorf("goroutines %d -> %d", gs, n)
-		}
-		if n := harness.CountFDs(); n != fds {
-			t.Errorf("open fds %d -> %d", fds, n)
-		}
-	})
-}
-
 // copyTestBinary makes the test binary executable by user nobody.
 func copyTestBinary(t *testing.T) string {
 	t.Helper()
@@ -180,7 +166,7 @@ func TestHardeningUnprivilegedChild(t *testing.T) {
 // to it"). A Dial by the deleted name fails with os.ErrNotExist.
 func TestHardeningNamespaceDeleted(t *testing.T) {
 	testns.RequireRoot(t)
-	leakCheck(t)
+	harness.LeakCheck(t)
 	name := fmt.Sprintf("ts-h9-%d", time.Now().UnixNano()%1e9)
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -233,7 +219,7 @@ func TestHardeningLinkDeletedMidPoll(t *testing.T) {
 	ns := testns.New(t)
 	ns.IP(t, "link", "add", "md0", "type", "veth", "peer", "name", "md1")
 	ns.IP(t, "link", "add", "re0", "type", "veth", "peer", "name", "re1")
-	leakCheck(t)
+	harness.LeakCheck(t)
 	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}, NoProcFallback: true})
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +274,7 @@ func TestHardeningLinkDeletedMidPoll(t *testing.T) {
 // DeadlineExceeded, and the Client works afterwards. Nothing leaks.
 func TestHardeningClosedAndCancelled(t *testing.T) {
 	ns := testns.New(t)
-	leakCheck(t)
+	harness.LeakCheck(t)
 	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}, NoProcFallback: true})
 	if err != nil {
 		t.Fatal(err)
@@ -347,7 +333,7 @@ func TestHardeningClosedAndCancelled(t *testing.T) {
 func TestHardeningConcurrentClient(t *testing.T) {
 	ns := testns.New(t)
 	ns.IP(t, "link", "add", "cc0", "type", "veth", "peer", "name", "cc1")
-	leakCheck(t)
+	harness.LeakCheck(t)
 	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}, NoProcFallback: true})
 	if err != nil {
 		t.Fatal(err)

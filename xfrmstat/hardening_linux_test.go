@@ -26,19 +26,6 @@ import (
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
-func leakCheck(t *testing.T) {
-	t.Helper()
-	fds, gs := harness.CountFDs(), harness.Sample().Goroutines
-	t.Cleanup(func() {
-		if n := harness.Settle(gs, 2*time.Second); n > gs {
-			t.Errorf("goroutines %d -> %d", gs, n)
-		}
-		if n := harness.CountFDs(); n != fds {
-			t.Errorf("open fds %d -> %d", fds, n)
-		}
-	})
-}
-
 func addPolicies(t *testing.T, ns *testns.NS, n int) {
 	t.Helper()
 	for i := range n {
@@ -52,7 +39,7 @@ func addPolicies(t *testing.T, ns *testns.NS, n int) {
 func TestHardeningClosedClient(t *testing.T) {
 	ns := testns.New(t)
 	addPolicies(t, ns, 3)
-	leakCheck(t)
+	harness.LeakCheck(t)
 	c, err := xfrmstat.Dial(&xfrmstat.Config{NetNS: xfrmstat.NetNS{Name: ns.Name}})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +88,7 @@ func TestHardeningClosedClient(t *testing.T) {
 // the MIB included; the deleted name no longer dials (os.ErrNotExist).
 func TestHardeningNamespaceDeleted(t *testing.T) {
 	testns.RequireRoot(t)
-	leakCheck(t)
+	harness.LeakCheck(t)
 	name := fmt.Sprintf("ts-h9x-%d", time.Now().UnixNano()%1e9)
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -148,7 +135,7 @@ func TestHardeningNamespaceDeleted(t *testing.T) {
 func TestHardeningCancel(t *testing.T) {
 	ns := testns.New(t)
 	addPolicies(t, ns, 5)
-	leakCheck(t)
+	harness.LeakCheck(t)
 	c, err := xfrmstat.Dial(&xfrmstat.Config{NetNS: xfrmstat.NetNS{Name: ns.Name}})
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +211,7 @@ func TestHardeningCancel(t *testing.T) {
 func TestHardeningConcurrentClient(t *testing.T) {
 	ns := testns.New(t)
 	addPolicies(t, ns, 10)
-	leakCheck(t)
+	harness.LeakCheck(t)
 	c, err := xfrmstat.Dial(&xfrmstat.Config{NetNS: xfrmstat.NetNS{Name: ns.Name}})
 	if err != nil {
 		t.Fatal(err)
@@ -332,7 +319,7 @@ func TestVMChurnSAs(t *testing.T) {
 	if err := ns.Batch(lines); err != nil {
 		t.Fatal(err)
 	}
-	leakCheck(t)
+	harness.LeakCheck(t)
 	c, err := xfrmstat.Dial(&xfrmstat.Config{NetNS: xfrmstat.NetNS{Name: ns.Name}})
 	if err != nil {
 		t.Fatal(err)

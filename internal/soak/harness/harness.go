@@ -576,3 +576,26 @@ func Generate(ctx context.Context, ns *Namespace, line func(i uint64) string) (n
 	err = generator(ctx, ns, line, &n, &took)
 	return n, took, err
 }
+
+// TB is the part of testing.TB that LeakCheck needs (so this package does
+// not import testing).
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+}
+
+// LeakCheck records the open file descriptors and goroutines now and, when
+// the test ends, reports any that were not released.
+func LeakCheck(t TB) {
+	t.Helper()
+	fds, gs := CountFDs(), Sample().Goroutines
+	t.Cleanup(func() {
+		if n := Settle(gs, 2*time.Second); n > gs {
+			t.Errorf("goroutines %d -> %d", gs, n)
+		}
+		if n := CountFDs(); n != fds {
+			t.Errorf("open fds %d -> %d", fds, n)
+		}
+	})
+}
