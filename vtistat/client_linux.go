@@ -70,7 +70,9 @@ func dial(cfg *Config) (*client, error) {
 
 	conn, err := nl.Dial(unix.NETLINK_ROUTE, h.FD, 0)
 	if err != nil {
-		if !c.noFallback && errors.Is(err, os.ErrPermission) {
+		// A refused socket leaves /proc/net/dev; a refused setns (entering
+		// another namespace needs CAP_SYS_ADMIN) would refuse that too.
+		if !c.noFallback && errors.Is(err, os.ErrPermission) && !nl.IsEnterNetNSError(err) {
 			if ferr := c.startFallback(context.Background(), err); ferr != nil {
 				h.Close()
 				return nil, ferr

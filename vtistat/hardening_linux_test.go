@@ -59,6 +59,7 @@ func TestHardeningUnprivileged(t *testing.T) {
 	ns := testns.New(t)
 	ns.IP(t, "link", "add", "hv0", "type", "veth", "peer", "name", "hv1")
 	ns.IP(t, "xfrm", "policy", "add", "src", "10.0.0.0/8", "dst", "10.0.0.0/8", "dir", "fwd")
+	other := testns.New(t) // a namespace the child may open but not enter
 	bin := copyTestBinary(t)
 	for name, wrap := range map[string][]string{
 		"setpriv nobody": {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"},
@@ -71,7 +72,7 @@ func TestHardeningUnprivileged(t *testing.T) {
 			args := append([]string{"netns", "exec", ns.Name}, wrap...)
 			args = append(args, bin, "-test.run=^TestHardeningUnprivilegedChild$", "-test.v")
 			cmd := exec.Command("ip", args...)
-			cmd.Env = append(os.Environ(), "TUNNELSTAT_HARDENING_CHILD=1")
+			cmd.Env = append(os.Environ(), "TUNNELSTAT_HARDENING_CHILD=1", "TUNNELSTAT_HARDENING_OTHER_NETNS="+other.Path())
 			out, err := cmd.CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "HARDENING-CHILD-OK") {
 				t.Errorf("%v\n%s", err, out)
@@ -119,6 +120,20 @@ func TestHardeningUnprivilegedChild(t *testing.T) {
 		t.Errorf("fell back: %v", r)
 	}
 	t.Logf("vtistat: %d links, stats %s", len(snap.Links), snap.Links[0].StatsSource)
+
+	// Entering another namespace needs CAP_SYS_ADMIN: a clear permission
+	// error, not a /proc/net/dev fallback that would fail the same way.
+	if p := os.Getenv("TUNNELSTAT_HARDENING_OTHER_NETNS"); p != "" {
+		oc, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Path: p}})
+		if err == nil {
+			oc.Close()
+			t.Errorf("vtistat.Dial into %s without CAP_SYS_ADMIN succeeded", p)
+		} else if !errors.Is(err, os.ErrPermission) || strings.Contains(err.Error(), "fallback") {
+			t.Errorf("vtistat.Dial into %s: %v; want a permission error naming CAP_SYS_ADMIN, no fallback", p, err)
+		} else {
+			t.Logf("other namespace: %v", err)
+		}
+	}
 
 	// /proc files.
 	devs, err := procnet.ReadNetDev(ctx)

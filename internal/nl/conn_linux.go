@@ -125,7 +125,19 @@ func errnoErr(e syscall.Errno) error {
 // mapDialError keeps errors.Is working for the cases callers care about:
 // EPROTONOSUPPORT means the kernel lacks the family (e.g. xfrm_user absent).
 func mapDialError(family int, err error) error {
+	if IsEnterNetNSError(err) {
+		return &OpError{Op: fmt.Sprintf("dial netlink family %d: enter the network namespace (needs CAP_SYS_ADMIN)", family), Err: err}
+	}
 	return &OpError{Op: fmt.Sprintf("dial netlink family %d", family), Err: err}
+}
+
+// IsEnterNetNSError reports whether err is the failure to enter another
+// network namespace (setns), as opposed to the socket itself being refused.
+// Both can match os.ErrPermission; only the second one leaves /proc/net as a
+// fallback.
+func IsEnterNetNSError(err error) bool {
+	var se *os.SyscallError
+	return errors.As(err, &se) && se.Syscall == "setns"
 }
 
 // PID is the socket's netlink port ID.
