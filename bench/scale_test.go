@@ -43,7 +43,7 @@ func BenchmarkScaleLinks(b *testing.B) {
 		b.Run(fmt.Sprintf("links=%d", n), func(b *testing.B) {
 			ns := namespaceWithLinks(b, n)
 			b.Run("op=dump/impl=floor", func(b *testing.B) {
-				f := newFloor(b, ns, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
+				f := newFloor(b, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
 				perLink(b, ns.links, func() { f.dump(b, ns.links) })
 			})
 			b.Run("op=dump/impl=vtistat", func(b *testing.B) {
@@ -59,7 +59,7 @@ func BenchmarkScaleLinks(b *testing.B) {
 				})
 			})
 			b.Run("op=stats/impl=floor", func(b *testing.B) {
-				f := newFloor(b, ns, unix.RTM_GETSTATS, statsRequest())
+				f := newFloor(b, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETSTATS, statsRequest())
 				perLink(b, ns.links, func() { f.dump(b, ns.links) })
 			})
 			b.Run("op=stats/impl=vtistat", func(b *testing.B) {
@@ -96,7 +96,7 @@ func BenchmarkScalePolicies(b *testing.B) {
 		b.Run(fmt.Sprintf("policies=%d", n), func(b *testing.B) {
 			ns := newXfrmNS(b, "policies", n, policyLine)
 			b.Run("impl=floor", func(b *testing.B) {
-				f := newXfrmFloor(b, ns, 0x15 /* XFRM_MSG_GETPOLICY */, nil)
+				f := newFloor(b, ns.fd, unix.NETLINK_XFRM, 0x15 /* XFRM_MSG_GETPOLICY */, nil)
 				perItem(b, n, "policy", func() { f.dump(b, n) })
 			})
 			b.Run("impl=xfrmstat-into", func(b *testing.B) {
@@ -157,15 +157,15 @@ func BenchmarkRTNLDump(b *testing.B) {
 	b.Run(fmt.Sprintf("links=%d", n), func(b *testing.B) {
 		ns := namespaceWithLinks(b, n)
 		b.Run("impl=floor-vtistat-request", func(b *testing.B) {
-			f := newFloor(b, ns, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
+			f := newFloor(b, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
 			perLink(b, ns.links, func() { f.dump(b, ns.links) })
 		})
 		b.Run("impl=floor-ip-request", func(b *testing.B) {
-			f := newFloor(b, ns, unix.RTM_GETLINK, ipLinkDumpRequest())
+			f := newFloor(b, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETLINK, ipLinkDumpRequest())
 			perLink(b, ns.links, func() { f.dump(b, ns.links) })
 		})
 		b.Run("impl=floor-stats-request", func(b *testing.B) {
-			f := newFloor(b, ns, unix.RTM_GETSTATS, statsRequest())
+			f := newFloor(b, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETSTATS, statsRequest())
 			perLink(b, ns.links, func() { f.dump(b, ns.links) })
 		})
 		b.Run("impl=vtistat", func(b *testing.B) {

@@ -134,7 +134,7 @@ func BenchmarkLinkDump(b *testing.B) {
 		b.Run(fmt.Sprintf("links=%d", n), func(b *testing.B) {
 			ns := namespaceWithLinks(b, n)
 			b.Run("impl=floor", func(b *testing.B) {
-				f := newFloor(b, ns, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
+				f := newFloor(b, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg))
 				perLink(b, ns.links, func() { f.dump(b, ns.links) })
 			})
 			b.Run("impl=vtistat", func(b *testing.B) { // Snapshot into reused storage
@@ -206,7 +206,7 @@ func BenchmarkLinkStats(b *testing.B) {
 			b.Run("impl=floor", func(b *testing.B) {
 				req := make([]byte, 12) // struct if_stats_msg
 				binary.NativeEndian.PutUint32(req[8:], 1<<(unix.IFLA_STATS_LINK_64-1))
-				f := newFloor(b, ns, unix.RTM_GETSTATS, req)
+				f := newFloor(b, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETSTATS, req)
 				perLink(b, ns.links, func() { f.dump(b, ns.links) })
 			})
 			b.Run("impl=vtistat", func(b *testing.B) { // PollStats
@@ -249,10 +249,10 @@ type ipLink struct {
 	} `json:"stats64"`
 }
 
-// floor is the kernel's cost: the same request sent and its replies
-// received with plain system calls into one reused 64 KiB buffer (the
-// buffer vtistat uses), nothing decoded. Only the message headers are
-// walked, to find NLMSG_DONE.
+// floor is the kernel's cost of a dump: the same request sent and its
+// replies received with plain system calls into one reused 64 KiB buffer
+// (the buffer vtistat and xfrmstat use), nothing decoded. Only the message
+// headers are walked, to find NLMSG_DONE.
 type floor struct {
 	fd  int
 	req []byte
@@ -260,7 +260,9 @@ type floor struct {
 	seq uint32
 }
 
-func newFloor(b *testing.B, ns *linkNS, typ uint16, payload []byte) *floor {
+// newFloor opens a netlink socket of family (NETLINK_ROUTE, NETLINK_XFRM)
+// in the namespace nsFD refers to, for dumps of typ with payload.
+func newFloor(b *testing.B, nsFD, family int, typ uint16, payload []byte) *floor {
 	b.Helper()
 	var fd int
 	// The socket belongs to the namespace it is created in.
@@ -268,8 +270,8 @@ func newFloor(b *testing.B, ns *linkNS, typ uint16, payload []byte) *floor {
 	go func() {
 		runtime.LockOSThread() // not unlocked: the thread dies with its namespace changed
 		var err error
-		if err = unix.Setns(ns.fd, unix.CLONE_NEWNET); err == nil {
-			fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+		if err = unix.Setns(nsFD, unix.CLONE_NEWNET); err == nil {
+			fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, family)
 		}
 		errc <- err
 	}()
@@ -301,11 +303,14 @@ func (f *floor) dump(b *testing.B, want int) {
 		}
 		for off := 0; off+16 <= n; {
 			l := int(binary.NativeEndian.Uint32(f.buf[off:]))
-			if binary.NativeEndian.Uint16(f.buf[off+4:]) == unix.NLMSG_DONE {
+			switch binary.NativeEndian.Uint16(f.buf[off+4:]) {
+			case unix.NLMSG_DONE:
 				if msgs != want {
 					b.Fatalf("%d messages, want %d", msgs, want)
 				}
 				return
+			case unix.NLMSG_ERROR:
+				b.Fatalf("NLMSG_ERROR %d", int32(binary.NativeEndian.Uint32(f.buf[off+16:])))
 			}
 			msgs++
 			off += (l + 3) &^ 3

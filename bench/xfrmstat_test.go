@@ -22,7 +22,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -145,7 +144,7 @@ func BenchmarkXfrmPolicyDump(b *testing.B) {
 	ctx := context.Background()
 	b.Run(fmt.Sprintf("policies=%d", n), func(b *testing.B) {
 		b.Run("impl=floor", func(b *testing.B) {
-			f := newXfrmFloor(b, ns, 0x15 /* XFRM_MSG_GETPOLICY */, nil)
+			f := newFloor(b, ns.fd, unix.NETLINK_XFRM, 0x15 /* XFRM_MSG_GETPOLICY */, nil)
 			perItem(b, n, "policy", func() { f.dump(b, n) })
 		})
 		b.Run("impl=xfrmstat-into", func(b *testing.B) { // PoliciesInto, storage reused
@@ -187,7 +186,7 @@ func BenchmarkXfrmSADump(b *testing.B) {
 		b.Run(fmt.Sprintf("sas=%d", n), func(b *testing.B) {
 			ns := newXfrmNS(b, "sas", n, saLine)
 			b.Run("impl=floor", func(b *testing.B) {
-				f := newXfrmFloor(b, ns, 0x12 /* XFRM_MSG_GETSA */, nil)
+				f := newFloor(b, ns.fd, unix.NETLINK_XFRM, 0x12 /* XFRM_MSG_GETSA */, nil)
 				perItem(b, n, "sa", func() { f.dump(b, n) })
 			})
 			b.Run("impl=xfrmstat-into", func(b *testing.B) {
@@ -235,7 +234,7 @@ func BenchmarkXfrmLarvalSADump(b *testing.B) {
 		// for the whole run.
 		ns := newXfrmNS(b, "larval-sas", n, larvalLine, "sysctl", "-qw", "net.core.xfrm_acq_expires=86400")
 		b.Run("impl=floor", func(b *testing.B) {
-			f := newXfrmFloor(b, ns, 0x12 /* XFRM_MSG_GETSA */, nil)
+			f := newFloor(b, ns.fd, unix.NETLINK_XFRM, 0x12 /* XFRM_MSG_GETSA */, nil)
 			perItem(b, n, "sa", func() { f.dump(b, n) })
 		})
 		b.Run("impl=xfrmstat-into", func(b *testing.B) {
@@ -303,72 +302,6 @@ func vishvanandaHandle(tb testing.TB, ns *xfrmNS) *vnl.Handle {
 	}
 	tb.Cleanup(h.Close)
 	return h
-}
-
-// xfrmFloor is the kernel's cost of a dump: the same request sent and its
-// replies received with plain system calls into one reused 64 KiB buffer
-// (the buffer xfrmstat uses), nothing decoded; only message headers are
-// walked to find NLMSG_DONE.
-type xfrmFloor struct {
-	fd  int
-	req []byte
-	buf []byte
-	seq uint32
-}
-
-func newXfrmFloor(b *testing.B, ns *xfrmNS, typ uint16, payload []byte) *xfrmFloor {
-	b.Helper()
-	var fd int
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with its namespace changed
-		var err error
-		if err = unix.Setns(ns.fd, unix.CLONE_NEWNET); err == nil {
-			fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_XFRM)
-		}
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		b.Fatal(err)
-	}
-	req := make([]byte, 16, 16+len(payload))
-	binary.NativeEndian.PutUint32(req[0:], uint32(16+len(payload)))
-	binary.NativeEndian.PutUint16(req[4:], typ)
-	binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	return &xfrmFloor{fd: fd, req: append(req, payload...), buf: make([]byte, 64<<10)}
-}
-
-func (f *xfrmFloor) dump(b *testing.B, want int) {
-	f.seq++
-	binary.NativeEndian.PutUint32(f.req[8:], f.seq)
-	if err := unix.Sendto(f.fd, f.req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		b.Fatal(err)
-	}
-	msgs := 0
-	for {
-		n, err := unix.Read(f.fd, f.buf)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for off := 0; off+16 <= n; {
-			l := int(binary.NativeEndian.Uint32(f.buf[off:]))
-			switch binary.NativeEndian.Uint16(f.buf[off+4:]) {
-			case unix.NLMSG_DONE:
-				if msgs != want {
-					b.Fatalf("%d messages, want %d", msgs, want)
-				}
-				return
-			case unix.NLMSG_ERROR:
-				b.Fatalf("NLMSG_ERROR %d", int32(binary.NativeEndian.Uint32(f.buf[off+16:])))
-			}
-			msgs++
-			off += (l + 3) &^ 3
-		}
-	}
 }
 
 // TestSamePoliciesAsVishvananda: on the same namespace, xfrmstat and
