@@ -6,20 +6,27 @@ package bench
 // of 10 000 links (vtistat PollStats), the namespace's XFRM MIB
 // (xfrmstat MIBInto), the SPD and SAD sizes (SPDInfo, SADInfo) and
 // explains what moved since the previous poll (explain.Explain, which
-// computes the deltas), all into storage reused from poll to poll. Every
-// 60th poll (-pollloop.refresh) is a full refresh instead: link parameters
-// (Snapshot), the policy list and the SA list; the lists are also read again whenever the SPD or SAD size changes.
+// computes the deltas), all into storage reused from poll to poll: the
+// poll the scale issue describes. Full dumps happen only when something
+// changed: PollStats does one itself when the set of links changed, and
+// the policy and SA lists are read again when the SPD or SAD size moved.
+// -pollloop.refresh N adds a periodic full refresh every N polls (link
+// parameters, the policy list, the SA list), for agents that want renamed
+// links and changed tunnel parameters seen without subscribing to changes.
 //
-// Stand-ins: this host cannot create vti links (no ip_vti module), dummy
-// links (no dummy module) nor ESP SAs (no esp4), so the links are veth
-// pairs and the SAD is empty. A veth's counters cost the kernel more than a
-// vti's (veth_get_stats64 also reads its own and its peer's queue
-// counters; a vti sums only its per-CPU tstats), so the stats dump here is,
-// if anything, dearer than for real VTIs; with
-// -pollloop.asvti (default) the agent hands the links to explain as VTIs
-// with tunnel parameters (okey = ikey = policy mark), so explain does the
-// work it does for real VTIs. One outbound policy per tunnel (with its
-// mark) fills the SPD.
+// Stand-ins: this host cannot create vti links (no ip_vti module) nor ESP
+// SAs (no esp4), so the SAD is empty and the links are vxlan devices
+// (-pollloop.kind, default): vxlan keeps its counters exactly as vti and
+// the other IP tunnels do, in per-CPU tstats the kernel sums for each
+// RTM_GETSTATS reply, so the kernel's cost per link is a vti's. veth pairs
+// (-pollloop.kind veth) cost it about four times more (veth_get_stats64
+// reads its own and its peer's queues). With -pollloop.asvti (default) the
+// agent hands the links to explain as VTIs with tunnel parameters (okey =
+// ikey = policy mark), so explain does the work it does for real VTIs. One
+// outbound policy per tunnel (with its mark) fills the SPD.
+//
+// -pollloop.mode floor polls only the raw stats-only dump (plain syscalls,
+// nothing decoded), so the kernel's own share is measured the same way.
 //
 // Two forms, both needing root:
 //
@@ -52,10 +59,12 @@ import (
 var (
 	pollPolls    = flag.Int("pollloop.polls", 0, "TestPollLoop: polls to measure (0 skips the test; 60 or more for a CPU figure)")
 	pollInterval = flag.Duration("pollloop.interval", time.Second, "TestPollLoop: time between polls (0: back to back)")
-	pollTunnels  = flag.Int("pollloop.tunnels", 10000, "tunnels (veth stand-ins) the agent watches")
+	pollTunnels  = flag.Int("pollloop.tunnels", 10000, "tunnels (stand-in links, see -pollloop.kind) the agent watches")
+	pollKind     = flag.String("pollloop.kind", "vxlan", "the poll loop's stand-in links: vxlan (the per-CPU tstats counters of vti) or veth")
 	pollPolicies = flag.Int("pollloop.policies", -1, "policies in the agent's namespace (-1: one per tunnel)")
 	pollAsVTI    = flag.Bool("pollloop.asvti", true, "hand the stand-in links to explain as VTIs with tunnel parameters")
-	pollRefresh  = flag.Int("pollloop.refresh", 60, "a full refresh (Snapshot, policy and SA lists) every this many polls")
+	pollRefresh  = flag.Int("pollloop.refresh", 0, "a full refresh (Snapshot, policy and SA lists) every this many polls; 0: only when the link set, the SPD or the SAD changed size")
+	pollMode     = flag.String("pollloop.mode", "agent", "TestPollLoop: agent (the whole poll), stats (vtistat PollStats only) or floor (the raw stats-only dump sent and received with plain syscalls, nothing decoded: the kernel's own cost at the same rate)")
 )
 
 // agent is the poll loop's state: two of everything, alternated, so that
@@ -77,6 +86,32 @@ type agent struct {
 	sad     xfrmstat.SADInfo
 
 	polls, refreshes, listReads, findings int
+
+	// phase is the wall time spent in each step, summed over polls (the
+	// steps run one after another on one goroutine, so on an idle machine
+	// wall time is CPU time).
+	phase [phaseCount]time.Duration
+}
+
+// The steps of a poll, for the per-phase times.
+const (
+	phaseLinks    = iota // PollStats (a full dump when the link set changed)
+	phaseRefresh         // Snapshot, on a periodic refresh
+	phaseMIB             // MIBInto
+	phaseInfo            // SPDInfo + SADInfo
+	phaseLists           // PoliciesInto + SAsInto, when read
+	phaseReadings        // vtistat links → explain readings
+	phaseExplain         // explain.Explain
+	phaseCount
+)
+
+var phaseNames = [phaseCount]string{"links", "refresh", "mib", "spdsad-info", "lists", "readings", "explain"}
+
+// mark adds the time since *t to phase p and restarts *t.
+func (a *agent) mark(p int, t *time.Time) {
+	now := time.Now()
+	a.phase[p] += now.Sub(*t)
+	*t = now
 }
 
 func newAgent(tb testing.TB, ns *linkNS, asVTI bool) *agent {
@@ -102,19 +137,25 @@ func (a *agent) poll(ctx context.Context) error {
 	prev := a.cur
 	a.cur ^= 1
 	s := &a.snap
-	refresh := a.polls%max(*pollRefresh, 1) == 0
+	refresh := a.polls == 0 || (*pollRefresh > 0 && a.polls%*pollRefresh == 0)
 	a.polls++
+	t := time.Now()
 	if refresh {
 		a.refreshes++
 		if err := a.vc.Snapshot(ctx, s); err != nil {
 			return err
 		}
-	} else if err := a.vc.PollStats(ctx, s); err != nil {
-		return err
+		a.mark(phaseRefresh, &t)
+	} else {
+		if err := a.vc.PollStats(ctx, s); err != nil {
+			return err
+		}
+		a.mark(phaseLinks, &t)
 	}
 	if err := a.xc.MIBInto(ctx, &a.mib[a.cur]); err != nil {
 		return err
 	}
+	a.mark(phaseMIB, &t)
 	spd, err := a.xc.SPDInfo(ctx)
 	if err != nil {
 		return err
@@ -123,6 +164,7 @@ func (a *agent) poll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.mark(phaseInfo, &t)
 	if refresh || a.pols == nil || spd.Total() != a.spd.Total() || sad.Count != a.sad.Count {
 		a.listReads++
 		if a.pols, err = a.xc.PoliciesInto(ctx, a.pols[:0]); err != nil {
@@ -134,6 +176,7 @@ func (a *agent) poll(ctx context.Context) error {
 		if a.sas == nil {
 			a.sas = []xfrmstat.SA{} // read, and there were none
 		}
+		a.mark(phaseLists, &t)
 	}
 	a.spd, a.sad = spd, sad
 
@@ -144,11 +187,13 @@ func (a *agent) poll(ctx context.Context) error {
 	r := &a.reading[a.cur]
 	r.Time, r.KernelRelease, r.MIB, r.Policies, r.SAs = s.Time, a.release, &a.mib[a.cur], a.pols, a.sas
 	r.Links = a.linkReadings(r.Links, s.Links)
+	a.mark(phaseReadings, &t)
 	if a.reading[prev].Links == nil { // first poll: nothing to compare with yet
 		return nil
 	}
 	rep := explain.Explain(&a.reading[prev], r)
 	a.findings += len(rep.Findings)
+	a.mark(phaseExplain, &t)
 	return nil
 }
 
@@ -192,7 +237,7 @@ func (a *agent) linkReadings(dst []explain.LinkReading, links []vtistat.Link) []
 			CrossNetns: l.Tunnel != nil && l.LinkNetNSID >= 0,
 			Source:     explain.SourceStats64, Stats: l.Stats,
 		})
-		if a.asVTI && l.Kind == "veth" {
+		if a.asVTI && (l.Kind == "veth" || l.Kind == "vxlan") {
 			dst[len(dst)-1].Kind, dst[len(dst)-1].Tunnel = explain.KindVTI, &a.tunnels[i]
 		}
 		if l.StatsSource != vtistat.Stats64Bit {
@@ -214,7 +259,7 @@ func agentNamespace(tb testing.TB, tunnels, policies int) *linkNS {
 	if policies < 0 {
 		policies = tunnels
 	}
-	ns := namespaceWithLinks(tb, tunnels+1)
+	ns := namespaceWithLinksOf(tb, *pollKind, tunnels+1)
 	agentNSMu.Lock()
 	defer agentNSMu.Unlock()
 	key := [2]int{tunnels, policies}
@@ -275,8 +320,23 @@ func TestPollLoop(t *testing.T) {
 	ns := agentNamespace(t, *pollTunnels, *pollPolicies)
 	a := newAgent(t, ns, *pollAsVTI)
 	ctx := context.Background()
+	var poll func(context.Context) error
+	switch *pollMode {
+	case "agent":
+		poll = a.poll
+	case "stats":
+		if err := a.vc.Snapshot(ctx, &a.snap); err != nil {
+			t.Fatal(err)
+		}
+		poll = func(ctx context.Context) error { return a.vc.PollStats(ctx, &a.snap) }
+	case "floor":
+		f := newFloor(t, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETSTATS, statsRequest())
+		poll = func(context.Context) error { f.dump(t, ns.links); return nil }
+	default:
+		t.Fatalf("-pollloop.mode %q: want agent, stats or floor", *pollMode)
+	}
 	for range 3 {
-		if err := a.poll(ctx); err != nil {
+		if err := poll(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -287,6 +347,7 @@ func TestPollLoop(t *testing.T) {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
 		t.Fatal(err)
 	}
+	a.phase = [phaseCount]time.Duration{}
 	start := time.Now()
 	var tick <-chan time.Time
 	if *pollInterval > 0 {
@@ -301,7 +362,7 @@ func TestPollLoop(t *testing.T) {
 			<-tick
 		}
 		t0 := time.Now()
-		if err := a.poll(ctx); err != nil {
+		if err := poll(ctx); err != nil {
 			t.Fatal(err)
 		}
 		durs = append(durs, time.Since(t0))
@@ -315,20 +376,29 @@ func TestPollLoop(t *testing.T) {
 	user := time.Duration(ru1.Utime.Nano() - ru0.Utime.Nano())
 	sys := time.Duration(ru1.Stime.Nano() - ru0.Stime.Nano())
 	cpu := user + sys
+	var inPolls time.Duration
+	for _, d := range durs {
+		inPolls += d
+	}
 	slices.Sort(durs)
 	polls := len(durs)
 	mallocs := m.Mallocs - m0.Mallocs
 	allocsPerPoll := float64(mallocs) / float64(polls)
 	// One line, parsed by bench/cmd/benchtable.
-	t.Logf("pollloop: tunnels=%d policies=%d polls=%d interval=%v refresh-every=%d asvti=%v wall=%.3fs cpu=%.4fs user=%.4fs sys=%.4fs cpu%%=%.3f "+
-		"poll-p50=%v poll-p90=%v poll-max=%v heap-alloc-max=%.2fMiB heap-inuse-max=%.2fMiB heap-sys=%.2fMiB "+
+	t.Logf("pollloop: mode=%s kind=%s tunnels=%d policies=%d polls=%d interval=%v refresh-every=%d asvti=%v wall=%.3fs cpu=%.4fs user=%.4fs sys=%.4fs cpu%%=%.3f "+
+		"poll-mean=%v poll-p50=%v poll-p90=%v poll-max=%v heap-alloc-max=%.2fMiB heap-inuse-max=%.2fMiB heap-sys=%.2fMiB "+
 		"allocs/poll=%.2f allocs/tunnel/poll=%.6f bytes/poll=%.0f gcs=%d refreshes=%d list-reads=%d findings=%d",
-		ns.links-1, a.spd.Total(), polls, *pollInterval, *pollRefresh, a.asVTI, wall.Seconds(), cpu.Seconds(), user.Seconds(), sys.Seconds(),
+		*pollMode, *pollKind, ns.links-1, a.spd.Total(), polls, *pollInterval, *pollRefresh, a.asVTI, wall.Seconds(), cpu.Seconds(), user.Seconds(), sys.Seconds(),
 		100*cpu.Seconds()/wall.Seconds(),
-		durs[polls/2].Round(time.Microsecond), durs[polls*9/10].Round(time.Microsecond), durs[polls-1].Round(time.Microsecond),
+		(inPolls / time.Duration(polls)).Round(time.Microsecond), durs[polls/2].Round(time.Microsecond), durs[polls*9/10].Round(time.Microsecond), durs[polls-1].Round(time.Microsecond),
 		float64(heapMax)/(1<<20), float64(inuseMax)/(1<<20), float64(m.HeapSys)/(1<<20),
 		allocsPerPoll, allocsPerPoll/float64(ns.links), float64(m.TotalAlloc-m0.TotalAlloc)/float64(polls),
 		m.NumGC-m0.NumGC, a.refreshes, a.listReads, a.findings)
+	var phases strings.Builder
+	for p, d := range a.phase {
+		fmt.Fprintf(&phases, " %s=%v", phaseNames[p], (d / time.Duration(polls)).Round(time.Microsecond))
+	}
+	t.Logf("pollloop-phases (mean wall time per poll):%s", phases.String())
 	if allocsPerPoll >= 1 && allocsPerPoll/float64(ns.links) >= 0.01 {
 		t.Errorf("the steady state allocates per tunnel: %.1f allocations per poll for %d links", allocsPerPoll, ns.links)
 	}

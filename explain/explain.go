@@ -185,6 +185,9 @@ func (e *engine) link(i int) {
 		e.recreated(l, p)
 		since = fmt.Sprintf("since it was recreated (index %d → %d)", p.Index, l.Index)
 	} else {
+		if p.Source == l.Source && nothingToExplain(p, l) {
+			return // the usual case, kept cheap for agents watching thousands of links
+		}
 		prev = p
 		var ok bool
 		bc, ok = prev.counters()
