@@ -64,7 +64,7 @@ func pidIn(t *testing.T, ns string) int {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	// ip netns exec enters ns, then execs sleep in the same process; wait
 	// until it has.
-	for range 100 {
+	for range 1000 { // up to 10 s: a loaded machine can be slow to exec
 		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
 		if strings.HasSuffix(exe, "sleep") {
 			return cmd.Process.Pid

@@ -205,34 +205,44 @@ func TestVMKeyAuditNoKeyMaterial(t *testing.T) {
 	ns.IP(t, "xfrm", "state", "update", "src", "192.0.2.1", "dst", "192.0.2.2", "proto", "esp", "spi", "0x2001", "reqid", "1",
 		"mode", "tunnel", "enc", "cbc(aes)", hexKey(cryptKey), "auth-trunc", "hmac(sha256)", hexKey(authKey), "128")
 	ns.IP(t, "xfrm", "state", "delete", "src", "192.0.2.1", "dst", "192.0.2.3", "proto", "ah", "spi", "0x2003")
-	time.Sleep(2500 * time.Millisecond) // the soft expire (1 s, timer granularity)
-	ns.IP(t, "xfrm", "state", "flush")
-
 	seen := map[string]int{}
-	deadline := time.After(5 * time.Second)
-collect:
-	for {
-		select {
-		case ev, ok := <-sub.Events():
-			if !ok {
-				break collect
+	// collect records events until stop says so or d has passed.
+	collect := func(d time.Duration, stop func(ev xfrmstat.Event) bool) {
+		deadline := time.After(d)
+		for {
+			select {
+			case ev, ok := <-sub.Events():
+				if !ok {
+					return
+				}
+				name := fmt.Sprintf("%T", ev)
+				if e, ok := ev.(*xfrmstat.SAEvent); ok {
+					name += "/" + e.Op.String()
+				}
+				if e, ok := ev.(*xfrmstat.SAExpire); ok && !e.Hard {
+					name += "/soft"
+				}
+				seen[name]++
+				record("event "+name, ev)
+				if stop(ev) {
+					return
+				}
+			case <-deadline:
+				return
 			}
-			name := fmt.Sprintf("%T", ev)
-			if e, ok := ev.(*xfrmstat.SAEvent); ok {
-				name += "/" + e.Op.String()
-			}
-			if e, ok := ev.(*xfrmstat.SAExpire); ok && !e.Hard {
-				name += "/soft"
-			}
-			seen[name]++
-			record("event "+name, ev)
-			if _, ok := ev.(*xfrmstat.SAFlush); ok {
-				break collect
-			}
-		case <-deadline:
-			break collect
 		}
 	}
+	// The soft expire (1 s, checked by a timer with second granularity,
+	// later still on a slow emulated CPU) comes before the flush.
+	collect(15*time.Second, func(ev xfrmstat.Event) bool {
+		e, ok := ev.(*xfrmstat.SAExpire)
+		return ok && !e.Hard
+	})
+	ns.IP(t, "xfrm", "state", "flush")
+	collect(5*time.Second, func(ev xfrmstat.Event) bool {
+		_, ok := ev.(*xfrmstat.SAFlush)
+		return ok
+	})
 	t.Logf("events: %v", seen)
 	for _, want := range []string{"*xfrmstat.SAEvent/new", "*xfrmstat.SAEvent/delete", "*xfrmstat.SAExpire/soft", "*xfrmstat.SAFlush"} {
 		if seen[want] == 0 {
