@@ -171,6 +171,10 @@ func sameWords(got []byte, want string) bool {
 	}
 }
 
+// maxIfName is the longest interface name the kernel allows: IFNAMSIZ (16)
+// less the terminating NUL.
+const maxIfName = 15
+
 // parseNetDevLine parses the line buf[:end], "  name: n1 n2 ... n16", into v
 // and returns the name.
 //
@@ -199,6 +203,9 @@ func parseNetDevLine(buf []byte, end int, v *[16]uint64) (name []byte, err error
 	name = line[start:colon]
 	if len(name) == 0 {
 		return nil, errorf(ErrSyntax, "empty interface name")
+	}
+	if len(name) > maxIfName {
+		return nil, errorf(ErrSyntax, "interface name %q is %d bytes; the kernel's names have at most %d (IFNAMSIZ-1)", name, len(name), maxIfName)
 	}
 	for _, c := range name {
 		if c <= ' ' || c == 0x7f {

@@ -183,6 +183,7 @@ func TestParseNetDevErrors(t *testing.T) {
 		{"no colon", h1 + h2 + "  eth0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", ErrSyntax, 3, "no ':'"},
 		{"empty name", h1 + h2 + "      : 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", ErrSyntax, 3, "empty interface name"},
 		{"space in name", h1 + h2 + "  et h0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", ErrSyntax, 3, "space or control byte"},
+		{"name longer than IFNAMSIZ-1", h1 + h2 + "0123456789abcdef: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", ErrSyntax, 3, "16 bytes; the kernel's names have at most 15"},
 		{"blank line", h1 + h2 + ok16 + "\n" + ok16, ErrSyntax, 4, "no ':'"},
 		{"no final newline", h1 + h2 + strings.TrimSuffix(ok16, "\n"), ErrSyntax, 3, "no newline at end of input"},
 		{"old kernel without stats", h1 + h2 + "  eth0: No statistics available.\n", ErrSyntax, 3, `"No" is not a decimal number`},
