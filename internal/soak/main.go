@@ -30,6 +30,7 @@ func main() {
 	policies := flag.Int("policies", 64, "static XFRM policies in the namespace")
 	noLinks := flag.Bool("no-link-churn", false, "churn policies only")
 	noPols := flag.Bool("no-policy-churn", false, "churn links only")
+	linkWorkers := flag.Int("link-workers", 16, "parallel ip -batch link generators (netdev creation and deletion mostly wait for RCU, so parallel ones overlap)")
 	flag.Parse()
 	if *churn == 0 && *polls == 0 {
 		flag.Usage()
@@ -40,19 +41,19 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *churn, *polls, *samples, *links, *policies, !*noLinks, !*noPols); err != nil {
+	if err := run(ctx, *churn, *polls, *samples, *links, *policies, *linkWorkers, !*noLinks, !*noPols); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, churn time.Duration, polls, samples, links, policies int, linkChurn, polChurn bool) error {
+func run(ctx context.Context, churn time.Duration, polls, samples, links, policies, linkWorkers int, linkChurn, polChurn bool) error {
 	ns, err := harness.NewNamespace()
 	if err != nil {
 		return err
 	}
 	defer ns.Delete()
 	cfg := harness.ChurnConfig{NS: ns, Duration: churn, Links: linkChurn, Policies: polChurn,
-		StaticLinks: links, StaticPolicies: policies}
+		StaticLinks: links, StaticPolicies: policies, LinkWorkers: linkWorkers}
 	if err := harness.Setup(&cfg); err != nil {
 		return err
 	}

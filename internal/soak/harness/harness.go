@@ -142,6 +142,11 @@ type ChurnConfig struct {
 	// StaticLinks veth pairs and StaticPolicies policies are created first
 	// and never touched: every successful dump must contain all of them.
 	StaticLinks, StaticPolicies int
+	// LinkWorkers is the number of parallel `ip -batch` link generators
+	// (0 means 1). Creating and deleting a netdev mostly waits for RCU
+	// grace periods, outside RTNL, so parallel generators overlap the
+	// waits and the kernel sees more changes per second.
+	LinkWorkers int
 }
 
 // linkCycle is the number of link commands per veth pair churned: add,
@@ -295,34 +300,55 @@ func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 	var (
 		wg    sync.WaitGroup
 		elog  errLog
-		gerrs = make(chan error, 2)
+		gerrs = make(chan error, 1+max(cfg.LinkWorkers, 1))
 		done  atomic.Bool
 	)
 	start := time.Now()
 	if cfg.Links {
+		workers := max(cfg.LinkWorkers, 1)
+		counts := make([]uint64, workers)
+		took := make([]time.Duration, workers)
+		var lwg sync.WaitGroup
+		for w := range workers {
+			lwg.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer lwg.Done()
+				// A cycle of eight commands: a veth pair created, six
+				// attribute changes (each an RTM_NEWLINK the kernel
+				// announces), deleted. Creating and deleting netdevs is
+				// slow (unregistering waits for RCU grace periods); the
+				// attribute changes bring the rate to what a busy host
+				// sees.
+				err := generator(gctx, cfg.NS, func(i uint64) string {
+					n := (i / linkCycle) % 4096
+					switch i % linkCycle {
+					case 0:
+						return fmt.Sprintf("link add ch%d_%d type veth peer name chp%d_%d", w, n, w, n)
+					case linkCycle - 1:
+						return fmt.Sprintf("link del ch%d_%d", w, n)
+					case 1, 5:
+						return fmt.Sprintf("link set ch%d_%d up", w, n)
+					case 2, 4:
+						return fmt.Sprintf("link set ch%d_%d mtu %d", w, n, 1300+i%200)
+					default:
+						return fmt.Sprintf("link set ch%d_%d down", w, n)
+					}
+				}, &counts[w], &took[w])
+				if err != nil {
+					gerrs <- err
+				}
+			}()
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// A cycle of eight commands: a veth pair created, six
-			// attribute changes (each an RTM_NEWLINK the kernel
-			// announces), deleted. Creating and deleting netdevs is slow
-			// (unregistering waits for RCU grace periods); the attribute
-			// changes bring the rate to what a busy host sees.
-			gerrs <- generator(gctx, cfg.NS, func(i uint64) string {
-				n := (i / linkCycle) % 4096
-				switch i % linkCycle {
-				case 0:
-					return fmt.Sprintf("link add ch%d type veth peer name chp%d", n, n)
-				case linkCycle - 1:
-					return fmt.Sprintf("link del ch%d", n)
-				case 1, 5:
-					return fmt.Sprintf("link set ch%d up", n)
-				case 2, 4:
-					return fmt.Sprintf("link set ch%d mtu %d", n, 1300+i%200)
-				default:
-					return fmt.Sprintf("link set ch%d down", n)
-				}
-			}, &res.LinkChanges, &res.LinkTime)
+			lwg.Wait()
+			for w := range workers {
+				res.LinkChanges += counts[w]
+				res.LinkTime = max(res.LinkTime, took[w])
+			}
 		}()
 	}
 	if cfg.Policies {

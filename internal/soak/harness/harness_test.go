@@ -50,7 +50,7 @@ func TestChurn(t *testing.T) {
 	if testing.Short() {
 		secs = 1
 	}
-	cfg := ChurnConfig{NS: ns, Duration: time.Duration(secs) * time.Second, Links: true, Policies: true, StaticLinks: 4, StaticPolicies: 16}
+	cfg := ChurnConfig{NS: ns, Duration: time.Duration(secs) * time.Second, Links: true, Policies: true, StaticLinks: 4, StaticPolicies: 16, LinkWorkers: 4}
 	if err := Setup(&cfg); err != nil {
 		t.Fatal(err)
 	}
