@@ -29,7 +29,9 @@ func main() {
 	links := flag.Int("links", 8, "static veth pairs in the namespace")
 	policies := flag.Int("policies", 64, "static XFRM policies in the namespace")
 	noLinks := flag.Bool("no-link-churn", false, "churn policies only")
-	noPols := flag.Bool("no-policy-churn", false, "churn links only")
+	noPols := flag.Bool("no-policy-churn", false, "no policy churn")
+	sas := flag.Int("sas", 64, "static larval SAs in the namespace")
+	noSAs := flag.Bool("no-sa-churn", false, "no SA churn")
 	linkWorkers := flag.Int("link-workers", 16, "parallel ip -batch link generators (netdev creation and deletion mostly wait for RCU, so parallel ones overlap)")
 	flag.Parse()
 	if *churn == 0 && *polls == 0 {
@@ -41,23 +43,23 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *churn, *polls, *samples, *links, *policies, *linkWorkers, !*noLinks, !*noPols); err != nil {
+	if err := run(ctx, *churn, *polls, *samples, *links, *policies, *sas, *linkWorkers, !*noLinks, !*noPols, !*noSAs); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, churn time.Duration, polls, samples, links, policies, linkWorkers int, linkChurn, polChurn bool) error {
+func run(ctx context.Context, churn time.Duration, polls, samples, links, policies, sas, linkWorkers int, linkChurn, polChurn, saChurn bool) error {
 	ns, err := harness.NewNamespace()
 	if err != nil {
 		return err
 	}
 	defer ns.Delete()
 	cfg := harness.ChurnConfig{NS: ns, Duration: churn, Links: linkChurn, Policies: polChurn,
-		StaticLinks: links, StaticPolicies: policies, LinkWorkers: linkWorkers}
+		StaticLinks: links, StaticPolicies: policies, StaticSAs: sas, SAs: saChurn, LinkWorkers: linkWorkers}
 	if err := harness.Setup(&cfg); err != nil {
 		return err
 	}
-	fmt.Printf("namespace %s: %d static veth pairs, %d static policies\n", ns.Name, links, policies)
+	fmt.Printf("namespace %s: %d static veth pairs, %d static policies, %d static larval SAs\n", ns.Name, links, policies, sas)
 	if churn > 0 {
 		before := harness.Sample()
 		res, err := harness.Churn(ctx, cfg)

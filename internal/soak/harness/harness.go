@@ -142,6 +142,11 @@ type ChurnConfig struct {
 	// StaticLinks veth pairs and StaticPolicies policies are created first
 	// and never touched: every successful dump must contain all of them.
 	StaticLinks, StaticPolicies int
+	// SAs adds and deletes larval SAs (ip xfrm state allocspi with a fixed
+	// SPI, then delete): real SAD entries on a host without ESP.
+	// StaticSAs larval SAs are created first and never touched.
+	SAs       bool
+	StaticSAs int
 	// LinkWorkers is the number of parallel `ip -batch` link generators
 	// (0 means 1). Creating and deleting a netdev mostly waits for RCU
 	// grace periods, outside RTNL, so parallel generators overlap the
@@ -158,10 +163,12 @@ type ChurnResult struct {
 	Elapsed       time.Duration
 	LinkChanges   uint64 // link commands executed: 1/4 are veth add or del (each changes two links), 3/4 set up/down/mtu
 	PolicyChanges uint64
+	SAChanges     uint64        // larval SAs added or deleted
 	LinkTime      time.Duration // how long the link generator ran
 	PolicyTime    time.Duration
+	SATime        time.Duration
 
-	Snapshots, StatsPolls, PolicyDumps, InfoReads uint64
+	Snapshots, StatsPolls, PolicyDumps, SADumps, InfoReads uint64
 	// LinkRetries: restarts after NLM_F_DUMP_INTR (vtistat Snapshot.Retries).
 	LinkRetries uint64
 	// Interrupted: reads that failed with the typed ErrDumpInterrupted
@@ -176,23 +183,24 @@ type ChurnResult struct {
 }
 
 // ChangeRate is changes per second over the generators' run time.
-func (r *ChurnResult) ChangeRate() (links, policies, total float64) {
-	if r.LinkTime > 0 {
-		links = float64(r.LinkChanges) / r.LinkTime.Seconds()
+func (r *ChurnResult) ChangeRate() (links, policies, sas, total float64) {
+	rate := func(n uint64, d time.Duration) float64 {
+		if d <= 0 {
+			return 0
+		}
+		return float64(n) / d.Seconds()
 	}
-	if r.PolicyTime > 0 {
-		policies = float64(r.PolicyChanges) / r.PolicyTime.Seconds()
-	}
-	return links, policies, links + policies
+	links, policies, sas = rate(r.LinkChanges, r.LinkTime), rate(r.PolicyChanges, r.PolicyTime), rate(r.SAChanges, r.SATime)
+	return links, policies, sas, links + policies + sas
 }
 
 func (r *ChurnResult) String() string {
-	l, p, tot := r.ChangeRate()
-	return fmt.Sprintf("%.1fs: link changes %d (%.0f/s, veth add/del %.0f/s), policy changes %d (%.0f/s), total %.0f/s; "+
-		"snapshots %d, stats polls %d, policy dumps %d, SPD/SAD info %d; link dump retries %d; "+
+	l, p, sa, tot := r.ChangeRate()
+	return fmt.Sprintf("%.1fs: link changes %d (%.0f/s, veth add/del %.0f/s), policy changes %d (%.0f/s), SA changes %d (%.0f/s), total %.0f/s; "+
+		"snapshots %d, stats polls %d, policy dumps %d, SA dumps %d, SPD/SAD info %d; link dump retries %d; "+
 		"ErrDumpInterrupted %d; incomplete %d; other errors %d",
-		r.Elapsed.Seconds(), r.LinkChanges, l, l*2/linkCycle, r.PolicyChanges, p, tot,
-		r.Snapshots, r.StatsPolls, r.PolicyDumps, r.InfoReads, r.LinkRetries, r.Interrupted, r.Incomplete, r.OtherErrors)
+		r.Elapsed.Seconds(), r.LinkChanges, l, l*2/linkCycle, r.PolicyChanges, p, r.SAChanges, sa, tot,
+		r.Snapshots, r.StatsPolls, r.PolicyDumps, r.SADumps, r.InfoReads, r.LinkRetries, r.Interrupted, r.Incomplete, r.OtherErrors)
 }
 
 type errLog struct {
@@ -216,9 +224,33 @@ func StaticPolicySrc(i int) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 100, byte(i >> 8), byte(i)}), 32)
 }
 
-// Setup creates the static links and policies of cfg.
+// StaticSADst is the destination of static larval SA i; its SPI is
+// StaticSASPI(i).
+func StaticSADst(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, 150, byte(i >> 8), byte(i)})
+}
+
+// StaticSASPI is the SPI of static larval SA i.
+func StaticSASPI(i int) uint32 { return 0x100000 + uint32(i) }
+
+// larvalSA is the ip(8) line that makes a larval SA with a chosen SPI.
+func larvalSA(dst netip.Addr, spi uint32) string {
+	return fmt.Sprintf("xfrm state allocspi src 192.0.2.1 dst %s proto esp mode tunnel min %#x max %#x", dst, spi, spi)
+}
+
+// Setup creates the static links, policies and SAs of cfg.
 func Setup(cfg *ChurnConfig) error {
+	if cfg.SAs || cfg.StaticSAs > 0 {
+		// Larval SAs live net.core.xfrm_acq_expires seconds (30 by
+		// default): the static ones must outlive the run.
+		if out, err := exec.Command("ip", "netns", "exec", cfg.NS.Name, "sysctl", "-qw", "net.core.xfrm_acq_expires=86400").CombinedOutput(); err != nil {
+			return fmt.Errorf("sysctl net.core.xfrm_acq_expires in %s: %v: %s", cfg.NS.Name, err, out)
+		}
+	}
 	var lines []string
+	for i := range cfg.StaticSAs {
+		lines = append(lines, larvalSA(StaticSADst(i), StaticSASPI(i)))
+	}
 	for i := range cfg.StaticLinks {
 		lines = append(lines, fmt.Sprintf("link add %s type veth peer name %sp", StaticLinkName(i), StaticLinkName(i)))
 	}
@@ -300,7 +332,7 @@ func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 	var (
 		wg    sync.WaitGroup
 		elog  errLog
-		gerrs = make(chan error, 1+max(cfg.LinkWorkers, 1))
+		gerrs = make(chan error, 2+max(cfg.LinkWorkers, 1))
 		done  atomic.Bool
 	)
 	start := time.Now()
@@ -366,6 +398,21 @@ func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 		}()
 	}
 
+	if cfg.SAs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gerrs <- generator(gctx, cfg.NS, func(i uint64) string {
+				n := uint32(i/2) % 65536
+				dst := netip.AddrFrom4([4]byte{10, 151, byte(n >> 8), byte(n)})
+				if i%2 == 0 {
+					return larvalSA(dst, 0x200000+n)
+				}
+				return fmt.Sprintf("xfrm state delete src 192.0.2.1 dst %s proto esp spi %#x", dst, 0x200000+n)
+			}, &res.SAChanges, &res.SATime)
+		}()
+	}
+
 	// Readers run until the generators have finished.
 	var rwg sync.WaitGroup
 	classify := func(op string, err error) {
@@ -377,7 +424,37 @@ func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 			elog.add("%s: %v", op, err)
 		}
 	}
-	rwg.Add(2)
+	rwg.Add(3)
+	go func() { // SAs: every static larval SA in every dump
+		defer rwg.Done()
+		var sas []xfrmstat.SA
+		want := map[uint32]bool{}
+		for i := range cfg.StaticSAs {
+			want[StaticSASPI(i)] = true
+		}
+		for !done.Load() {
+			var err error
+			sas, err = xc.SAsInto(ctx, sas)
+			atomic.AddUint64(&res.SADumps, 1)
+			if err != nil {
+				classify("SAsInto", err)
+				continue
+			}
+			seen := 0
+			for i := range sas {
+				if want[sas[i].SPI] && sas[i].Dst == StaticSADst(int(sas[i].SPI-0x100000)) {
+					seen++
+				}
+			}
+			if seen != len(want) {
+				atomic.AddUint64(&res.Incomplete, 1)
+				elog.add("SAsInto: %d of %d static SAs in a dump of %d", seen, len(want), len(sas))
+			}
+			if !cfg.SAs {
+				time.Sleep(time.Millisecond) // nothing changes the SAD: don't spin
+			}
+		}
+	}()
 	go func() { // links: Snapshot and PollStats alternate
 		defer rwg.Done()
 		var snap vtistat.Snapshot

@@ -50,7 +50,7 @@ func TestChurn(t *testing.T) {
 	if testing.Short() {
 		secs = 1
 	}
-	cfg := ChurnConfig{NS: ns, Duration: time.Duration(secs) * time.Second, Links: true, Policies: true, StaticLinks: 4, StaticPolicies: 16, LinkWorkers: 4}
+	cfg := ChurnConfig{NS: ns, Duration: time.Duration(secs) * time.Second, Links: true, Policies: true, StaticLinks: 4, StaticPolicies: 16, LinkWorkers: 4, SAs: true, StaticSAs: 8}
 	if err := Setup(&cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestChurn(t *testing.T) {
 	if res.Incomplete != 0 || res.OtherErrors != 0 {
 		t.Errorf("%d reads returned a partial list, %d unexpected errors", res.Incomplete, res.OtherErrors)
 	}
-	if res.Snapshots == 0 || res.PolicyDumps == 0 || res.LinkChanges == 0 || res.PolicyChanges == 0 {
+	if res.Snapshots == 0 || res.PolicyDumps == 0 || res.SADumps == 0 || res.LinkChanges == 0 || res.PolicyChanges == 0 || res.SAChanges == 0 {
 		t.Errorf("nothing happened: %s", &res)
 	}
 	if n := CountFDs(); n != fds {
