@@ -197,12 +197,15 @@ func (a *agent) poll(ctx context.Context) error {
 	return nil
 }
 
-// linkReadings is explain.LinksFromVTIStat into reused storage (that
-// function allocates a fresh slice on every call). When dst already holds
-// the same links (the usual case between full refreshes) only the counters
-// are copied: a LinkReading is about 400 bytes, its Stats 200.
+// linkReadings converts the links with explain.AppendLinksFromVTIStat into
+// reused storage and, with -pollloop.asvti, hands the stand-in links to
+// explain as VTIs with tunnel parameters.
 func (a *agent) linkReadings(dst []explain.LinkReading, links []vtistat.Link) []explain.LinkReading {
-	if a.asVTI && len(a.tunnels) < len(links) {
+	dst = explain.AppendLinksFromVTIStat(dst[:0], links)
+	if !a.asVTI {
+		return dst
+	}
+	if len(a.tunnels) < len(links) {
 		a.tunnels = make([]vtistat.Tunnel, len(links))
 		for i := range a.tunnels {
 			a.tunnels[i] = vtistat.Tunnel{
@@ -211,37 +214,12 @@ func (a *agent) linkReadings(dst []explain.LinkReading, links []vtistat.Link) []
 			}
 		}
 	}
-	if len(dst) == len(links) { // the same links as last time: counters only
-		same := true
-		for i := range links {
-			if dst[i].Index != links[i].Index || dst[i].Name != links[i].Name {
-				same = false
-				break
-			}
+	for i := range dst {
+		if k := dst[i].Kind; k == "veth" || k == "vxlan" {
+			dst[i].Kind, dst[i].Tunnel = explain.KindVTI, &a.tunnels[i]
 		}
-		if same {
-			for i := range links {
-				dst[i].Stats = links[i].Stats
-			}
-			return dst
-		}
-	}
-	if cap(dst) < len(links) {
-		dst = make([]explain.LinkReading, 0, len(links))
-	}
-	dst = dst[:0]
-	for i := range links {
-		l := &links[i]
-		dst = append(dst, explain.LinkReading{
-			Name: l.Name, Index: l.Index, Kind: l.Kind, Tunnel: l.Tunnel,
-			CrossNetns: l.Tunnel != nil && l.LinkNetNSID >= 0,
-			Source:     explain.SourceStats64, Stats: l.Stats,
-		})
-		if a.asVTI && (l.Kind == "veth" || l.Kind == "vxlan") {
-			dst[len(dst)-1].Kind, dst[len(dst)-1].Tunnel = explain.KindVTI, &a.tunnels[i]
-		}
-		if l.StatsSource != vtistat.Stats64Bit {
-			panic(fmt.Sprintf("%s: stats source %v", l.Name, l.StatsSource))
+		if dst[i].Source != explain.SourceStats64 {
+			panic(fmt.Sprintf("%s: counter source %v", dst[i].Name, dst[i].Source))
 		}
 	}
 	return dst

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/procnet"
@@ -88,15 +89,25 @@ type LinkReading struct {
 // LinksFromVTIStat converts rtnetlink links. Links the kernel sent without
 // counters are kept with Source 0, and are reported, not explained.
 func LinksFromVTIStat(links []vtistat.Link) []LinkReading {
-	out := make([]LinkReading, len(links))
+	return AppendLinksFromVTIStat(make([]LinkReading, 0, len(links)), links)
+}
+
+// AppendLinksFromVTIStat is LinksFromVTIStat into caller-owned storage: it
+// appends the readings of links to dst and returns the extended slice. A
+// poll loop that keeps two readings and alternates them,
+//
+//	r.Links = explain.AppendLinksFromVTIStat(r.Links[:0], snap.Links)
+//
+// allocates nothing once the slices are large enough. The readings share
+// Name, Kind and Tunnel with links (strings and a pointer, not copies).
+func AppendLinksFromVTIStat(dst []LinkReading, links []vtistat.Link) []LinkReading {
+	dst = slices.Grow(dst, len(links))
 	for i := range links {
 		l := &links[i]
-		r := &out[i]
-		r.Name = l.Name
-		r.Index = l.Index
-		r.Kind = l.Kind
-		r.Tunnel = l.Tunnel
-		r.CrossNetns = l.Tunnel != nil && l.LinkNetNSID >= 0
+		r := LinkReading{
+			Name: l.Name, Index: l.Index, Kind: l.Kind, Tunnel: l.Tunnel,
+			CrossNetns: l.Tunnel != nil && l.LinkNetNSID >= 0,
+		}
 		switch l.StatsSource {
 		case vtistat.Stats64Bit:
 			r.Source = SourceStats64
@@ -108,8 +119,9 @@ func LinksFromVTIStat(links []vtistat.Link) []LinkReading {
 			r.Source = SourceProcNetDev
 			r.Dev = devStatsFromStats64(l.Name, &l.Stats)
 		}
+		dst = append(dst, r)
 	}
-	return out
+	return dst
 }
 
 // devStatsFromStats64 rebuilds the /proc/net/dev view of a link whose

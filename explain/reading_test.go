@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/tunnelstat/tunnelstat/vtistat"
@@ -33,5 +34,25 @@ func TestLinksFromVTIStat(t *testing.T) {
 	mustFind(t, rep, want{"vti2", "tx-no-sa", 7, Candidate})
 	if len(rep.Notes) != 1 || rep.Notes[0] != "dummy0: the kernel sent no counters" {
 		t.Errorf("notes = %q", rep.Notes)
+	}
+}
+
+// TestAppendLinksFromVTIStatReuses: the same readings as LinksFromVTIStat,
+// appended after what dst holds, and no allocation once dst is large
+// enough (the poll-loop path).
+func TestAppendLinksFromVTIStatReuses(t *testing.T) {
+	links := []vtistat.Link{
+		{Index: 5, Name: "vti0", Kind: "vti", LinkNetNSID: -1, Tunnel: vtiTunnel(), StatsSource: vtistat.Stats64Bit,
+			Stats: vtistat.Stats64{TxErrors: 3, TxCarrierErrors: 2}},
+		{Name: "vti2", LinkNetNSID: -1, StatsSource: vtistat.StatsProcNet, Stats: vtistat.Stats64{TxErrors: 7, TxCarrierErrors: 7}},
+	}
+	first := LinkReading{Name: "kept"}
+	got := AppendLinksFromVTIStat([]LinkReading{first}, links)
+	if len(got) != 3 || got[0] != first || !reflect.DeepEqual(got[1:], LinksFromVTIStat(links)) {
+		t.Fatalf("got %+v", got)
+	}
+	buf := make([]LinkReading, 0, len(links))
+	if n := testing.AllocsPerRun(100, func() { buf = AppendLinksFromVTIStat(buf[:0], links) }); n != 0 {
+		t.Errorf("%v allocations per call into a large enough slice, want 0", n)
 	}
 }
