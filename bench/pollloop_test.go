@@ -19,8 +19,8 @@ package bench
 // (-pollloop.kind, default): vxlan keeps its counters exactly as vti and
 // the other IP tunnels do, in per-CPU tstats the kernel sums for each
 // RTM_GETSTATS reply, so the kernel's cost per link is a vti's. veth pairs
-// (-pollloop.kind veth) cost it about four times more (veth_get_stats64
-// reads its own and its peer's queues). With -pollloop.asvti (default) the
+// (-pollloop.kind veth) cost it more (veth_get_stats64 also reads its
+// peer's queues). With -pollloop.asvti (default) the
 // agent hands the links to explain as VTIs with tunnel parameters (okey =
 // ikey = policy mark), so explain does the work it does for real VTIs. One
 // outbound policy per tunnel (with its mark) fills the SPD.
