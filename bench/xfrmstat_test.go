@@ -184,40 +184,7 @@ func BenchmarkXfrmSADump(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{10000, 100000} {
 		b.Run(fmt.Sprintf("sas=%d", n), func(b *testing.B) {
-			ns := newXfrmNS(b, "sas", n, saLine)
-			b.Run("impl=floor", func(b *testing.B) {
-				f := newFloor(b, ns.fd, unix.NETLINK_XFRM, 0x12 /* XFRM_MSG_GETSA */, nil)
-				perItem(b, n, "sa", func() { f.dump(b, n) })
-			})
-			b.Run("impl=xfrmstat-into", func(b *testing.B) {
-				c := dialXfrmstat(b, ns)
-				var sas []xfrmstat.SA
-				perItem(b, n, "sa", func() {
-					var err error
-					if sas, err = c.SAsInto(ctx, sas); err != nil || len(sas) != n {
-						b.Fatalf("%d SAs, %v", len(sas), err)
-					}
-				})
-			})
-			b.Run("impl=xfrmstat", func(b *testing.B) {
-				c := dialXfrmstat(b, ns)
-				perItem(b, n, "sa", func() {
-					if sas, err := c.SAs(ctx); err != nil || len(sas) != n {
-						b.Fatalf("%d SAs, %v", len(sas), err)
-					}
-				})
-			})
-			b.Run("impl=vishvananda", func(b *testing.B) {
-				h := vishvanandaHandle(b, ns)
-				perItem(b, n, "sa", func() {
-					if sas, err := h.XfrmStateList(vnl.FAMILY_ALL); err != nil || len(sas) != n {
-						b.Fatalf("%d SAs, %v", len(sas), err)
-					}
-				})
-			})
-			b.Run("impl=iproute2", func(b *testing.B) {
-				perItem(b, n, "sa", func() { ipOutput(b, ns, "state", 10*n) })
-			})
+			saDump(ctx, b, newXfrmNS(b, "sas", n, saLine), 10)
 		})
 	}
 }
@@ -232,14 +199,18 @@ func BenchmarkXfrmSADump(b *testing.B) {
 func BenchmarkXfrmLarvalSADump(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{1000, 10000, 100000} {
-		b.Run(fmt.Sprintf("larval-sas=%d", n), func(b *testing.B) { larvalSADump(ctx, b, n) })
+		b.Run(fmt.Sprintf("larval-sas=%d", n), func(b *testing.B) {
+			// Larval SAs live net.core.xfrm_acq_expires seconds (30): keep
+			// them for the whole run.
+			saDump(ctx, b, newXfrmNS(b, "larval-sas", n, larvalLine, "sysctl", "-qw", "net.core.xfrm_acq_expires=86400"), 6)
+		})
 	}
 }
 
-func larvalSADump(ctx context.Context, b *testing.B, n int) {
-	// Larval SAs live net.core.xfrm_acq_expires seconds (30): keep them
-	// for the whole run.
-	ns := newXfrmNS(b, "larval-sas", n, larvalLine, "sysctl", "-qw", "net.core.xfrm_acq_expires=86400")
+// saDump runs every implementation on the SAD of ns; ipLines is how many
+// lines `ip -s xfrm state` prints per SA at least.
+func saDump(ctx context.Context, b *testing.B, ns *xfrmNS, ipLines int) {
+	n := ns.n
 	b.Run("impl=floor", func(b *testing.B) {
 		f := newFloor(b, ns.fd, unix.NETLINK_XFRM, 0x12 /* XFRM_MSG_GETSA */, nil)
 		perItem(b, n, "sa", func() { f.dump(b, n) })
@@ -271,7 +242,7 @@ func larvalSADump(ctx context.Context, b *testing.B, n int) {
 		})
 	})
 	b.Run("impl=iproute2", func(b *testing.B) {
-		perItem(b, n, "sa", func() { ipOutput(b, ns, "state", 6*n) })
+		perItem(b, n, "sa", func() { ipOutput(b, ns, "state", ipLines*n) })
 	})
 }
 
