@@ -64,7 +64,7 @@ var (
 	pollPolicies = flag.Int("pollloop.policies", -1, "policies in the agent's namespace (-1: one per tunnel)")
 	pollAsVTI    = flag.Bool("pollloop.asvti", true, "hand the stand-in links to explain as VTIs with tunnel parameters")
 	pollRefresh  = flag.Int("pollloop.refresh", 0, "a full refresh (Snapshot, policy and SA lists) every this many polls; 0: only when the link set, the SPD or the SAD changed size")
-	pollMode     = flag.String("pollloop.mode", "agent", "TestPollLoop: agent (the whole poll), stats (vtistat PollStats only) or floor (the raw stats-only dump sent and received with plain syscalls, nothing decoded: the kernel's own cost at the same rate)")
+	pollMode     = flag.String("pollloop.mode", "agent", "TestPollLoop: agent (the whole poll), stats (vtistat PollStats only) or floor (the raw stats-only dump sent and received with plain syscalls, nothing decoded: the kernel's own cost at the same rate) or idle (nothing: the cost of the measuring loop itself)")
 )
 
 // agent is the poll loop's state: two of everything, alternated, so that
@@ -307,11 +307,13 @@ func TestPollLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 		poll = func(ctx context.Context) error { return a.vc.PollStats(ctx, &a.snap) }
+	case "idle":
+		poll = func(context.Context) error { return nil }
 	case "floor":
 		f := newFloor(t, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETSTATS, statsRequest())
 		poll = func(context.Context) error { f.dump(t, ns.links); return nil }
 	default:
-		t.Fatalf("-pollloop.mode %q: want agent, stats or floor", *pollMode)
+		t.Fatalf("-pollloop.mode %q: want agent, stats, floor or idle", *pollMode)
 	}
 	for range 3 {
 		if err := poll(ctx); err != nil {

@@ -119,9 +119,13 @@ func run(quick bool, rounds, count int, benchtime string, polls, tunnels int, ou
 			return err
 		}
 	}
-	// The agent, then the raw stats dump alone at the same rate: the
-	// kernel's own share of the agent's CPU time.
-	for _, mode := range []string{"agent", "floor"} {
+	// The raw stats dump alone, then the agent, at the same rate: the
+	// kernel's own share of the agent's CPU time. The rounds' namespaces
+	// (10 000 links, 100 000 policies and SAs) are still being torn down
+	// by the kernel for a while after their processes exit, which holds
+	// RTNL and the CPUs: wait for an idle machine first.
+	for _, mode := range []string{"floor", "agent"} {
+		waitIdle(90, 5*time.Minute)
 		logf("poll loop (%s): %d polls at 1 Hz, %d tunnels", mode, polls, tunnels)
 		if err := command(benchDir, &raw, benchBin, "-test.run=^TestPollLoop$", "-test.v", "-test.timeout=30m",
 			"-pollloop.polls="+strconv.Itoa(polls), "-pollloop.interval=1s", "-pollloop.mode="+mode, pollFlag); err != nil {
@@ -187,6 +191,51 @@ func render(rawPath, out string) error {
 	fmt.Fprintf(&md, "\nRaw output: `%s` (`benchstat -col /impl` or `-col /lib` on it gives confidence intervals).\n", rel)
 	os.Stdout.Write(md.Bytes())
 	return os.WriteFile(out, md.Bytes(), 0o644)
+}
+
+// waitIdle waits until the CPUs were at least pct % idle over 5 seconds
+// (from /proc/stat), or until limit has passed, and says how long it took.
+func waitIdle(pct float64, limit time.Duration) {
+	start := time.Now()
+	for time.Since(start) < limit {
+		a, errA := cpuTimes()
+		time.Sleep(5 * time.Second)
+		b, errB := cpuTimes()
+		if errA != nil || errB != nil {
+			return
+		}
+		idle := 100 * float64(b[1]-a[1]) / float64(max(b[0]-a[0], 1))
+		if idle >= pct {
+			logf("machine idle (%.0f %% over 5 s) after %v", idle, time.Since(start).Round(time.Second))
+			return
+		}
+	}
+	logf("machine still busy after %v; going on", limit)
+}
+
+// cpuTimes returns the total and idle (idle + iowait) jiffies of all CPUs.
+func cpuTimes() ([2]uint64, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return [2]uint64{}, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return [2]uint64{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var t [2]uint64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return [2]uint64{}, fmt.Errorf("/proc/stat: %q: %v", line, err)
+		}
+		t[0] += n
+		if i == 3 || i == 4 { // idle, iowait
+			t[1] += n
+		}
+	}
+	return t, nil
 }
 
 func logf(format string, args ...any) {
@@ -544,10 +593,10 @@ func writeMain(w io.Writer, res map[string]*result) {
 	fmt.Fprintln(w)
 }
 
-// perItem shows the per-link / per-policy metrics a benchmark reports.
+// perItem shows the per-link / per-policy / per-SA metrics a benchmark reports.
 func perItem(r *result) string {
 	var parts []string
-	for _, u := range []string{"ns/link", "allocs/link", "ns/policy", "allocs/policy", "ns/tunnel", "allocs/tunnel"} {
+	for _, u := range []string{"ns/link", "allocs/link", "ns/policy", "allocs/policy", "ns/sa", "allocs/sa", "ns/tunnel", "allocs/tunnel"} {
 		if _, ok := r.values[u]; ok {
 			parts = append(parts, fmt.Sprintf("%s %s", fmtNum(r.median(u)), u))
 		}
