@@ -23,7 +23,6 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/tunnelstat/tunnelstat/vtistat"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 	vnl "github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -47,35 +46,14 @@ func BenchmarkScaleLinks(b *testing.B) {
 				perLink(b, ns.links, func() { f.dump(b, ns.links) })
 			})
 			b.Run("op=dump/impl=vtistat", func(b *testing.B) {
-				c := dialVtistat(b, ns)
-				var s vtistat.Snapshot
-				if err := c.Snapshot(ctx, &s); err != nil {
-					b.Fatal(err)
-				}
-				perLink(b, ns.links, func() {
-					if err := c.Snapshot(ctx, &s); err != nil || len(s.Links) != ns.links {
-						b.Fatalf("%d links, %v", len(s.Links), err)
-					}
-				})
+				benchVtistat(ctx, b, ns, false)
 			})
 			b.Run("op=stats/impl=floor", func(b *testing.B) {
 				f := newFloor(b, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETSTATS, statsRequest())
 				perLink(b, ns.links, func() { f.dump(b, ns.links) })
 			})
 			b.Run("op=stats/impl=vtistat", func(b *testing.B) {
-				c := dialVtistat(b, ns)
-				var s vtistat.Snapshot
-				if err := c.Snapshot(ctx, &s); err != nil {
-					b.Fatal(err)
-				}
-				perLink(b, ns.links, func() {
-					if err := c.PollStats(ctx, &s); err != nil || len(s.Links) != ns.links {
-						b.Fatalf("%d links, %v", len(s.Links), err)
-					}
-				})
-				if !s.ParamsTime.Before(s.Time) {
-					b.Fatal("PollStats did full dumps")
-				}
+				benchVtistat(ctx, b, ns, true)
 			})
 		})
 	}
@@ -169,28 +147,10 @@ func BenchmarkRTNLDump(b *testing.B) {
 			perLink(b, ns.links, func() { f.dump(b, ns.links) })
 		})
 		b.Run("impl=vtistat", func(b *testing.B) {
-			c := dialVtistat(b, ns)
-			var s vtistat.Snapshot
-			if err := c.Snapshot(ctx, &s); err != nil { // fill the storage once
-				b.Fatal(err)
-			}
-			perLink(b, ns.links, func() {
-				if err := c.Snapshot(ctx, &s); err != nil || len(s.Links) != ns.links {
-					b.Fatalf("%d links, %v", len(s.Links), err)
-				}
-			})
+			benchVtistat(ctx, b, ns, false)
 		})
 		b.Run("impl=vtistat-poll", func(b *testing.B) {
-			c := dialVtistat(b, ns)
-			var s vtistat.Snapshot
-			if err := c.Snapshot(ctx, &s); err != nil {
-				b.Fatal(err)
-			}
-			perLink(b, ns.links, func() {
-				if err := c.PollStats(ctx, &s); err != nil || len(s.Links) != ns.links {
-					b.Fatalf("%d links, %v", len(s.Links), err)
-				}
-			})
+			benchVtistat(ctx, b, ns, true)
 		})
 		b.Run("impl=iproute2", func(b *testing.B) {
 			perLink(b, ns.links, func() {

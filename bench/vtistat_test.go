@@ -167,16 +167,7 @@ func BenchmarkLinkDump(b *testing.B) {
 				perLink(b, ns.links, func() { f.dump(b, ns.links) })
 			})
 			b.Run("impl=vtistat", func(b *testing.B) { // Snapshot into reused storage
-				c := dialVtistat(b, ns)
-				var s vtistat.Snapshot
-				if err := c.Snapshot(ctx, &s); err != nil { // fill the storage once
-					b.Fatal(err)
-				}
-				perLink(b, ns.links, func() {
-					if err := c.Snapshot(ctx, &s); err != nil || len(s.Links) != ns.links {
-						b.Fatalf("%d links, %v", len(s.Links), err)
-					}
-				})
+				benchVtistat(ctx, b, ns, false)
 			})
 			b.Run("impl=vtistat-links", func(b *testing.B) { // the allocating API
 				c := dialVtistat(b, ns)
@@ -233,27 +224,38 @@ func BenchmarkLinkStats(b *testing.B) {
 		b.Run(fmt.Sprintf("links=%d", n), func(b *testing.B) {
 			ns := namespaceWithLinks(b, n)
 			b.Run("impl=floor", func(b *testing.B) {
-				req := make([]byte, 12) // struct if_stats_msg
-				binary.NativeEndian.PutUint32(req[8:], 1<<(unix.IFLA_STATS_LINK_64-1))
-				f := newFloor(b, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETSTATS, req)
+				f := newFloor(b, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETSTATS, statsRequest())
 				perLink(b, ns.links, func() { f.dump(b, ns.links) })
 			})
 			b.Run("impl=vtistat", func(b *testing.B) { // PollStats
-				c := dialVtistat(b, ns)
-				var s vtistat.Snapshot
-				if err := c.Snapshot(ctx, &s); err != nil {
-					b.Fatal(err)
-				}
-				perLink(b, ns.links, func() {
-					if err := c.PollStats(ctx, &s); err != nil || len(s.Links) != ns.links {
-						b.Fatalf("%d links, %v", len(s.Links), err)
-					}
-				})
-				if !s.ParamsTime.Before(s.Time) {
-					b.Fatal("PollStats did full dumps")
-				}
+				benchVtistat(ctx, b, ns, true)
 			})
 		})
+	}
+}
+
+// benchVtistat times Snapshot (poll false) or PollStats (poll true) into one
+// Snapshot reused from op to op, filled once before timing; a PollStats run
+// fails if it fell back to full dumps.
+func benchVtistat(ctx context.Context, b *testing.B, ns *linkNS, poll bool) {
+	c := dialVtistat(b, ns)
+	var s vtistat.Snapshot
+	if err := c.Snapshot(ctx, &s); err != nil {
+		b.Fatal(err)
+	}
+	perLink(b, ns.links, func() {
+		var err error
+		if poll {
+			err = c.PollStats(ctx, &s)
+		} else {
+			err = c.Snapshot(ctx, &s)
+		}
+		if err != nil || len(s.Links) != ns.links {
+			b.Fatalf("%d links, %v", len(s.Links), err)
+		}
+	})
+	if poll && !s.ParamsTime.Before(s.Time) {
+		b.Fatal("PollStats did full dumps")
 	}
 }
 
