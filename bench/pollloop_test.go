@@ -26,7 +26,9 @@ package bench
 // outbound policy per tunnel (with its mark) fills the SPD.
 //
 // -pollloop.mode floor polls only the raw stats-only dump (plain syscalls,
-// nothing decoded), so the kernel's own share is measured the same way.
+// nothing decoded), so the kernel's own share is measured the same way. A
+// comma-separated list of modes (floor,agent,floor,agent) runs them one
+// after another on the same namespace.
 //
 // Two forms, both needing root:
 //
@@ -64,7 +66,7 @@ var (
 	pollPolicies = flag.Int("pollloop.policies", -1, "policies in the agent's namespace (-1: one per tunnel)")
 	pollAsVTI    = flag.Bool("pollloop.asvti", true, "hand the stand-in links to explain as VTIs with tunnel parameters")
 	pollRefresh  = flag.Int("pollloop.refresh", 0, "a full refresh (Snapshot, policy and SA lists) every this many polls; 0: only when the link set, the SPD or the SAD changed size")
-	pollMode     = flag.String("pollloop.mode", "agent", "TestPollLoop: agent (the whole poll), stats (vtistat PollStats only) or floor (the raw stats-only dump sent and received with plain syscalls, nothing decoded: the kernel's own cost at the same rate) or idle (nothing: the cost of the measuring loop itself)")
+	pollMode     = flag.String("pollloop.mode", "agent", "TestPollLoop: agent (the whole poll), stats (vtistat PollStats only) or floor (the raw stats-only dump sent and received with plain syscalls, nothing decoded: the kernel's own cost at the same rate) or idle (nothing: the cost of the measuring loop itself); a comma-separated list runs each in turn on one namespace")
 )
 
 // agent is the poll loop's state: two of everything, alternated, so that
@@ -295,11 +297,30 @@ func TestPollLoop(t *testing.T) {
 	if *pollPolls <= 0 {
 		t.Skip("real-time poll loop: run with -pollloop.polls 60 (and -v)")
 	}
+	modes := strings.Split(*pollMode, ",")
+	for _, mode := range modes {
+		if !slices.Contains([]string{"agent", "stats", "floor", "idle"}, mode) {
+			t.Fatalf("-pollloop.mode %q: want agent, stats, floor or idle, or a comma-separated list of them", mode)
+		}
+	}
 	ns := agentNamespace(t, *pollTunnels, *pollPolicies)
+	for i, mode := range modes {
+		if len(modes) == 1 {
+			runPollLoop(t, ns, mode)
+			break
+		}
+		// Several modes share one namespace, so that the kernel's cost is
+		// compared on the same links, with no namespace created or torn
+		// down in between.
+		t.Run(fmt.Sprintf("%d-%s", i+1, mode), func(t *testing.T) { runPollLoop(t, ns, mode) })
+	}
+}
+
+func runPollLoop(t *testing.T, ns *linkNS, mode string) {
 	a := newAgent(t, ns, *pollAsVTI)
 	ctx := context.Background()
 	var poll func(context.Context) error
-	switch *pollMode {
+	switch mode {
 	case "agent":
 		poll = a.poll
 	case "stats":
@@ -312,8 +333,6 @@ func TestPollLoop(t *testing.T) {
 	case "floor":
 		f := newFloor(t, ns.fd, unix.NETLINK_ROUTE, unix.RTM_GETSTATS, statsRequest())
 		poll = func(context.Context) error { f.dump(t, ns.links); return nil }
-	default:
-		t.Fatalf("-pollloop.mode %q: want agent, stats, floor or idle", *pollMode)
 	}
 	for range 3 {
 		if err := poll(ctx); err != nil {
@@ -368,13 +387,13 @@ func TestPollLoop(t *testing.T) {
 	t.Logf("pollloop: mode=%s kind=%s tunnels=%d policies=%d polls=%d interval=%v refresh-every=%d asvti=%v wall=%.3fs cpu=%.4fs user=%.4fs sys=%.4fs cpu%%=%.3f "+
 		"poll-mean=%v poll-p50=%v poll-p90=%v poll-max=%v heap-alloc-max=%.2fMiB heap-inuse-max=%.2fMiB heap-sys=%.2fMiB "+
 		"allocs/poll=%.2f allocs/tunnel/poll=%.6f bytes/poll=%.0f gcs=%d refreshes=%d list-reads=%d findings=%d",
-		*pollMode, *pollKind, ns.links-1, a.spd.Total(), polls, *pollInterval, *pollRefresh, a.asVTI, wall.Seconds(), cpu.Seconds(), user.Seconds(), sys.Seconds(),
+		mode, *pollKind, ns.links-1, a.spd.Total(), polls, *pollInterval, *pollRefresh, a.asVTI, wall.Seconds(), cpu.Seconds(), user.Seconds(), sys.Seconds(),
 		100*cpu.Seconds()/wall.Seconds(),
 		(inPolls / time.Duration(polls)).Round(time.Microsecond), durs[polls/2].Round(time.Microsecond), durs[polls*9/10].Round(time.Microsecond), durs[polls-1].Round(time.Microsecond),
 		float64(heapMax)/(1<<20), float64(inuseMax)/(1<<20), float64(m.HeapSys)/(1<<20),
 		allocsPerPoll, allocsPerPoll/float64(ns.links), float64(m.TotalAlloc-m0.TotalAlloc)/float64(polls),
 		m.NumGC-m0.NumGC, a.refreshes, a.listReads, a.findings)
-	if *pollMode == "agent" {
+	if mode == "agent" {
 		var phases strings.Builder
 		for p, d := range a.phase {
 			fmt.Fprintf(&phases, " %s=%v", phaseNames[p], (d / time.Duration(polls)).Round(time.Microsecond))

@@ -133,3 +133,78 @@ func FuzzExplain(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkExplainShifted10k: the first of 10 000 links was deleted
+// between the readings, so no link is at its earlier position and every
+// one is found by name: the cost per tunnel must stay that of the quiet
+// case plus a map lookup, not grow with the number of links.
+func BenchmarkExplainShifted10k(b *testing.B) {
+	before, after := quietReadings(10_001)
+	after.Links = after.Links[1:]
+	b.ReportAllocs()
+	for b.Loop() {
+		Explain(before, after)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/tunnel")
+}
+
+// busyReadings are n VTIs that all had 5 lookup failures since the
+// earlier reading, with one outbound policy per tunnel (mark = okey) and
+// SAs SAs (one outbound ESP SA per tunnel while they last, the rest to
+// other peers): a hub-wide outage, the case where every finding is
+// resolved against the configuration at once.
+func busyReadings(n, sas int) (*Reading, *Reading) {
+	before, after := quietReadings(n)
+	for i := range after.Links {
+		after.Links[i].Stats.TxErrors += 5
+		after.Links[i].Stats.TxCarrierErrors += 5
+	}
+	after.MIB = mib("XfrmOutNoStates", 70+5*n)
+	after.Policies = make([]xfrmstat.Policy, 0, n)
+	for i := range n {
+		after.Policies = append(after.Policies, outPolicy(uint32(i), tunnelTmpl(tLocal, after.Links[i].Tunnel.Remote)))
+	}
+	after.SAs = make([]xfrmstat.SA, 0, sas)
+	for i := range sas {
+		dst := netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)})
+		if i < n {
+			dst = after.Links[i].Tunnel.Remote
+		}
+		after.SAs = append(after.SAs, xfrmstat.SA{Src: tLocal, Dst: dst, Proto: 50, SPI: uint32(0x1000 + i),
+			Mode: xfrmstat.ModeTunnel, Mark: &xfrmstat.Mark{Value: uint32(i), Mask: 0xffffffff}})
+	}
+	return before, after
+}
+
+// BenchmarkExplainBusy: every tunnel failed, sizes from 100 to 10 000
+// tunnels (and as many policies, and SAs). The cost per tunnel must stay
+// flat: each finding looks its policies and SAs up, it does not scan them.
+func BenchmarkExplainBusy(b *testing.B) {
+	for _, n := range []int{100, 1000, 10_000} {
+		b.Run(fmt.Sprintf("tunnels=%d", n), func(b *testing.B) {
+			before, after := busyReadings(n, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				Explain(before, after)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/tunnel")
+		})
+	}
+}
+
+// BenchmarkAppendLinksFromVTIStat10k: a poll loop's conversion of 10 000
+// links into reused readings.
+func BenchmarkAppendLinksFromVTIStat10k(b *testing.B) {
+	links := make([]vtistat.Link, 10_000)
+	for i := range links {
+		links[i] = vtistat.Link{Index: int32(i + 2), Name: fmt.Sprintf("vti%d", i), Kind: KindVTI, LinkNetNSID: -1,
+			Tunnel: &vtistat.Tunnel{Local: tLocal, Remote: tRemote}, StatsSource: vtistat.Stats64Bit,
+			Stats: vtistat.Stats64{RxPackets: uint64(i), TxPackets: uint64(i)}}
+	}
+	dst := AppendLinksFromVTIStat(nil, links)
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = AppendLinksFromVTIStat(dst[:0], links)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/link")
+}

@@ -17,7 +17,7 @@ type checkValues struct {
 
 // valuesFor gathers the link's values from its tunnel parameters, the SA
 // list (for SPIs) and the other links (for the underlay's name).
-func valuesFor(l *LinkReading, r *Reading, linkName func(int32) string) checkValues {
+func valuesFor(l *LinkReading, r *Reading, linkName func(int32) string, look *lookups) checkValues {
 	v := checkValues{dev: l.Name}
 	t := l.Tunnel
 	if t == nil {
@@ -50,28 +50,27 @@ func valuesFor(l *LinkReading, r *Reading, linkName func(int32) string) checkVal
 		v.underlay = linkName(int32(t.Link))
 	}
 	if r.SAs != nil && t.Local.IsValid() && t.Remote.IsValid() {
-		v.spiOut = findSPI(r.SAs, t.Local, t.Remote, t.OKey)
-		v.spiIn = findSPI(r.SAs, t.Remote, t.Local, t.IKey)
+		v.spiOut = findSPI(r.SAs, look, t.Local, t.Remote, t.OKey)
+		v.spiIn = findSPI(r.SAs, look, t.Remote, t.Local, t.IKey)
 	}
 	return v
 }
 
 // findSPI returns the SPI (as 0x%08x) of an ESP SA from src to dst whose
-// mark matches, preferring tunnel mode; "" if none.
-func findSPI(sas []xfrmstat.SA, src, dst netip.Addr, mark uint32) string {
+// mark matches, preferring tunnel mode; "" if none. look finds the SAs (a
+// scan when nil).
+func findSPI(sas []xfrmstat.SA, look *lookups, src, dst netip.Addr, mark uint32) string {
 	best := -1
-	for i := range sas {
+	look.espSAs(sas, src, dst, func(i int) bool {
 		sa := &sas[i]
-		if sa.Src != src || sa.Dst != dst || sa.Proto != 50 {
-			continue
-		}
 		if !markMatches(sa.Mark, mark) {
-			continue
+			return true
 		}
 		if best < 0 || (sa.Mode == xfrmstat.ModeTunnel && sas[best].Mode != xfrmstat.ModeTunnel) {
 			best = i
 		}
-	}
+		return true
+	})
 	if best < 0 {
 		return ""
 	}

@@ -36,11 +36,12 @@ type engine struct {
 	mib           mibDelta
 	mibWhy        string // why the MIB is not used, "" when it is
 	rep           Report
-	moved         []movedLink
+	moved         []*movedLink   // pointers: a movedLink is about 1 KB, and thousands may move at once
 	byName        map[string]int // before.Links by name, built only if positions differ
 	nsAttributed  map[CauseID]uint64
 	valueCache    map[*LinkReading]checkValues
 	byIndex       map[int32]string
+	look          *lookups // indexes of the policy and SA lists; nil: scan them
 }
 
 // movedLink is a tunnel link whose error counters moved.
@@ -152,14 +153,25 @@ func (e *engine) findBefore(i int, name string) *LinkReading {
 	return nil
 }
 
+// vanished notes the links of the earlier reading that the later one no
+// longer has. Links usually keep their positions; once one does not, the
+// later names go into a set, so a shifted list costs a map lookup per
+// link, not a scan of the whole list.
 func (e *engine) vanished() {
 	a := e.after.Links
+	var names map[string]struct{}
 	for i := range e.before.Links {
 		name := e.before.Links[i].Name
 		if i < len(a) && a[i].Name == name {
 			continue
 		}
-		if !slices.ContainsFunc(a, func(l LinkReading) bool { return l.Name == name }) {
+		if names == nil {
+			names = make(map[string]struct{}, len(a))
+			for j := range a {
+				names[a[j].Name] = struct{}{}
+			}
+		}
+		if _, ok := names[name]; !ok {
 			e.note("%s is in the earlier reading only: it was deleted", name)
 		}
 	}
@@ -168,6 +180,14 @@ func (e *engine) vanished() {
 // link computes one link's deltas and keeps it if a tunnel error moved.
 func (e *engine) link(i int) {
 	l := &e.after.Links[i]
+	if e.before != nil {
+		// The usual case first, kept cheap for agents watching thousands
+		// of links: the same link, nothing moved that needs explaining.
+		if p := e.findBefore(i, l.Name); p != nil && p.Source == l.Source &&
+			(p.Index == 0 || l.Index == 0 || p.Index == l.Index) && nothingToExplain(p, l) {
+			return
+		}
+	}
 	ac, ok := l.counters()
 	if !ok {
 		e.note("%s: the kernel sent no counters", l.Name)
@@ -185,9 +205,6 @@ func (e *engine) link(i int) {
 		e.recreated(l, p)
 		since = fmt.Sprintf("since it was recreated (index %d → %d)", p.Index, l.Index)
 	} else {
-		if p.Source == l.Source && nothingToExplain(p, l) {
-			return // the usual case, kept cheap for agents watching thousands of links
-		}
 		prev = p
 		var ok bool
 		bc, ok = prev.counters()
@@ -235,8 +252,8 @@ func (e *engine) link(i int) {
 		e.note("%s is not a tunnel (%s): its error counters moved but are not explained here", l.Name, what)
 		return
 	}
-	e.moved = append(e.moved, movedLink{link: l, kind: kind, inferred: inferred, d: d, since: since})
-	m := &e.moved[len(e.moved)-1]
+	m := &movedLink{link: l, kind: kind, inferred: inferred, d: d, since: since}
+	e.moved = append(e.moved, m)
 	m.nb, m.unexpl = linkBuckets(kind, &m.d, &m.buckets)
 }
 
@@ -334,10 +351,12 @@ func (e *engine) explainLinks() {
 	// Which MIB counters more than one link's buckets draw on: the MIB is
 	// per namespace, so such counts can only be bounds.
 	var users [nMIB]int
-	for mi := range e.moved {
-		m := &e.moved[mi]
+	if len(e.moved) >= indexFrom {
+		e.look = newLookups(e.after)
+	}
+	for _, m := range e.moved {
 		if isIPsecKind(m.kind) {
-			m.res = resolveTX(m.kind, m.link.Tunnel, e.after)
+			m.res = resolveTX(m.kind, m.link.Tunnel, e.after, e.look)
 		} else {
 			m.res = resolveOuter(e.after)
 		}
@@ -357,8 +376,7 @@ func (e *engine) explainLinks() {
 			}
 		}
 	}
-	for mi := range e.moved {
-		m := &e.moved[mi]
+	for _, m := range e.moved {
 		for bi := 0; bi < m.nb; bi++ {
 			b := &m.buckets[bi]
 			shared := 0
@@ -836,7 +854,7 @@ func (e *engine) values(l *LinkReading) checkValues {
 	if e.valueCache == nil {
 		e.valueCache = map[*LinkReading]checkValues{}
 	}
-	v := valuesFor(l, e.after, e.linkName)
+	v := valuesFor(l, e.after, e.linkName, e.look)
 	e.valueCache[l] = v
 	return v
 }
@@ -912,8 +930,7 @@ func (e *engine) quirkDropsCountedAsSent() {
 	if len(vtis) == 0 {
 		return
 	}
-	for mi := range e.moved {
-		m := &e.moved[mi]
+	for _, m := range e.moved {
 		if (m.kind != KindVTI && m.kind != KindVTI6) || m.link.CrossNetns {
 			continue
 		}

@@ -55,4 +55,18 @@ func TestAppendLinksFromVTIStatReuses(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { buf = AppendLinksFromVTIStat(buf[:0], links) }); n != 0 {
 		t.Errorf("%v allocations per call into a large enough slice, want 0", n)
 	}
+
+	// Storage that held other readings (the links swapped places, one lost
+	// its counters) keeps nothing of them: each reading is as fresh.
+	dirty := []vtistat.Link{links[1], links[0], {Index: 9, Name: "dummy0", Kind: "dummy"}}
+	buf = AppendLinksFromVTIStat(buf[:0], dirty)
+	buf = AppendLinksFromVTIStat(buf[:0], []vtistat.Link{links[0], links[1], {Name: "x", StatsSource: vtistat.Stats64Bit}})
+	buf = AppendLinksFromVTIStat(buf[:0], links)
+	if !reflect.DeepEqual(buf, LinksFromVTIStat(links)) {
+		t.Fatalf("reused storage kept old values:\n got %+v\nwant %+v", buf, LinksFromVTIStat(links))
+	}
+	buf = AppendLinksFromVTIStat(buf[:0], dirty)
+	if !reflect.DeepEqual(buf, LinksFromVTIStat(dirty)) {
+		t.Fatalf("reused storage kept old values:\n got %+v\nwant %+v", buf, LinksFromVTIStat(dirty))
+	}
 }

@@ -47,8 +47,8 @@ func wildcardSelector(s *xfrmstat.Selector) bool {
 }
 
 // resolveTX looks at the outbound policies that can match the tunnel's
-// traffic and returns the lookup-failure causes they rule out.
-func resolveTX(kind string, t *vtistat.Tunnel, r *Reading) resolution {
+// traffic and returns the lookup-failure causes they rule out. look finds the policies (a scan when nil).
+func resolveTX(kind string, t *vtistat.Tunnel, r *Reading, look *lookups) resolution {
 	if r.Policies == nil || t == nil {
 		return resolution{}
 	}
@@ -58,21 +58,7 @@ func resolveTX(kind string, t *vtistat.Tunnel, r *Reading) resolution {
 			res.exclude[id] = true
 		}
 	}
-	var matching []*xfrmstat.Policy
-	for i := range r.Policies {
-		p := &r.Policies[i]
-		if p.Dir != xfrmstat.DirOut || p.Type != 0 {
-			continue
-		}
-		if kind == KindXfrm {
-			if p.IfID != t.IfID {
-				continue
-			}
-		} else if p.IfID != 0 || !markMatches(p.Mark, t.OKey) {
-			continue
-		}
-		matching = append(matching, p)
-	}
+	matching := look.outboundPolicies(r, kind, t.OKey, t.IfID)
 	who := fmt.Sprintf("okey 0x%x", t.OKey)
 	if kind == KindXfrm {
 		who = fmt.Sprintf("if_id %d", t.IfID)

@@ -46,6 +46,7 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds: the benchmark binary runs this many times, so that implementations alternate between rounds; medians are over rounds×count runs")
 	benchtime := flag.String("benchtime", "300ms", "go test -benchtime")
 	polls := flag.Int("polls", 60, "real-time poll loop: polls at 1 Hz (at least 60 for a CPU figure)")
+	pairs := flag.Int("pollpairs", 3, "real-time poll loop: floor and agent runs, alternated this many times on one namespace")
 	tunnels := flag.Int("tunnels", 10000, "tunnels the poll loop watches")
 	out := flag.String("o", "", "Markdown output (default BENCHMARKS.md at the repository root; bench/out/BENCHMARKS-quick.md with -quick)")
 	from := flag.String("from", "", "render the table from this raw output of an earlier run (bench/out/benchtable.txt) instead of running")
@@ -54,7 +55,7 @@ func main() {
 	if *from != "" {
 		err = render(*from, *out)
 	} else {
-		err = run(*quick, *rounds, *count, *benchtime, *polls, *tunnels, *out)
+		err = run(*quick, *rounds, *count, *benchtime, *polls, *pairs, *tunnels, *out)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
@@ -62,7 +63,7 @@ func main() {
 	}
 }
 
-func run(quick bool, rounds, count int, benchtime string, polls, tunnels int, out string) error {
+func run(quick bool, rounds, count int, benchtime string, polls, pairs, tunnels int, out string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("must run as root: the benchmarks create network namespaces")
 	}
@@ -77,7 +78,7 @@ func run(quick bool, rounds, count int, benchtime string, polls, tunnels int, ou
 	}
 	benchRe := fullBench
 	if quick {
-		benchRe, rounds, count, benchtime, polls, tunnels = quickBench, 1, 1, "100ms", 5, 1000
+		benchRe, rounds, count, benchtime, polls, pairs, tunnels = quickBench, 1, 1, "100ms", 5, 1, 1000
 	}
 	if out == "" {
 		out = filepath.Join(root, "BENCHMARKS.md")
@@ -113,24 +114,26 @@ func run(quick bool, rounds, count int, benchtime string, polls, tunnels int, ou
 			"-test.count="+strconv.Itoa(count), "-test.benchtime="+benchtime, "-test.timeout=120m", pollFlag); err != nil {
 			return err
 		}
-		logf("round %d/%d: explain ExplainQuiet10k", r, rounds)
-		if err := command(filepath.Join(root, "explain"), &raw, explainBin, "-test.run=^$", "-test.bench=^BenchmarkExplainQuiet10k$",
+		logf("round %d/%d: explain", r, rounds)
+		if err := command(filepath.Join(root, "explain"), &raw, explainBin, "-test.run=^$", "-test.bench=^BenchmarkExplain(Quiet10k|Shifted10k|Busy)$",
 			"-test.benchmem", "-test.count="+strconv.Itoa(count), "-test.benchtime="+benchtime); err != nil {
 			return err
 		}
 	}
-	// The raw stats dump alone, then the agent, at the same rate: the
-	// kernel's own share of the agent's CPU time. The rounds' namespaces
-	// (10 000 links, 100 000 policies and SAs) are still being torn down
-	// by the kernel for a while after their processes exit, which holds
-	// RTNL and the CPUs: wait for an idle machine first.
-	for _, mode := range []string{"floor", "agent"} {
-		waitIdle(90, 5*time.Minute)
-		logf("poll loop (%s): %d polls at 1 Hz, %d tunnels", mode, polls, tunnels)
-		if err := command(benchDir, &raw, benchBin, "-test.run=^TestPollLoop$", "-test.v", "-test.timeout=30m",
-			"-pollloop.polls="+strconv.Itoa(polls), "-pollloop.interval=1s", "-pollloop.mode="+mode, pollFlag); err != nil {
-			return err
-		}
+	// The raw stats dump alone, then the agent, at the same rate and on
+	// the same namespace, alternated: the kernel's own share of the
+	// agent's CPU time, with the machine's drift spread over both. The
+	// rounds' namespaces (10 000 links, 100 000 policies and SAs) are
+	// still being torn down by the kernel for a while after their
+	// processes exit, which holds RTNL and the CPUs: wait for an idle
+	// machine first.
+	waitIdle(90, 5*time.Minute)
+	modes := strings.Repeat("floor,agent,", pairs)
+	modes = strings.TrimSuffix(modes, ",")
+	logf("poll loop (%s): %d polls at 1 Hz each, %d tunnels", modes, polls, tunnels)
+	if err := command(benchDir, &raw, benchBin, "-test.run=^TestPollLoop$", "-test.v", "-test.timeout=60m",
+		"-pollloop.polls="+strconv.Itoa(polls), "-pollloop.interval=1s", "-pollloop.mode="+modes, pollFlag); err != nil {
+		return err
 	}
 	fmt.Fprintf(&raw, "benchtable-meta: load1=%s\n", loadavg())
 	rawName := "benchtable.txt"
@@ -379,6 +382,8 @@ var mainWorkloads = []struct{ key, label string }{
 	{"XfrmPolicyDump", "SPD dump (policies)"},
 	{"XfrmLarvalSADump", "SAD dump (larval SAs)"},
 	{"ExplainQuiet10k", "explain, 10 000 quiet VTIs"},
+	{"ExplainShifted10k", "explain, 10 000 quiet VTIs, the first deleted (paired by name)"},
+	{"ExplainBusy", "explain, every VTI failed (one policy and SA each)"},
 	{"PollLoop", "agent poll (stats+MIB+SPD/SAD info+explain)"},
 }
 
@@ -608,7 +613,8 @@ func writeScaling(w io.Writer, res map[string]*result) {
 	fmt.Fprintf(w, "## Scaling: cost per item\n\n")
 	fmt.Fprintf(w, "Flat ns/item means linear total cost. The 100 000-policy row comes from BenchmarkXfrmPolicyDump. "+
 		"The SA rows are larval SAs (ip xfrm state allocspi): this host cannot create ESP SAs (no esp4/esp6 modules), "+
-		"but larval SAs are SAD entries the kernel dumps with the same code, without algorithm attributes.\n\n")
+		"but larval SAs are SAD entries the kernel dumps with the same code, without algorithm attributes. "+
+		"The explain rows have no floor: they are tunnelstat's own work, a finding with its evidence and checks per tunnel.\n\n")
 	fmt.Fprintf(w, "| dump | size | tunnelstat ns/item | ± | floor ns/item | ×floor | tunnelstat allocs/item |\n|---|---|---|---|---|---|---|\n")
 	type row struct{ label, workload, size, impl, floor, unit string }
 	var rows []row
@@ -627,6 +633,9 @@ func writeScaling(w io.Writer, res map[string]*result) {
 	}
 	for _, n := range []int{1000, 10000, 100000} {
 		rows = append(rows, row{"SAs (SAsInto)", "XfrmLarvalSADump", fmt.Sprintf("larval-sas=%d", n), "xfrmstat-into", "floor", "sa"})
+	}
+	for _, n := range []int{100, 1000, 10000} {
+		rows = append(rows, row{"explain, every tunnel failed (findings resolved against as many policies and SAs)", "ExplainBusy", fmt.Sprintf("tunnels=%d", n), "tunnelstat", "", "tunnel"})
 	}
 	find := func(wl, size, impl string) *result {
 		for _, r := range res {
@@ -690,13 +699,17 @@ func writePollLoop(w io.Writer, out []byte) {
 		"The floor column polls only the raw stats-only dump (plain syscalls, nothing decoded) at the same rate: the kernel's own share. "+
 		"CPU is getrusage(RUSAGE_SELF) user+system over wall time, so the kernel's work for the dumps is included. "+
 		"Targets: < 1 %% of one core, heap < 20 MB, 0 allocations per tunnel per poll.\n\n")
-	var modes []string
-	values := map[string]map[string]string{}
-	var keys []string
-	var phases string
+	type run struct {
+		kv     map[string]string
+		phases string
+	}
+	runs := map[string][]run{} // by mode, in order
+	var modes, keys []string
 	for _, l := range strings.Split(string(out), "\n") {
 		if i := strings.Index(l, "pollloop-phases "); i >= 0 {
-			phases = strings.TrimSpace(l[i+len("pollloop-phases "):])
+			if r := runs["agent"]; len(r) > 0 {
+				r[len(r)-1].phases = strings.TrimSpace(l[i+len("pollloop-phases "):])
+			}
 			continue
 		}
 		i := strings.Index(l, "pollloop: ")
@@ -715,27 +728,63 @@ func writePollLoop(w io.Writer, out []byte) {
 		if mode == "" {
 			mode = "agent"
 		}
-		if values[mode] == nil {
+		if runs[mode] == nil {
 			modes = append(modes, mode)
 		}
-		values[mode] = kv
+		runs[mode] = append(runs[mode], run{kv: kv})
 	}
 	if len(modes) == 0 {
 		fmt.Fprintf(w, "No poll-loop result (see the raw output).\n\n")
 		return
 	}
+	cpu := func(r run) float64 { v, _ := strconv.ParseFloat(r.kv["cpu%"], 64); return v }
+	// The run of each mode with the median CPU (the lower middle one for
+	// an even count) stands for the mode in the detail table.
+	median := map[string]run{}
+	for _, m := range modes {
+		rs := slices.Clone(runs[m])
+		slices.SortStableFunc(rs, func(a, b run) int { return cmpFloat(cpu(a), cpu(b)) })
+		median[m] = rs[(len(rs)-1)/2]
+	}
+	if fl, ag := runs["floor"], runs["agent"]; len(fl) > 1 && len(fl) == len(ag) {
+		fmt.Fprintf(w, "Floor and agent alternated on one namespace, %d polls each run:\n\n", len(fl))
+		fmt.Fprintf(w, "| run | floor cpu%% | agent cpu%% | agent − floor |\n|---|---|---|---|\n")
+		var diffs []float64
+		for i := range fl {
+			d := cpu(ag[i]) - cpu(fl[i])
+			diffs = append(diffs, d)
+			fmt.Fprintf(w, "| %d | %.3f | %.3f | %+.3f |\n", i+1, cpu(fl[i]), cpu(ag[i]), d)
+		}
+		slices.Sort(diffs)
+		dm := diffs[len(diffs)/2]
+		if len(diffs)%2 == 0 {
+			dm = (diffs[len(diffs)/2-1] + diffs[len(diffs)/2]) / 2
+		}
+		fmt.Fprintf(w, "| median | %s | %s | %+.3f |\n\n", median["floor"].kv["cpu%"], median["agent"].kv["cpu%"], dm)
+		fmt.Fprintf(w, "Every measure of the median run of each:\n\n")
+	}
 	fmt.Fprintf(w, "| measure | %s |\n|---|%s\n", strings.Join(modes, " | "), strings.Repeat("---|", len(modes)))
 	for _, k := range keys {
 		row := make([]string, len(modes))
 		for i, m := range modes {
-			row[i] = values[m][k]
+			row[i] = median[m].kv[k]
 		}
 		fmt.Fprintf(w, "| %s | %s |\n", k, strings.Join(row, " | "))
 	}
-	if phases != "" {
-		fmt.Fprintf(w, "\nThe agent's poll, step by step %s.\n", phases)
+	if p := median["agent"].phases; p != "" {
+		fmt.Fprintf(w, "\nThe agent's poll, step by step %s.\n", p)
 	}
 	fmt.Fprintln(w)
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func writePeersFaster(w io.Writer, res map[string]*result) {
