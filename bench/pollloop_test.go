@@ -7,7 +7,10 @@ package bench
 // (xfrmstat MIBInto), the SPD and SAD sizes (SPDInfo, SADInfo) and
 // explains what moved since the previous poll (explain.Explain, which
 // computes the deltas), all into storage reused from poll to poll: the
-// poll the scale issue describes. Full dumps happen only when something
+// poll the scale issue describes. Two Snapshots alternate, and explain
+// reads their links directly (Reading.VTIStatLinks); -pollloop.convert
+// converts them into LinkReadings first instead (AppendLinksFromVTIStat),
+// which costs a pass over every link and 8 MB more at 10 000 links. Full dumps happen only when something
 // changed: PollStats does one itself when the set of links changed, and
 // the policy and SA lists are read again when the SPD or SAD size moved.
 // -pollloop.refresh N adds a periodic full refresh every N polls (link
@@ -66,7 +69,8 @@ var (
 	pollPolicies = flag.Int("pollloop.policies", -1, "policies in the agent's namespace (-1: one per tunnel)")
 	pollAsVTI    = flag.Bool("pollloop.asvti", true, "hand the stand-in links to explain as VTIs with tunnel parameters")
 	pollRefresh  = flag.Int("pollloop.refresh", 0, "a full refresh (Snapshot, policy and SA lists) every this many polls; 0: only when the link set, the SPD or the SAD changed size")
-	pollMode     = flag.String("pollloop.mode", "agent", "TestPollLoop: agent (the whole poll), stats (vtistat PollStats only) or floor (the raw stats-only dump sent and received with plain syscalls, nothing decoded: the kernel's own cost at the same rate) or idle (nothing: the cost of the measuring loop itself); a comma-separated list runs each in turn on one namespace")
+	pollConvert  = flag.Bool("pollloop.convert", false, "hand explain LinkReadings converted with explain.AppendLinksFromVTIStat instead of the snapshot's links (Reading.VTIStatLinks)")
+	pollMode     = flag.String("pollloop.mode", "agent", "TestPollLoop: agent (the whole poll), agent-convert (the same with -pollloop.convert), stats (vtistat PollStats only) or floor (the raw stats-only dump sent and received with plain syscalls, nothing decoded: the kernel's own cost at the same rate) or idle (nothing: the cost of the measuring loop itself); a comma-separated list runs each in turn on one namespace")
 )
 
 // agent is the poll loop's state: two of everything, alternated, so that
@@ -78,7 +82,8 @@ type agent struct {
 	asVTI   bool
 
 	cur     int
-	snap    vtistat.Snapshot // one: the previous counters live on in reading[prev]
+	convert bool                // LinkReadings (AppendLinksFromVTIStat) rather than VTIStatLinks
+	snap    [2]vtistat.Snapshot // the previous poll's links stay as they were for explain
 	mib     [2]procnet.XfrmStat
 	reading [2]explain.Reading
 	tunnels []vtistat.Tunnel // stand-in parameters, one per link, when asVTI
@@ -102,7 +107,7 @@ const (
 	phaseMIB             // MIBInto
 	phaseInfo            // SPDInfo + SADInfo
 	phaseLists           // PoliciesInto + SAsInto, when read
-	phaseReadings        // vtistat links → explain readings
+	phaseReadings        // links for explain: the conversion with -pollloop.convert, else the stand-ins' parameters after a full dump
 	phaseExplain         // explain.Explain
 	phaseCount
 )
@@ -130,7 +135,7 @@ func newAgent(tb testing.TB, ns *linkNS, asVTI bool) *agent {
 	tb.Cleanup(func() { xc.Close() })
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
-	a := &agent{vc: vc, xc: xc, release: unix.ByteSliceToString(uts.Release[:]), asVTI: asVTI}
+	a := &agent{vc: vc, xc: xc, release: unix.ByteSliceToString(uts.Release[:]), asVTI: asVTI, convert: *pollConvert}
 	return a
 }
 
@@ -138,7 +143,7 @@ func newAgent(tb testing.TB, ns *linkNS, asVTI bool) *agent {
 func (a *agent) poll(ctx context.Context) error {
 	prev := a.cur
 	a.cur ^= 1
-	s := &a.snap
+	s := &a.snap[a.cur]
 	refresh := a.polls == 0 || (*pollRefresh > 0 && a.polls%*pollRefresh == 0)
 	a.polls++
 	t := time.Now()
@@ -183,14 +188,18 @@ func (a *agent) poll(ctx context.Context) error {
 	a.spd, a.sad = spd, sad
 
 	// explain computes the deltas itself (with resets) from the two
-	// readings; an agent exporting rates would use vtistat.DiffInto, at
-	// the cost of a second Snapshot and a Delta (about 5.6 MB more at
-	// 10 000 links).
+	// readings, here straight from the two snapshots' links; an agent
+	// exporting rates would add vtistat.DiffInto and a Delta (about 2.6 MB
+	// more at 10 000 links).
 	r := &a.reading[a.cur]
 	r.Time, r.KernelRelease, r.MIB, r.Policies, r.SAs = s.Time, a.release, &a.mib[a.cur], a.pols, a.sas
-	r.Links = a.linkReadings(r.Links, s.Links)
+	if a.convert {
+		r.Links = a.linkReadings(r.Links, s.Links)
+	} else {
+		r.VTIStatLinks = a.standIns(s)
+	}
 	a.mark(phaseReadings, &t)
-	if a.reading[prev].Links == nil { // first poll: nothing to compare with yet
+	if a.polls == 1 { // first poll: nothing to compare with yet
 		return nil
 	}
 	rep := explain.Explain(&a.reading[prev], r)
@@ -207,15 +216,7 @@ func (a *agent) linkReadings(dst []explain.LinkReading, links []vtistat.Link) []
 	if !a.asVTI {
 		return dst
 	}
-	if len(a.tunnels) < len(links) {
-		a.tunnels = make([]vtistat.Tunnel, len(links))
-		for i := range a.tunnels {
-			a.tunnels[i] = vtistat.Tunnel{
-				Local: netip.AddrFrom4([4]byte{192, 0, 2, 1}), Remote: netip.AddrFrom4([4]byte{192, 0, 2, 2}),
-				IKey: uint32(i + 1), OKey: uint32(i + 1),
-			}
-		}
-	}
+	a.growTunnels(len(links))
 	for i := range dst {
 		if k := dst[i].Kind; k == "veth" || k == "vxlan" {
 			dst[i].Kind, dst[i].Tunnel = explain.KindVTI, &a.tunnels[i]
@@ -225,6 +226,35 @@ func (a *agent) linkReadings(dst []explain.LinkReading, links []vtistat.Link) []
 		}
 	}
 	return dst
+}
+
+// standIns returns the snapshot's links for explain, as VTIs with tunnel
+// parameters under -pollloop.asvti. The parameters are set when a full
+// dump has just read the links (PollStats keeps them between dumps).
+func (a *agent) standIns(s *vtistat.Snapshot) []vtistat.Link {
+	if !a.asVTI || !s.ParamsTime.Equal(s.Time) {
+		return s.Links
+	}
+	a.growTunnels(len(s.Links))
+	for i := range s.Links {
+		if k := s.Links[i].Kind; k == "veth" || k == "vxlan" {
+			s.Links[i].Kind, s.Links[i].Tunnel = explain.KindVTI, &a.tunnels[i]
+		}
+	}
+	return s.Links
+}
+
+func (a *agent) growTunnels(n int) {
+	if len(a.tunnels) >= n {
+		return
+	}
+	a.tunnels = make([]vtistat.Tunnel, n)
+	for i := range a.tunnels {
+		a.tunnels[i] = vtistat.Tunnel{
+			Local: netip.AddrFrom4([4]byte{192, 0, 2, 1}), Remote: netip.AddrFrom4([4]byte{192, 0, 2, 2}),
+			IKey: uint32(i + 1), OKey: uint32(i + 1),
+		}
+	}
 }
 
 var (
@@ -299,8 +329,8 @@ func TestPollLoop(t *testing.T) {
 	}
 	modes := strings.Split(*pollMode, ",")
 	for _, mode := range modes {
-		if !slices.Contains([]string{"agent", "stats", "floor", "idle"}, mode) {
-			t.Fatalf("-pollloop.mode %q: want agent, stats, floor or idle, or a comma-separated list of them", mode)
+		if !slices.Contains([]string{"agent", "agent-convert", "stats", "floor", "idle"}, mode) {
+			t.Fatalf("-pollloop.mode %q: want agent, agent-convert, stats, floor or idle, or a comma-separated list of them", mode)
 		}
 	}
 	ns := agentNamespace(t, *pollTunnels, *pollPolicies)
@@ -323,11 +353,14 @@ func runPollLoop(t *testing.T, ns *linkNS, mode string) {
 	switch mode {
 	case "agent":
 		poll = a.poll
+	case "agent-convert":
+		a.convert = true
+		poll = a.poll
 	case "stats":
-		if err := a.vc.Snapshot(ctx, &a.snap); err != nil {
+		if err := a.vc.Snapshot(ctx, &a.snap[0]); err != nil {
 			t.Fatal(err)
 		}
-		poll = func(ctx context.Context) error { return a.vc.PollStats(ctx, &a.snap) }
+		poll = func(ctx context.Context) error { return a.vc.PollStats(ctx, &a.snap[0]) }
 	case "idle":
 		poll = func(context.Context) error { return nil }
 	case "floor":
@@ -393,7 +426,7 @@ func runPollLoop(t *testing.T, ns *linkNS, mode string) {
 		float64(heapMax)/(1<<20), float64(inuseMax)/(1<<20), float64(m.HeapSys)/(1<<20),
 		allocsPerPoll, allocsPerPoll/float64(ns.links), float64(m.TotalAlloc-m0.TotalAlloc)/float64(polls),
 		m.NumGC-m0.NumGC, a.refreshes, a.listReads, a.findings)
-	if mode == "agent" {
+	if strings.HasPrefix(mode, "agent") {
 		var phases strings.Builder
 		for p, d := range a.phase {
 			fmt.Fprintf(&phases, " %s=%v", phaseNames[p], (d / time.Duration(polls)).Round(time.Microsecond))

@@ -208,3 +208,24 @@ func BenchmarkAppendLinksFromVTIStat10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/link")
 }
+
+// BenchmarkExplainQuietVTIStat10k is BenchmarkExplainQuiet10k with the
+// links handed over as a poll loop's vtistat links (Reading.VTIStatLinks).
+func BenchmarkExplainQuietVTIStat10k(b *testing.B) {
+	mk := func(rx uint64) []vtistat.Link {
+		links := make([]vtistat.Link, 10_000)
+		for i := range links {
+			links[i] = vtistat.Link{Index: int32(i + 2), Name: fmt.Sprintf("vti%d", i), Kind: KindVTI, LinkNetNSID: -1,
+				Tunnel:      &vtistat.Tunnel{Local: tLocal, Remote: netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})},
+				StatsSource: vtistat.Stats64Bit, Stats: vtistat.Stats64{RxPackets: rx, TxPackets: rx, TxErrors: 59, TxCarrierErrors: 59}}
+		}
+		return links
+	}
+	before := &Reading{KernelRelease: "6.1.0-31-cloud-amd64", VTIStatLinks: mk(1e9), MIB: mib("XfrmOutNoStates", 70)}
+	after := &Reading{KernelRelease: "6.1.0-31-cloud-amd64", VTIStatLinks: mk(1e9 + 1000), MIB: mib("XfrmOutNoStates", 70)}
+	b.ReportAllocs()
+	for b.Loop() {
+		Explain(before, after)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/tunnel")
+}

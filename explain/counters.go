@@ -99,22 +99,28 @@ func (l *LinkReading) counters() (counters, bool) {
 func nothingToExplain(b, a *LinkReading) bool {
 	switch a.Source {
 	case SourceStats64, SourceStats32:
-		x, y := &b.Stats, &a.Stats
-		return y.RxPackets >= x.RxPackets && y.RxBytes >= x.RxBytes && y.TxPackets >= x.TxPackets && y.TxBytes >= x.TxBytes &&
-			y.TxErrors == x.TxErrors && y.TxDropped == x.TxDropped && y.TxCarrierErrors == x.TxCarrierErrors &&
-			y.TxAbortedErrors == x.TxAbortedErrors && y.TxWindowErrors == x.TxWindowErrors &&
-			y.TxHeartbeatErrors == x.TxHeartbeatErrors && y.TxFIFOErrors == x.TxFIFOErrors && y.Collisions == x.Collisions &&
-			y.RxErrors == x.RxErrors && y.RxDropped == x.RxDropped && y.RxMissedErrors == x.RxMissedErrors &&
-			y.RxCRCErrors == x.RxCRCErrors && y.RxFIFOErrors == x.RxFIFOErrors && y.RxLengthErrors == x.RxLengthErrors &&
-			y.RxOverErrors == x.RxOverErrors && y.RxFrameErrors == x.RxFrameErrors
+		return nothingToExplainStats(&b.Stats, &a.Stats)
 	case SourceProcNetDev:
-		x, y := &b.Dev, &a.Dev
-		return y.RxPackets >= x.RxPackets && y.RxBytes >= x.RxBytes && y.TxPackets >= x.TxPackets && y.TxBytes >= x.TxBytes &&
-			y.TxErrors == x.TxErrors && y.TxDropped == x.TxDropped && y.TxCarrierSum == x.TxCarrierSum &&
-			y.TxFIFOErrors == x.TxFIFOErrors && y.Collisions == x.Collisions && y.RxErrors == x.RxErrors &&
-			y.RxDropSum == x.RxDropSum && y.RxFIFOErrors == x.RxFIFOErrors && y.RxFrameSum == x.RxFrameSum
+		return nothingToExplainDev(&b.Dev, &a.Dev)
 	}
 	return false
+}
+
+func nothingToExplainStats(x, y *vtistat.Stats64) bool {
+	return y.RxPackets >= x.RxPackets && y.RxBytes >= x.RxBytes && y.TxPackets >= x.TxPackets && y.TxBytes >= x.TxBytes &&
+		y.TxErrors == x.TxErrors && y.TxDropped == x.TxDropped && y.TxCarrierErrors == x.TxCarrierErrors &&
+		y.TxAbortedErrors == x.TxAbortedErrors && y.TxWindowErrors == x.TxWindowErrors &&
+		y.TxHeartbeatErrors == x.TxHeartbeatErrors && y.TxFIFOErrors == x.TxFIFOErrors && y.Collisions == x.Collisions &&
+		y.RxErrors == x.RxErrors && y.RxDropped == x.RxDropped && y.RxMissedErrors == x.RxMissedErrors &&
+		y.RxCRCErrors == x.RxCRCErrors && y.RxFIFOErrors == x.RxFIFOErrors && y.RxLengthErrors == x.RxLengthErrors &&
+		y.RxOverErrors == x.RxOverErrors && y.RxFrameErrors == x.RxFrameErrors
+}
+
+func nothingToExplainDev(x, y *procnet.DevStats) bool {
+	return y.RxPackets >= x.RxPackets && y.RxBytes >= x.RxBytes && y.TxPackets >= x.TxPackets && y.TxBytes >= x.TxBytes &&
+		y.TxErrors == x.TxErrors && y.TxDropped == x.TxDropped && y.TxCarrierSum == x.TxCarrierSum &&
+		y.TxFIFOErrors == x.TxFIFOErrors && y.Collisions == x.Collisions && y.RxErrors == x.RxErrors &&
+		y.RxDropSum == x.RxDropSum && y.RxFIFOErrors == x.RxFIFOErrors && y.RxFrameSum == x.RxFrameSum
 }
 
 // name returns how evidence names counter c: the stats64 field, or the

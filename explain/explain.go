@@ -20,7 +20,7 @@ func Explain(before, after *Reading) Report {
 	if after == nil {
 		return Report{Notes: []string{"no reading to explain"}}
 	}
-	e := engine{before: before, after: after}
+	e := newEngine(before, after)
 	return e.run()
 }
 
@@ -31,6 +31,7 @@ func ExplainSinceBoot(r *Reading) Report { return Explain(nil, r) }
 // engine holds the state of one Explain call.
 type engine struct {
 	before, after *Reading
+	bl, al        linkList // their links: Links, then VTIStatLinks
 	kernel        KernelVersion
 	kernelKnown   bool
 	mib           mibDelta
@@ -58,6 +59,14 @@ type movedLink struct {
 	findings []Finding
 }
 
+func newEngine(before, after *Reading) *engine {
+	e := &engine{before: before, after: after, al: newLinkList(after)}
+	if before != nil {
+		e.bl = newLinkList(before)
+	}
+	return e
+}
+
 func (e *engine) run() Report {
 	a := e.after
 	e.rep.Until = a.Time
@@ -66,7 +75,7 @@ func (e *engine) run() Report {
 	}
 	e.setKernel()
 	e.setMIB()
-	for i := range a.Links {
+	for i := range e.al.len() {
 		e.link(i)
 	}
 	if e.before != nil {
@@ -134,23 +143,24 @@ func (e *engine) note(format string, args ...any) {
 	e.rep.Notes = append(e.rep.Notes, fmt.Sprintf(format, args...))
 }
 
-// findBefore returns the earlier reading of the link named name, trying the
-// same position first so that a stable interface list needs no map.
-func (e *engine) findBefore(i int, name string) *LinkReading {
-	bl := e.before.Links
-	if i < len(bl) && bl[i].Name == name {
-		return &bl[i]
+// findBefore returns the position in the earlier reading of the link named
+// name, -1 if it has none, trying the same position first so that a stable
+// interface list needs no map.
+func (e *engine) findBefore(i int, name string) int {
+	bl := &e.bl
+	if i < bl.len() && bl.name(i) == name {
+		return i
 	}
 	if e.byName == nil {
-		e.byName = make(map[string]int, len(bl))
-		for j := range bl {
-			e.byName[bl[j].Name] = j
+		e.byName = make(map[string]int, bl.len())
+		for j := range bl.len() {
+			e.byName[bl.name(j)] = j
 		}
 	}
 	if j, ok := e.byName[name]; ok {
-		return &bl[j]
+		return j
 	}
-	return nil
+	return -1
 }
 
 // vanished notes the links of the earlier reading that the later one no
@@ -158,17 +168,17 @@ func (e *engine) findBefore(i int, name string) *LinkReading {
 // later names go into a set, so a shifted list costs a map lookup per
 // link, not a scan of the whole list.
 func (e *engine) vanished() {
-	a := e.after.Links
+	a := &e.al
 	var names map[string]struct{}
-	for i := range e.before.Links {
-		name := e.before.Links[i].Name
-		if i < len(a) && a[i].Name == name {
+	for i := range e.bl.len() {
+		name := e.bl.name(i)
+		if i < a.len() && a.name(i) == name {
 			continue
 		}
 		if names == nil {
-			names = make(map[string]struct{}, len(a))
-			for j := range a {
-				names[a[j].Name] = struct{}{}
+			names = make(map[string]struct{}, a.len())
+			for j := range a.len() {
+				names[a.name(j)] = struct{}{}
 			}
 		}
 		if _, ok := names[name]; !ok {
@@ -179,15 +189,14 @@ func (e *engine) vanished() {
 
 // link computes one link's deltas and keeps it if a tunnel error moved.
 func (e *engine) link(i int) {
-	l := &e.after.Links[i]
 	if e.before != nil {
 		// The usual case first, kept cheap for agents watching thousands
 		// of links: the same link, nothing moved that needs explaining.
-		if p := e.findBefore(i, l.Name); p != nil && p.Source == l.Source &&
-			(p.Index == 0 || l.Index == 0 || p.Index == l.Index) && nothingToExplain(p, l) {
+		if j := e.findBefore(i, e.al.name(i)); j >= 0 && nothingToExplainAt(&e.bl, j, &e.al, i) {
 			return
 		}
 	}
+	l := e.al.at(i)
 	ac, ok := l.counters()
 	if !ok {
 		e.note("%s: the kernel sent no counters", l.Name)
@@ -199,9 +208,9 @@ func (e *engine) link(i int) {
 	var prev *LinkReading // the same link in the earlier reading, when its counters can be subtracted
 	if e.before == nil {
 		since = "since boot (or since the interface was created)"
-	} else if p := e.findBefore(i, l.Name); p == nil {
+	} else if j := e.findBefore(i, l.Name); j < 0 {
 		since = "since it was created (it is new in the later reading)"
-	} else if p.Index != 0 && l.Index != 0 && p.Index != l.Index {
+	} else if p := e.bl.at(j); p.Index != 0 && l.Index != 0 && p.Index != l.Index {
 		e.recreated(l, p)
 		since = fmt.Sprintf("since it was recreated (index %d → %d)", p.Index, l.Index)
 	} else {
@@ -862,10 +871,10 @@ func (e *engine) values(l *LinkReading) checkValues {
 // linkName returns the name of the later reading's link with index idx.
 func (e *engine) linkName(idx int32) string {
 	if e.byIndex == nil {
-		e.byIndex = make(map[int32]string, len(e.after.Links))
-		for i := range e.after.Links {
-			if l := &e.after.Links[i]; l.Index != 0 {
-				e.byIndex[l.Index] = l.Name
+		e.byIndex = make(map[int32]string, e.al.len())
+		for i := range e.al.len() {
+			if idx := e.al.index(i); idx != 0 {
+				e.byIndex[idx] = e.al.name(i)
 			}
 		}
 	}
@@ -916,16 +925,15 @@ func (e *engine) quirkDropsCountedAsSent() {
 	}
 	var vtis []string
 	var aborted uint64
-	for li := range e.after.Links {
-		l := &e.after.Links[li]
-		kind := l.Kind
+	for li := range e.al.len() {
+		name, kind, cross := e.al.kind(li)
 		if kind == "" {
-			kind = inferKind(l.Name)
+			kind = inferKind(name)
 		}
-		if (kind != KindVTI && kind != KindVTI6) || l.CrossNetns {
+		if (kind != KindVTI && kind != KindVTI6) || cross {
 			continue
 		}
-		vtis = append(vtis, l.Name)
+		vtis = append(vtis, name)
 	}
 	if len(vtis) == 0 {
 		return

@@ -372,7 +372,7 @@ func TestChecksFilled(t *testing.T) {
 		}
 	}
 	// The SPI fills the state get of a cause that uses it.
-	e := engine{after: after}
+	e := newEngine(nil, after)
 	v := e.values(&after.Links[1])
 	if c := v.fill(chkStateOutGet); c.Command != "ip xfrm state get src 192.0.2.1 dst 198.51.100.2 proto esp spi 0xc1a2b3d4 mark 0x10" {
 		t.Errorf("state get = %q", c.Command)

@@ -10,7 +10,8 @@ import (
 )
 
 // Reading is everything read from one network namespace at one time. Only
-// Links is required; every other part makes the explanation sharper:
+// the links are required (Links, VTIStatLinks, or both); every other part
+// makes the explanation sharper:
 //
 //   - KernelRelease picks the right meaning where the kernel changed.
 //   - MIB (/proc/net/xfrm_stat) names the IPsec cause behind link errors.
@@ -25,6 +26,15 @@ type Reading struct {
 	KernelRelease string
 
 	Links []LinkReading
+	// VTIStatLinks are links as vtistat read them (Snapshot.Links), the
+	// cheaper way for a poll loop: explain reads their counters where they
+	// are and converts only the links it has to explain, where Links needs
+	// every link converted first (LinksFromVTIStat). A reading's links are
+	// Links followed by VTIStatLinks; either may be empty. Explain only
+	// reads them, but they must not change while it runs, and the earlier
+	// reading needs links of its own: a poll loop alternates two
+	// Snapshots.
+	VTIStatLinks []vtistat.Link
 
 	MIB      *procnet.XfrmStat
 	Policies []xfrmstat.Policy

@@ -1,0 +1,95 @@
+package explain
+
+import "github.com/tunnelstat/tunnelstat/vtistat"
+
+// linkList is a reading's links as explain walks them: Links, then
+// VTIStatLinks. The quick test of a quiet link reads either kind in place;
+// a VTIStatLinks entry becomes a LinkReading (converted once, cached) only
+// when explain needs more of it.
+type linkList struct {
+	readings []LinkReading
+	vti      []vtistat.Link
+	conv     map[int]*LinkReading // converted vti entries, by position in vti
+}
+
+func newLinkList(r *Reading) linkList {
+	return linkList{readings: r.Links, vti: r.VTIStatLinks}
+}
+
+func (ll *linkList) len() int { return len(ll.readings) + len(ll.vti) }
+
+func (ll *linkList) name(i int) string {
+	if i < len(ll.readings) {
+		return ll.readings[i].Name
+	}
+	return ll.vti[i-len(ll.readings)].Name
+}
+
+func (ll *linkList) index(i int) int32 {
+	if i < len(ll.readings) {
+		return ll.readings[i].Index
+	}
+	return ll.vti[i-len(ll.readings)].Index
+}
+
+// at returns link i as a LinkReading.
+func (ll *linkList) at(i int) *LinkReading {
+	if i < len(ll.readings) {
+		return &ll.readings[i]
+	}
+	j := i - len(ll.readings)
+	if r := ll.conv[j]; r != nil {
+		return r
+	}
+	if ll.conv == nil {
+		ll.conv = map[int]*LinkReading{}
+	}
+	r := &AppendLinksFromVTIStat(make([]LinkReading, 0, 1), ll.vti[j:j+1])[0]
+	ll.conv[j] = r
+	return r
+}
+
+// quick is what the quick test reads of link i: its index, counter source
+// and, for netlink counters, the counters; or the LinkReading itself.
+func (ll *linkList) quick(i int) (index int32, src CounterSource, stats *vtistat.Stats64, lr *LinkReading) {
+	if i < len(ll.readings) {
+		lr = &ll.readings[i]
+		return lr.Index, lr.Source, &lr.Stats, lr
+	}
+	l := &ll.vti[i-len(ll.readings)]
+	switch l.StatsSource {
+	case vtistat.Stats64Bit:
+		src = SourceStats64
+	case vtistat.Stats32Bit:
+		src = SourceStats32
+	default:
+		return l.Index, 0, nil, nil // /proc/net/dev sums or no counters: not for the quick test
+	}
+	return l.Index, src, &l.Stats, nil
+}
+
+// nothingToExplainAt is nothingToExplain for link bi of before and link ai
+// of after, the same interface by name: the same index (or one unknown),
+// the same counter source, and nothing moved that needs explaining.
+func nothingToExplainAt(before *linkList, bi int, after *linkList, ai int) bool {
+	bIdx, bSrc, bStats, bLR := before.quick(bi)
+	aIdx, aSrc, aStats, aLR := after.quick(ai)
+	if aSrc == 0 || bSrc != aSrc || (bIdx != 0 && aIdx != 0 && bIdx != aIdx) {
+		return false
+	}
+	if aSrc == SourceProcNetDev {
+		return nothingToExplainDev(&bLR.Dev, &aLR.Dev)
+	}
+	return nothingToExplainStats(bStats, aStats)
+}
+
+// kind returns link i's name, kind and whether its underlay is in another
+// namespace, without converting it.
+func (ll *linkList) kind(i int) (name, kind string, crossNetns bool) {
+	if i < len(ll.readings) {
+		l := &ll.readings[i]
+		return l.Name, l.Kind, l.CrossNetns
+	}
+	l := &ll.vti[i-len(ll.readings)]
+	return l.Name, l.Kind, l.Tunnel != nil && l.LinkNetNSID >= 0
+}
