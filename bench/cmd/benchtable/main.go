@@ -749,7 +749,7 @@ func writePollLoop(w io.Writer, out []byte) {
 		median[m] = rs[(len(rs)-1)/2]
 	}
 	if fl, ag := runs["floor"], runs["agent"]; len(fl) > 1 && len(fl) == len(ag) {
-		fmt.Fprintf(w, "Floor and agent alternated on one namespace, %d polls each run:\n\n", len(fl))
+		fmt.Fprintf(w, "Floor and agent alternated %d times on one namespace, %s polls each run:\n\n", len(fl), fl[0].kv["polls"])
 		fmt.Fprintf(w, "| run | floor cpu%% | agent cpu%% | agent − floor |\n|---|---|---|---|\n")
 		var diffs []float64
 		for i := range fl {
