@@ -61,16 +61,15 @@ func valuesFor(l *LinkReading, r *Reading, linkName func(int32) string, look *lo
 // scan when nil).
 func findSPI(sas []xfrmstat.SA, look *lookups, src, dst netip.Addr, mark uint32) string {
 	best := -1
-	look.espSAs(sas, src, dst, func(i int) bool {
+	for i := range look.espSAs(sas, src, dst) {
 		sa := &sas[i]
 		if !markMatches(sa.Mark, mark) {
-			return true
+			continue
 		}
 		if best < 0 || (sa.Mode == xfrmstat.ModeTunnel && sas[best].Mode != xfrmstat.ModeTunnel) {
 			best = i
 		}
-		return true
-	})
+	}
 	if best < 0 {
 		return ""
 	}

@@ -189,10 +189,11 @@ func (e *engine) vanished() {
 
 // link computes one link's deltas and keeps it if a tunnel error moved.
 func (e *engine) link(i int) {
+	j := -1 // the link's position in the earlier reading
 	if e.before != nil {
 		// The usual case first, kept cheap for agents watching thousands
 		// of links: the same link, nothing moved that needs explaining.
-		if j := e.findBefore(i, e.al.name(i)); j >= 0 && nothingToExplainAt(&e.bl, j, &e.al, i) {
+		if j = e.findBefore(i, e.al.name(i)); j >= 0 && nothingToExplainAt(&e.bl, j, &e.al, i) {
 			return
 		}
 	}
@@ -208,7 +209,7 @@ func (e *engine) link(i int) {
 	var prev *LinkReading // the same link in the earlier reading, when its counters can be subtracted
 	if e.before == nil {
 		since = "since boot (or since the interface was created)"
-	} else if j := e.findBefore(i, l.Name); j < 0 {
+	} else if j < 0 {
 		since = "since it was created (it is new in the later reading)"
 	} else if p := e.bl.at(j); p.Index != 0 && l.Index != 0 && p.Index != l.Index {
 		e.recreated(l, p)

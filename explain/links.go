@@ -77,10 +77,10 @@ func nothingToExplainAt(before *linkList, bi int, after *linkList, ai int) bool 
 	if aSrc == 0 || bSrc != aSrc || (bIdx != 0 && aIdx != 0 && bIdx != aIdx) {
 		return false
 	}
-	if aSrc == SourceProcNetDev {
-		return nothingToExplainDev(&bLR.Dev, &aLR.Dev)
+	if bLR != nil && aLR != nil {
+		return nothingToExplain(bLR, aLR)
 	}
-	return nothingToExplainStats(bStats, aStats)
+	return nothingToExplainStats(bStats, aStats) // a vtistat link on one side or both: netlink counters
 }
 
 // kind returns link i's name, kind and whether its underlay is in another

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"iter"
 	"net/netip"
 
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
@@ -40,7 +41,7 @@ func newLookups(r *Reading) *lookups {
 		p := &policyIndex{byMark: map[uint32][]int32{}, byIfID: map[uint32][]int32{}}
 		for i := range r.Policies {
 			pol := &r.Policies[i]
-			if pol.Dir != xfrmstat.DirOut || pol.Type != 0 {
+			if !mainOutbound(pol) {
 				continue
 			}
 			p.byIfID[pol.IfID] = append(p.byIfID[pol.IfID], int32(i))
@@ -68,6 +69,10 @@ func newLookups(r *Reading) *lookups {
 	return &l
 }
 
+// mainOutbound reports whether p is an outbound policy of the main type,
+// the only ones a tunnel's output lookup consults.
+func mainOutbound(p *xfrmstat.Policy) bool { return p.Dir == xfrmstat.DirOut && p.Type == 0 }
+
 // outboundPolicies returns the main-type outbound policies that traffic of
 // tunnel kind kind with output mark okey (or if_id ifID, for xfrm
 // interfaces) can match, in list order.
@@ -76,7 +81,7 @@ func (l *lookups) outboundPolicies(r *Reading, kind string, okey, ifID uint32) [
 	if l == nil || l.pol == nil {
 		for i := range r.Policies {
 			p := &r.Policies[i]
-			if p.Dir != xfrmstat.DirOut || p.Type != 0 {
+			if !mainOutbound(p) {
 				continue
 			}
 			if kind == KindXfrm {
@@ -113,20 +118,22 @@ func (l *lookups) outboundPolicies(r *Reading, kind string, okey, ifID uint32) [
 	return matching
 }
 
-// espSAs calls yield with the ESP SAs from src to dst, in list order, until
-// it returns false.
-func (l *lookups) espSAs(sas []xfrmstat.SA, src, dst netip.Addr, yield func(int) bool) {
-	if l == nil || l.sas == nil {
-		for i := range sas {
-			if sa := &sas[i]; sa.Src == src && sa.Dst == dst && sa.Proto == 50 && !yield(i) {
+// espSAs yields the positions of the ESP SAs from src to dst, in list
+// order.
+func (l *lookups) espSAs(sas []xfrmstat.SA, src, dst netip.Addr) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		if l == nil || l.sas == nil {
+			for i := range sas {
+				if sa := &sas[i]; sa.Src == src && sa.Dst == dst && sa.Proto == 50 && !yield(i) {
+					return
+				}
+			}
+			return
+		}
+		for _, i := range l.sas[saEnds{src, dst}] {
+			if !yield(int(i)) {
 				return
 			}
-		}
-		return
-	}
-	for _, i := range l.sas[saEnds{src, dst}] {
-		if !yield(int(i)) {
-			return
 		}
 	}
 }

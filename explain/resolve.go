@@ -47,7 +47,8 @@ func wildcardSelector(s *xfrmstat.Selector) bool {
 }
 
 // resolveTX looks at the outbound policies that can match the tunnel's
-// traffic and returns the lookup-failure causes they rule out. look finds the policies (a scan when nil).
+// traffic and returns the lookup-failure causes they rule out. look finds
+// the policies (a scan when nil).
 func resolveTX(kind string, t *vtistat.Tunnel, r *Reading, look *lookups) resolution {
 	if r.Policies == nil || t == nil {
 		return resolution{}
