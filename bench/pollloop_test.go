@@ -194,7 +194,7 @@ func (a *agent) poll(ctx context.Context) error {
 	r := &a.reading[a.cur]
 	r.Time, r.KernelRelease, r.MIB, r.Policies, r.SAs = s.Time, a.release, &a.mib[a.cur], a.pols, a.sas
 	if a.convert {
-		r.Links = a.linkReadings(r.Links, s.Links)
+		r.Links = explain.AppendLinksFromVTIStat(r.Links[:0], a.standIns(s))
 	} else {
 		r.VTIStatLinks = a.standIns(s)
 	}
@@ -208,37 +208,23 @@ func (a *agent) poll(ctx context.Context) error {
 	return nil
 }
 
-// linkReadings converts the links with explain.AppendLinksFromVTIStat into
-// reused storage and, with -pollloop.asvti, hands the stand-in links to
-// explain as VTIs with tunnel parameters.
-func (a *agent) linkReadings(dst []explain.LinkReading, links []vtistat.Link) []explain.LinkReading {
-	dst = explain.AppendLinksFromVTIStat(dst[:0], links)
-	if !a.asVTI {
-		return dst
-	}
-	a.growTunnels(len(links))
-	for i := range dst {
-		if k := dst[i].Kind; k == "veth" || k == "vxlan" {
-			dst[i].Kind, dst[i].Tunnel = explain.KindVTI, &a.tunnels[i]
-		}
-		if dst[i].Source != explain.SourceStats64 {
-			panic(fmt.Sprintf("%s: counter source %v", dst[i].Name, dst[i].Source))
-		}
-	}
-	return dst
-}
-
-// standIns returns the snapshot's links for explain, as VTIs with tunnel
-// parameters under -pollloop.asvti. The parameters are set when a full
-// dump has just read the links (PollStats keeps them between dumps).
+// standIns returns the snapshot's links for explain (as they are, or
+// converted with -pollloop.convert), as VTIs with tunnel parameters under
+// -pollloop.asvti. The parameters are set when a full dump has just read
+// the links (PollStats keeps them between dumps), which is also when the
+// counters are checked to come from stats64, the path measured here.
 func (a *agent) standIns(s *vtistat.Snapshot) []vtistat.Link {
 	if !a.asVTI || !s.ParamsTime.Equal(s.Time) {
 		return s.Links
 	}
 	a.growTunnels(len(s.Links))
 	for i := range s.Links {
-		if k := s.Links[i].Kind; k == "veth" || k == "vxlan" {
-			s.Links[i].Kind, s.Links[i].Tunnel = explain.KindVTI, &a.tunnels[i]
+		l := &s.Links[i]
+		if l.Kind == "veth" || l.Kind == "vxlan" {
+			l.Kind, l.Tunnel = explain.KindVTI, &a.tunnels[i]
+		}
+		if l.StatsSource != vtistat.Stats64Bit {
+			panic(fmt.Sprintf("%s: counter source %v", l.Name, l.StatsSource))
 		}
 	}
 	return s.Links

@@ -23,8 +23,6 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
-	vnl "github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -72,40 +70,7 @@ func BenchmarkScalePolicies(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range scalePolicies {
 		b.Run(fmt.Sprintf("policies=%d", n), func(b *testing.B) {
-			ns := newXfrmNS(b, "policies", n, policyLine)
-			b.Run("impl=floor", func(b *testing.B) {
-				f := newFloor(b, ns.fd, unix.NETLINK_XFRM, 0x15 /* XFRM_MSG_GETPOLICY */, nil)
-				perItem(b, n, "policy", func() { f.dump(b, n) })
-			})
-			b.Run("impl=xfrmstat-into", func(b *testing.B) {
-				c := dialXfrmstat(b, ns)
-				var pols []xfrmstat.Policy
-				perItem(b, n, "policy", func() {
-					var err error
-					if pols, err = c.PoliciesInto(ctx, pols); err != nil || len(pols) != n {
-						b.Fatalf("%d policies, %v", len(pols), err)
-					}
-				})
-			})
-			b.Run("impl=xfrmstat", func(b *testing.B) {
-				c := dialXfrmstat(b, ns)
-				perItem(b, n, "policy", func() {
-					if pols, err := c.Policies(ctx); err != nil || len(pols) != n {
-						b.Fatalf("%d policies, %v", len(pols), err)
-					}
-				})
-			})
-			b.Run("impl=vishvananda", func(b *testing.B) {
-				h := vishvanandaHandle(b, ns)
-				perItem(b, n, "policy", func() {
-					if pols, err := h.XfrmPolicyList(vnl.FAMILY_ALL); err != nil || len(pols) != n {
-						b.Fatalf("%d policies, %v", len(pols), err)
-					}
-				})
-			})
-			b.Run("impl=iproute2", func(b *testing.B) {
-				perItem(b, n, "policy", func() { ipOutput(b, ns, "policy", 14*n) })
-			})
+			policyDump(ctx, b, newXfrmNS(b, "policies", n, policyLine))
 		})
 	}
 }

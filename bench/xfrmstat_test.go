@@ -141,41 +141,44 @@ func perItem(b *testing.B, n int, unit string, run func()) {
 func BenchmarkXfrmPolicyDump(b *testing.B) {
 	const n = 100000
 	ns := newXfrmNS(b, "policies", n, policyLine)
-	ctx := context.Background()
-	b.Run(fmt.Sprintf("policies=%d", n), func(b *testing.B) {
-		b.Run("impl=floor", func(b *testing.B) {
-			f := newFloor(b, ns.fd, unix.NETLINK_XFRM, 0x15 /* XFRM_MSG_GETPOLICY */, nil)
-			perItem(b, n, "policy", func() { f.dump(b, n) })
+	b.Run(fmt.Sprintf("policies=%d", n), func(b *testing.B) { policyDump(context.Background(), b, ns) })
+}
+
+// policyDump runs every implementation on the SPD of ns.
+func policyDump(ctx context.Context, b *testing.B, ns *xfrmNS) {
+	n := ns.n
+	b.Run("impl=floor", func(b *testing.B) {
+		f := newFloor(b, ns.fd, unix.NETLINK_XFRM, 0x15 /* XFRM_MSG_GETPOLICY */, nil)
+		perItem(b, n, "policy", func() { f.dump(b, n) })
+	})
+	b.Run("impl=xfrmstat-into", func(b *testing.B) { // PoliciesInto, storage reused
+		c := dialXfrmstat(b, ns)
+		var pols []xfrmstat.Policy
+		perItem(b, n, "policy", func() {
+			var err error
+			if pols, err = c.PoliciesInto(ctx, pols); err != nil || len(pols) != n {
+				b.Fatalf("%d policies, %v", len(pols), err)
+			}
 		})
-		b.Run("impl=xfrmstat-into", func(b *testing.B) { // PoliciesInto, storage reused
-			c := dialXfrmstat(b, ns)
-			var pols []xfrmstat.Policy
-			perItem(b, n, "policy", func() {
-				var err error
-				if pols, err = c.PoliciesInto(ctx, pols); err != nil || len(pols) != n {
-					b.Fatalf("%d policies, %v", len(pols), err)
-				}
-			})
+	})
+	b.Run("impl=xfrmstat", func(b *testing.B) { // Policies: a fresh slice every time
+		c := dialXfrmstat(b, ns)
+		perItem(b, n, "policy", func() {
+			if pols, err := c.Policies(ctx); err != nil || len(pols) != n {
+				b.Fatalf("%d policies, %v", len(pols), err)
+			}
 		})
-		b.Run("impl=xfrmstat", func(b *testing.B) { // Policies: a fresh slice every time
-			c := dialXfrmstat(b, ns)
-			perItem(b, n, "policy", func() {
-				if pols, err := c.Policies(ctx); err != nil || len(pols) != n {
-					b.Fatalf("%d policies, %v", len(pols), err)
-				}
-			})
+	})
+	b.Run("impl=vishvananda", func(b *testing.B) {
+		h := vishvanandaHandle(b, ns)
+		perItem(b, n, "policy", func() {
+			if pols, err := h.XfrmPolicyList(vnl.FAMILY_ALL); err != nil || len(pols) != n {
+				b.Fatalf("%d policies, %v", len(pols), err)
+			}
 		})
-		b.Run("impl=vishvananda", func(b *testing.B) {
-			h := vishvanandaHandle(b, ns)
-			perItem(b, n, "policy", func() {
-				if pols, err := h.XfrmPolicyList(vnl.FAMILY_ALL); err != nil || len(pols) != n {
-					b.Fatalf("%d policies, %v", len(pols), err)
-				}
-			})
-		})
-		b.Run("impl=iproute2", func(b *testing.B) {
-			perItem(b, n, "policy", func() { ipOutput(b, ns, "policy", 14*n) })
-		})
+	})
+	b.Run("impl=iproute2", func(b *testing.B) {
+		perItem(b, n, "policy", func() { ipOutput(b, ns, "policy", 14*n) })
 	})
 }
 
