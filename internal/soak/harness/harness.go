@@ -428,9 +428,9 @@ func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 	go func() { // SAs: every static larval SA in every dump
 		defer rwg.Done()
 		var sas []xfrmstat.SA
-		want := map[uint32]bool{}
+		want := map[uint32]netip.Addr{} // SPI → destination
 		for i := range cfg.StaticSAs {
-			want[StaticSASPI(i)] = true
+			want[StaticSASPI(i)] = StaticSADst(i)
 		}
 		for !done.Load() {
 			var err error
@@ -442,7 +442,7 @@ func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 			}
 			seen := 0
 			for i := range sas {
-				if want[sas[i].SPI] && sas[i].Dst == StaticSADst(int(sas[i].SPI-0x100000)) {
+				if dst, ok := want[sas[i].SPI]; ok && sas[i].Dst == dst {
 					seen++
 				}
 			}
