@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tunnelstat/tunnelstat/internal/linkid"
 	"github.com/tunnelstat/tunnelstat/procnet"
 )
 
@@ -38,7 +39,9 @@ type engine struct {
 	mibWhy        string // why the MIB is not used, "" when it is
 	rep           Report
 	moved         []*movedLink   // pointers: a movedLink is about 1 KB, and thousands may move at once
-	byName        map[string]int // before.Links by name, built only if positions differ
+	pairing       linkid.Pairing // computed only when positions differ
+	paired        bool
+	identical     int8 // readings without indexes: 1 the lists are identical, -1 not, 0 not yet known
 	nsAttributed  map[CauseID]uint64
 	valueCache    map[*LinkReading]checkValues
 	byIndex       map[int32]string
@@ -143,57 +146,85 @@ func (e *engine) note(format string, args ...any) {
 	e.rep.Notes = append(e.rep.Notes, fmt.Sprintf(format, args...))
 }
 
-// findBefore returns the position in the earlier reading of the link named
-// name, -1 if it has none, trying the same position first so that a stable
-// interface list needs no map.
-func (e *engine) findBefore(i int, name string) int {
-	bl := &e.bl
-	if i < bl.len() && bl.name(i) == name {
-		return i
-	}
-	if e.byName == nil {
-		e.byName = make(map[string]int, bl.len())
-		for j := range bl.len() {
-			e.byName[bl.name(j)] = j
+// prevOf returns the position in the earlier reading of the later
+// reading's link i (-1 if it has none) and how the two relate, by the
+// module's one link identity (internal/linkid). The usual case is answered
+// from the two entries at the same position: the same ifindex, name and
+// kind is the same link whatever else changed. Anything else pairs the
+// whole lists once.
+func (e *engine) prevOf(i int) (int, linkid.How) {
+	if i < e.bl.len() {
+		if ax, bx := e.al.Index(i), e.bl.Index(i); ax != 0 && bx != 0 &&
+			linkid.SameLink(e.bl.Name(i), bx, e.bl.Kind(i), e.al.Name(i), ax, e.al.Kind(i)) {
+			return i, linkid.Same
 		}
 	}
-	if j, ok := e.byName[name]; ok {
-		return j
+	if e.identical == 0 {
+		e.identical = -1
+		if linkid.Identical(e.bl.linkView, e.al.linkView) {
+			e.identical = 1
+		}
 	}
-	return -1
+	if e.identical == 1 {
+		return i, linkid.Same
+	}
+	if !e.paired {
+		linkid.Pair(&e.pairing, e.bl.linkView, e.al.linkView)
+		e.paired = true
+		if e.pairing.ByName && e.pairing.Recreated() {
+			e.note("The readings have no interface index (/proc/net/dev), so links are paired by name and by the order the kernel lists them in: an interface that moved behind others was deleted and created again.")
+		}
+	}
+	return e.pairing.Prev[i], e.pairing.How[i]
 }
 
-// vanished notes the links of the earlier reading that the later one no
-// longer has. Links usually keep their positions; once one does not, the
-// later names go into a set, so a shifted list costs a map lookup per
-// link, not a scan of the whole list.
+// firstOfName reports whether link i is the first of the later reading
+// under its name.
+func (e *engine) firstOfName(i int) bool {
+	for k := range i {
+		if e.al.Name(k) == e.al.Name(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// vanished notes the links of the earlier reading that no link of the
+// later one continues.
 func (e *engine) vanished() {
-	a := &e.al
-	var names map[string]struct{}
-	for i := range e.bl.len() {
-		name := e.bl.name(i)
-		if i < a.len() && a.name(i) == name {
+	if !e.paired {
+		// Every later link was its earlier self at the same position.
+		for i := e.al.len(); i < e.bl.len(); i++ {
+			e.note("%s is in the earlier reading only: it was deleted", e.bl.Name(i))
+		}
+		return
+	}
+	for k, i := range e.pairing.Vanished {
+		if e.pairing.VanishedDuplicate[k] {
+			e.note("%s is listed more than once in the earlier reading and not in the later one: it is not explained", e.bl.Name(i))
 			continue
 		}
-		if names == nil {
-			names = make(map[string]struct{}, a.len())
-			for j := range a.len() {
-				names[a.name(j)] = struct{}{}
-			}
-		}
-		if _, ok := names[name]; !ok {
-			e.note("%s is in the earlier reading only: it was deleted", name)
-		}
+		e.note("%s is in the earlier reading only: it was deleted", e.bl.Name(i))
 	}
 }
 
 // link computes one link's deltas and keeps it if a tunnel error moved.
 func (e *engine) link(i int) {
-	j := -1 // the link's position in the earlier reading
+	j, how := -1, linkid.New // the link's position in the earlier reading
 	if e.before != nil {
 		// The usual case first, kept cheap for agents watching thousands
 		// of links: the same link, nothing moved that needs explaining.
-		if j = e.findBefore(i, e.al.name(i)); j >= 0 && nothingToExplainAt(&e.bl, j, &e.al, i) {
+		j, how = e.prevOf(i)
+		switch how {
+		case linkid.Renamed:
+			e.note("%s was renamed %s (the same interface, index %d): its counters go on, and the rename is no event", e.bl.Name(j), e.al.Name(i), e.al.Index(i))
+		case linkid.Duplicate:
+			if e.firstOfName(i) {
+				e.note("%s is listed more than once in a reading: which earlier line continues which cannot be told, so it is not explained", e.al.Name(i))
+			}
+			return
+		}
+		if (how == linkid.Same || how == linkid.Renamed) && nothingToExplainAt(&e.bl, j, &e.al, i) {
 			return
 		}
 	}
@@ -207,15 +238,20 @@ func (e *engine) link(i int) {
 	bc.split = ac.split
 	since := ""
 	var prev *LinkReading // the same link in the earlier reading, when its counters can be subtracted
-	if e.before == nil {
+	switch {
+	case e.before == nil:
 		since = "since boot (or since the interface was created)"
-	} else if j < 0 {
+	case how == linkid.New:
 		since = "since it was created (it is new in the later reading)"
-	} else if p := e.bl.at(j); p.Index != 0 && l.Index != 0 && p.Index != l.Index {
+	case how == linkid.Recreated:
+		p := e.bl.at(j)
 		e.recreated(l, p)
-		since = fmt.Sprintf("since it was recreated (index %d → %d)", p.Index, l.Index)
-	} else {
-		prev = p
+		since = "since it was created again"
+		if p.Index != 0 && l.Index != 0 {
+			since = fmt.Sprintf("since it was recreated (index %d → %d)", p.Index, l.Index)
+		}
+	default:
+		prev = e.bl.at(j)
 		var ok bool
 		bc, ok = prev.counters()
 		if !ok {
@@ -269,9 +305,21 @@ func (e *engine) link(i int) {
 
 func (e *engine) recreated(l, prev *LinkReading) {
 	f := Finding{Interface: l.Name, Cause: "counter-reset", Count: 1, Certainty: Exact}
-	b, a := uint64(prev.Index), uint64(l.Index)
-	f.Evidence = []Evidence{{Counter: "ifindex", Source: sourceName(l.Source), Before: &b, After: &a}}
-	e.fill(&f, causeByID("counter-reset"), l, fmt.Sprintf("%s has a new interface index (%d → %d): it was deleted and created again, so its counters restarted; they are explained since then.", l.Name, prev.Index, l.Index))
+	var why string
+	switch {
+	case prev.Index != 0 && l.Index != 0 && prev.Index != l.Index:
+		b, a := uint64(prev.Index), uint64(l.Index)
+		f.Evidence = []Evidence{{Counter: "ifindex", Source: sourceName(l.Source), Before: &b, After: &a}}
+		why = fmt.Sprintf("%s has a new interface index (%d → %d): it was deleted and created again, so its counters restarted; they are explained since then.", l.Name, prev.Index, l.Index)
+	case prev.Index != 0 && l.Index != 0:
+		b, a := uint64(prev.Index), uint64(l.Index)
+		f.Evidence = []Evidence{{Counter: "ifindex", Source: sourceName(l.Source), Before: &b, After: &a}}
+		why = fmt.Sprintf("%s has index %d in both readings but its kind changed (%s → %s): it was deleted and another link created under the same index, so its counters restarted; they are explained since then.", l.Name, l.Index, prev.Kind, l.Kind)
+	default:
+		f.Evidence = []Evidence{{Counter: "position", Source: sourceName(l.Source)}}
+		why = fmt.Sprintf("%s moved behind interfaces it was listed before: the kernel lists interfaces in the order they were created, so it was deleted and created again between the readings, and its counters restarted; they are explained since then. (The readings have no interface index: this is the order rule, the best one /proc/net/dev allows.)", l.Name)
+	}
+	e.fill(&f, causeByID("counter-reset"), l, why)
 	e.rep.Findings = append(e.rep.Findings, f)
 }
 
@@ -874,8 +922,8 @@ func (e *engine) linkName(idx int32) string {
 	if e.byIndex == nil {
 		e.byIndex = make(map[int32]string, e.al.len())
 		for i := range e.al.len() {
-			if idx := e.al.index(i); idx != 0 {
-				e.byIndex[idx] = e.al.name(i)
+			if idx := e.al.Index(i); idx != 0 {
+				e.byIndex[idx] = e.al.Name(i)
 			}
 		}
 	}

@@ -7,30 +7,15 @@ import "github.com/tunnelstat/tunnelstat/vtistat"
 // a VTIStatLinks entry becomes a LinkReading (converted once, cached) only
 // when explain needs more of it.
 type linkList struct {
-	readings []LinkReading
-	vti      []vtistat.Link
-	conv     map[int]*LinkReading // converted vti entries, by position in vti
+	linkView
+	conv map[int]*LinkReading // converted vti entries, by position in vti
 }
 
 func newLinkList(r *Reading) linkList {
-	return linkList{readings: r.Links, vti: r.VTIStatLinks}
+	return linkList{linkView: linkView{readings: r.Links, vti: r.VTIStatLinks}}
 }
 
-func (ll *linkList) len() int { return len(ll.readings) + len(ll.vti) }
-
-func (ll *linkList) name(i int) string {
-	if i < len(ll.readings) {
-		return ll.readings[i].Name
-	}
-	return ll.vti[i-len(ll.readings)].Name
-}
-
-func (ll *linkList) index(i int) int32 {
-	if i < len(ll.readings) {
-		return ll.readings[i].Index
-	}
-	return ll.vti[i-len(ll.readings)].Index
-}
+func (ll *linkList) len() int { return ll.Len() }
 
 // at returns link i as a LinkReading.
 func (ll *linkList) at(i int) *LinkReading {
@@ -92,4 +77,35 @@ func (ll *linkList) kind(i int) (name, kind string, crossNetns bool) {
 	}
 	l := &ll.vti[i-len(ll.readings)]
 	return l.Name, l.Kind, l.Tunnel != nil && l.LinkNetNSID >= 0
+}
+
+// linkView is a reading's links as internal/linkid pairs them: names,
+// indexes and kinds. It is passed by value, so that pairing does not make
+// the engine escape to the heap.
+type linkView struct {
+	readings []LinkReading
+	vti      []vtistat.Link
+}
+
+func (v linkView) Len() int { return len(v.readings) + len(v.vti) }
+
+func (v linkView) Name(i int) string {
+	if i < len(v.readings) {
+		return v.readings[i].Name
+	}
+	return v.vti[i-len(v.readings)].Name
+}
+
+func (v linkView) Index(i int) int32 {
+	if i < len(v.readings) {
+		return v.readings[i].Index
+	}
+	return v.vti[i-len(v.readings)].Index
+}
+
+func (v linkView) Kind(i int) string {
+	if i < len(v.readings) {
+		return v.readings[i].Kind
+	}
+	return v.vti[i-len(v.readings)].Kind
 }

@@ -1,8 +1,9 @@
 package procnet
 
 import (
-	"sort"
 	"strconv"
+
+	"github.com/tunnelstat/tunnelstat/internal/linkid"
 )
 
 // ResetReason says why two readings of a counter cannot be subtracted.
@@ -85,32 +86,22 @@ func (d *NetDevDelta) Dev(name string) (DevStats, bool) {
 // A counter that went down, an interface that vanished, appeared, or was
 // re-created in between (seen as a change of order), and a name listed twice
 // are reported in Resets and never as a wrapped or partial number.
+//
+// Interfaces are paired by the module's one link identity (internal/linkid):
+// /proc/net/dev has no interface index, so by name and by the order the
+// kernel lists interfaces in.
 func DiffNetDev(before, after []DevStats) NetDevDelta {
 	var d NetDevDelta
-	// pair[j] is the index in before of after[j], or notInBefore, or
-	// duplicated.
-	pair := make([]int, len(after))
-	var vanished []NetDevReset
-	if sameNames(before, after) && !hasDuplicateNames(after) {
-		for j := range pair {
-			pair[j] = j
-		}
-	} else {
-		vanished = pairByName(before, after, pair)
-	}
-
-	// Interfaces in both readings keep their relative order unless one was
-	// re-created: keep the longest run that is still in order.
-	inOrder := longestInOrder(pair)
-
+	var p linkid.Pairing
+	linkid.Pair(&p, devList(before), devList(after))
 	reported := map[string]bool(nil) // duplicate names already reported
 	for j := range after {
 		name := after[j].Name
-		switch i := pair[j]; {
-		case i == notInBefore:
+		switch p.How[j] {
+		case linkid.New:
 			d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetAppeared, Column: -1})
 			continue
-		case i == duplicated:
+		case linkid.Duplicate:
 			if !reported[name] {
 				if reported == nil {
 					reported = make(map[string]bool)
@@ -119,11 +110,11 @@ func DiffNetDev(before, after []DevStats) NetDevDelta {
 				d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetDuplicate, Column: -1})
 			}
 			continue
-		case !inOrder[j]:
+		case linkid.Recreated:
 			d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetReordered, Column: -1})
 			continue
 		}
-		b, a := before[pair[j]].Values(), after[j].Values()
+		b, a := before[p.Prev[j]].Values(), after[j].Values()
 		col := -1
 		for c := range a {
 			if a[c] < b[c] {
@@ -143,135 +134,24 @@ func DiffNetDev(before, after []DevStats) NetDevDelta {
 		s.setValues(&v)
 		d.Devs = append(d.Devs, s)
 	}
-	d.Resets = append(d.Resets, vanished...)
+	for k, i := range p.Vanished {
+		r := NetDevReset{Name: before[i].Name, Reason: ResetVanished, Column: -1}
+		if p.VanishedDuplicate[k] {
+			r.Reason = ResetDuplicate
+		}
+		d.Resets = append(d.Resets, r)
+	}
 	return d
 }
 
-// Values of pair[j] for an interface of the later reading that has no
-// single partner in the earlier one.
-const (
-	notInBefore = -1
-	duplicated  = -2
-)
+// devList is a /proc/net/dev reading as internal/linkid pairs it: names
+// only.
+type devList []DevStats
 
-func sameNames(before, after []DevStats) bool {
-	if len(before) != len(after) {
-		return false
-	}
-	for i := range before {
-		if before[i].Name != after[i].Name {
-			return false
-		}
-	}
-	return true
-}
-
-// hasDuplicateNames reports whether a name is listed twice, without a map in
-// the common small case.
-func hasDuplicateNames(stats []DevStats) bool {
-	if len(stats) <= 32 {
-		for i := range stats {
-			for j := i + 1; j < len(stats); j++ {
-				if stats[i].Name == stats[j].Name {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	seen := make(map[string]struct{}, len(stats))
-	for i := range stats {
-		if _, dup := seen[stats[i].Name]; dup {
-			return true
-		}
-		seen[stats[i].Name] = struct{}{}
-	}
-	return false
-}
-
-// pairByName fills pair and returns the resets of names only the earlier
-// reading has (vanished, or listed twice there and absent later), in its
-// order.
-func pairByName(before, after []DevStats, pair []int) []NetDevReset {
-	index := make(map[string]int, len(before)) // name -> index in before, or duplicated
-	for i := range before {
-		if _, seen := index[before[i].Name]; seen {
-			index[before[i].Name] = duplicated
-		} else {
-			index[before[i].Name] = i
-		}
-	}
-	count := make(map[string]int, len(after))
-	for j := range after {
-		count[after[j].Name]++
-	}
-	for j := range after {
-		name := after[j].Name
-		i, inBefore := index[name]
-		switch {
-		case count[name] > 1 || (inBefore && i == duplicated):
-			pair[j] = duplicated
-		case !inBefore:
-			pair[j] = notInBefore
-		default:
-			pair[j] = i
-		}
-	}
-	var resets []NetDevReset
-	for i := range before {
-		name := before[i].Name
-		if count[name] > 0 {
-			continue // paired, or reported as a duplicate of the later reading
-		}
-		switch index[name] {
-		case i:
-			resets = append(resets, NetDevReset{Name: name, Reason: ResetVanished, Column: -1})
-		case duplicated:
-			index[name] = duplicated - 1 // report once
-			resets = append(resets, NetDevReset{Name: name, Reason: ResetDuplicate, Column: -1})
-		}
-	}
-	return resets
-}
-
-// longestInOrder marks the paired entries (pair[j] >= 0) that belong to the
-// longest subsequence whose earlier-reading indices increase. Among equally
-// long ones it keeps those that come first in the later reading, because an
-// interface re-created between readings gets a higher ifindex and so moves
-// later. Runs in O(n log n).
-func longestInOrder(pair []int) []bool {
-	keep := make([]bool, len(pair))
-	// Scan the later reading backwards looking for a decreasing run of
-	// earlier indices; patience sorting keeps, per length, the entry seen
-	// last (the earliest in the later reading).
-	var tails []int // tails[k]: position j ending the best run of length k+1
-	prev := make([]int, len(pair))
-	for j := len(pair) - 1; j >= 0; j-- {
-		if pair[j] < 0 {
-			continue
-		}
-		// Runs decrease in pair value; find the first tail whose value is
-		// <= pair[j] (it cannot be extended by j).
-		k := sort.Search(len(tails), func(k int) bool { return pair[tails[k]] <= pair[j] })
-		if k > 0 {
-			prev[j] = tails[k-1]
-		} else {
-			prev[j] = -1
-		}
-		if k == len(tails) {
-			tails = append(tails, j)
-		} else {
-			tails[k] = j
-		}
-	}
-	if len(tails) == 0 {
-		return keep
-	}
-	for j := tails[len(tails)-1]; j >= 0; j = prev[j] {
-		keep[j] = true
-	}
-	return keep
-}
+func (l devList) Len() int          { return len(l) }
+func (l devList) Name(i int) string { return l[i].Name }
+func (l devList) Index(int) int32   { return 0 }
+func (l devList) Kind(int) string   { return "" }
 
 // CounterReset is an xfrm_stat counter that cannot be subtracted between two
 // readings.

@@ -1,9 +1,10 @@
 package vtistat
 
 import (
-	"slices"
 	"strconv"
 	"time"
+
+	"github.com/tunnelstat/tunnelstat/internal/linkid"
 )
 
 // ResetReason says why a link's delta is not simply after minus before.
@@ -28,12 +29,16 @@ const (
 	// ResetSourceChanged: the counters came from different sources (see
 	// StatsSource), so they cannot be subtracted. Stats is zero.
 	ResetSourceChanged
+	// ResetDuplicate: the link's ifindex (or, without indexes, its name) is
+	// listed twice in one snapshot, so pairing it would be a guess. Stats is
+	// zero.
+	ResetDuplicate
 )
 
-var resetNames = [...]string{"none", "new-link", "recreated", "counter-decreased", "source-changed"}
+var resetNames = [...]string{"none", "new-link", "recreated", "counter-decreased", "source-changed", "duplicate"}
 
-// String returns "none", "new-link", "recreated", "counter-decreased" or
-// "source-changed".
+// String returns "none", "new-link", "recreated", "counter-decreased",
+// "source-changed" or "duplicate".
 func (r ResetReason) String() string {
 	if int(r) < len(resetNames) {
 		return resetNames[r]
@@ -58,6 +63,10 @@ type LinkDelta struct {
 	// PrevIndex is the ifindex the link had in before: equal to Index but
 	// for ResetRecreated, 0 for ResetNewLink.
 	PrevIndex int32
+	// PrevName is the name the link had in before: equal to Name unless it
+	// was renamed (the same ifindex and kind under a new name: the same
+	// link, its counters subtracted as usual), "" for ResetNewLink.
+	PrevName string
 }
 
 // RemovedLink is a link of before that after does not have (and that was
@@ -76,8 +85,7 @@ type Delta struct {
 	Removed []RemovedLink
 
 	// scratch for DiffInto, reused between calls
-	pair []int32
-	used []bool
+	pairing linkid.Pairing
 }
 
 // Resets reports whether any link's delta is not a plain difference.
@@ -90,10 +98,13 @@ func (d *Delta) Resets() bool {
 	return false
 }
 
-// Diff returns the counter changes from before to after. Links are matched
-// by ifindex; a link whose ifindex is new but whose name was in before with
-// another ifindex is reported as ResetRecreated. Links without an ifindex
-// (the /proc/net/dev fallback) are matched by name.
+// Diff returns the counter changes from before to after. Links are paired
+// by the module's one link identity (internal/linkid): the same ifindex and
+// kind is the same link, also under a new name (PrevName says which); a
+// name that before had under an ifindex that after no longer has is
+// ResetRecreated. Links without an ifindex (the /proc/net/dev fallback)
+// are paired by name and by the order the kernel lists them in, where an
+// interface that moved behind others was re-created.
 func Diff(before, after *Snapshot) Delta {
 	var d Delta
 	DiffInto(&d, before, after)
@@ -106,87 +117,22 @@ func DiffInto(dst *Delta, before, after *Snapshot) {
 	dst.Start, dst.End = before.Time, after.Time
 	dst.Links = dst.Links[:0]
 	dst.Removed = dst.Removed[:0]
-
-	// pair[j] is the position in before of after.Links[j], -1 if none.
-	pair := slices.Grow(dst.pair[:0], len(after.Links))[:len(after.Links)]
-	used := slices.Grow(dst.used[:0], len(before.Links))[:len(before.Links)]
-	clear(used)
-	byName := usesNames(before) || usesNames(after)
-	if !byName && slices.IsSortedFunc(before.Links, cmpIndex) && slices.IsSortedFunc(after.Links, cmpIndex) {
-		// Merge walk: the common case, linear and allocation-free.
-		i := 0
-		for j := range after.Links {
-			idx := after.Links[j].Index
-			for i < len(before.Links) && before.Links[i].Index < idx {
-				i++
-			}
-			pair[j] = -1
-			if i < len(before.Links) && before.Links[i].Index == idx {
-				pair[j] = int32(i)
-				used[i] = true
-			}
-		}
-	} else {
-		var pos map[string]int32
-		var ipos map[int32]int32
-		if byName {
-			pos = make(map[string]int32, len(before.Links))
-			for i := range before.Links {
-				pos[before.Links[i].Name] = int32(i)
-			}
-		} else {
-			ipos = make(map[int32]int32, len(before.Links))
-			for i := range before.Links {
-				ipos[before.Links[i].Index] = int32(i)
-			}
-		}
-		for j := range after.Links {
-			pair[j] = -1
-			var i int32
-			var ok bool
-			if byName {
-				i, ok = pos[after.Links[j].Name]
-			} else {
-				i, ok = ipos[after.Links[j].Index]
-			}
-			if ok && !used[i] {
-				pair[j] = i
-				used[i] = true
-			}
-		}
-	}
-
-	// Links of after with a new ifindex: recreated if their name was in
-	// before under an ifindex that after no longer has.
-	var recreated map[string]int32
-	for j := range after.Links {
-		if pair[j] >= 0 || byName {
-			continue
-		}
-		if recreated == nil {
-			recreated = make(map[string]int32)
-			for i := range before.Links {
-				if !used[i] {
-					recreated[before.Links[i].Name] = int32(i)
-				}
-			}
-		}
-		if i, ok := recreated[after.Links[j].Name]; ok && !used[i] {
-			pair[j] = -2 - i // recreated: marked apart from a plain match
-			used[i] = true
-		}
-	}
-
+	p := &dst.pairing
+	linkid.Pair(p, snapLinks(before.Links), snapLinks(after.Links))
 	for j := range after.Links {
 		a := &after.Links[j]
-		d := LinkDelta{Index: a.Index, Name: a.Name, Kind: a.Kind, PrevIndex: a.Index}
-		switch p := pair[j]; {
-		case p == -1:
-			d.Reset, d.Stats, d.PrevIndex = ResetNewLink, a.Stats, 0
-		case p <= -2:
-			d.Reset, d.Stats, d.PrevIndex = ResetRecreated, a.Stats, before.Links[-2-p].Index
-		default:
-			b := &before.Links[p]
+		d := LinkDelta{Index: a.Index, Name: a.Name, Kind: a.Kind, PrevIndex: a.Index, PrevName: a.Name}
+		switch p.How[j] {
+		case linkid.New:
+			d.Reset, d.Stats, d.PrevIndex, d.PrevName = ResetNewLink, a.Stats, 0, ""
+		case linkid.Duplicate:
+			d.Reset, d.PrevIndex, d.PrevName = ResetDuplicate, 0, ""
+		case linkid.Recreated:
+			b := &before.Links[p.Prev[j]]
+			d.Reset, d.Stats, d.PrevIndex = ResetRecreated, a.Stats, b.Index
+		default: // Same or Renamed
+			b := &before.Links[p.Prev[j]]
+			d.PrevName = b.Name
 			if b.StatsSource != a.StatsSource {
 				d.Reset = ResetSourceChanged
 				break
@@ -198,19 +144,19 @@ func DiffInto(dst *Delta, before, after *Snapshot) {
 		}
 		dst.Links = append(dst.Links, d)
 	}
-	for i := range before.Links {
-		if !used[i] {
-			b := &before.Links[i]
-			dst.Removed = append(dst.Removed, RemovedLink{Index: b.Index, Name: b.Name, Kind: b.Kind})
-		}
+	for _, i := range p.Vanished {
+		b := &before.Links[i]
+		dst.Removed = append(dst.Removed, RemovedLink{Index: b.Index, Name: b.Name, Kind: b.Kind})
 	}
-	dst.pair, dst.used = pair, used
 }
 
-// usesNames reports whether s's links have no ifindex (/proc/net/dev).
-func usesNames(s *Snapshot) bool {
-	return len(s.Links) > 0 && s.Links[0].Index == 0
-}
+// snapLinks is a snapshot's links as internal/linkid pairs them.
+type snapLinks []Link
+
+func (l snapLinks) Len() int          { return len(l) }
+func (l snapLinks) Name(i int) string { return l[i].Name }
+func (l snapLinks) Index(i int) int32 { return l[i].Index }
+func (l snapLinks) Kind(i int) string { return l[i].Kind }
 
 // subStats sets d = a − b field by field. A field that went down holds
 // its value in a, and its bit is set in the result.

@@ -32,11 +32,11 @@ func TestDiff(t *testing.T) {
 			t.Fatalf("delta %+v", d)
 		}
 		want := []LinkDelta{
-			{Index: 1, Name: "lo", PrevIndex: 1, Stats: Stats64{RxPackets: 5, TxPackets: 5}},
-			{Index: 5, Name: "vti0", Kind: "vti", PrevIndex: 5, Stats: Stats64{TxErrors: 59, TxCarrierErrors: 56, Collisions: 3}},
-			{Index: 8, Name: "e32", PrevIndex: 8, Stats: Stats64{RxBytes: 20}, Reset: ResetCounterDecreased, Decreased: 1 << 2},
-			{Index: 9, Name: "src", PrevIndex: 9, Reset: ResetSourceChanged},
-			{Index: 11, Name: "vti1", Kind: "vti", PrevIndex: 6, Stats: Stats64{TxPackets: 4}, Reset: ResetRecreated},
+			{Index: 1, Name: "lo", PrevName: "lo", PrevIndex: 1, Stats: Stats64{RxPackets: 5, TxPackets: 5}},
+			{Index: 5, Name: "vti0", PrevName: "vti0", Kind: "vti", PrevIndex: 5, Stats: Stats64{TxErrors: 59, TxCarrierErrors: 56, Collisions: 3}},
+			{Index: 8, Name: "e32", PrevName: "e32", PrevIndex: 8, Stats: Stats64{RxBytes: 20}, Reset: ResetCounterDecreased, Decreased: 1 << 2},
+			{Index: 9, Name: "src", PrevName: "src", PrevIndex: 9, Reset: ResetSourceChanged},
+			{Index: 11, Name: "vti1", PrevName: "vti1", Kind: "vti", PrevIndex: 6, Stats: Stats64{TxPackets: 4}, Reset: ResetRecreated},
 			{Index: 12, Name: "new", Stats: Stats64{RxPackets: 2}, Reset: ResetNewLink},
 		}
 		for i := range want {
@@ -83,6 +83,49 @@ func TestDiffByName(t *testing.T) {
 	if len(d.Links) != 2 || d.Links[0].Stats.TxCarrierErrors != 5 || d.Links[0].Reset != NoReset ||
 		d.Links[1].Reset != ResetNewLink || len(d.Removed) != 1 || d.Removed[0].Name != "lo" {
 		t.Errorf("%+v", d)
+	}
+}
+
+// The one link identity: a rename is the same link, a reused ifindex of
+// another kind is a new link, and without indexes an interface that moved
+// behind others was re-created.
+func TestDiffIdentity(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	before := snap(t0,
+		Link{Index: 5, Name: "vti1", Kind: "vti", StatsSource: Stats64Bit, Stats: Stats64{TxErrors: 3, TxCarrierErrors: 3}},
+		Link{Index: 6, Name: "gre1", Kind: "gre", StatsSource: Stats64Bit, Stats: Stats64{TxPackets: 9}})
+	after := snap(t0.Add(time.Second),
+		Link{Index: 5, Name: "vti9", Kind: "vti", StatsSource: Stats64Bit, Stats: Stats64{TxErrors: 3, TxCarrierErrors: 3}},
+		Link{Index: 6, Name: "gre1", Kind: "ipip", StatsSource: Stats64Bit, Stats: Stats64{TxPackets: 1}})
+	d := Diff(before, after)
+	if l := d.Links[0]; l.Reset != NoReset || l.PrevName != "vti1" || l.Name != "vti9" || l.Stats != (Stats64{}) {
+		t.Errorf("renamed: %+v", l)
+	}
+	if l := d.Links[1]; l.Reset != ResetRecreated || l.PrevIndex != 6 || l.Stats.TxPackets != 1 {
+		t.Errorf("ifindex reused by another kind: %+v", l)
+	}
+	if len(d.Removed) != 0 {
+		t.Errorf("removed %+v", d.Removed)
+	}
+
+	// /proc/net/dev fallback: vti0 deleted and re-created moves behind eth0.
+	pb := snap(t0, Link{Name: "vti0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 10}},
+		Link{Name: "eth0", StatsSource: StatsProcNet})
+	pa := snap(t0.Add(time.Second), Link{Name: "eth0", StatsSource: StatsProcNet},
+		Link{Name: "vti0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 30}})
+	d = Diff(pb, pa)
+	if l := d.Links[1]; l.Reset != ResetRecreated || l.Stats.TxCarrierErrors != 30 {
+		t.Errorf("re-created under /proc/net/dev: %+v", l)
+	}
+	if l := d.Links[0]; l.Reset != NoReset {
+		t.Errorf("eth0: %+v", l)
+	}
+
+	// A name listed twice without indexes cannot be paired.
+	pd := snap(t0, Link{Name: "vti0", StatsSource: StatsProcNet}, Link{Name: "vti0", StatsSource: StatsProcNet})
+	d = Diff(pd, pd)
+	if d.Links[0].Reset != ResetDuplicate || d.Links[1].Reset != ResetDuplicate {
+		t.Errorf("duplicate: %+v", d.Links)
 	}
 }
 
