@@ -94,8 +94,8 @@ func checkInvariants(t *testing.T, before, after *Reading, rep Report) {
 }
 
 func TestEveryTXCause(t *testing.T) {
-	mismatch := []xfrmstat.Policy{outPolicy(0x10, tunnelTmpl(tLocal, netip.MustParseAddr("203.0.113.9")))}
-	good := []xfrmstat.Policy{outPolicy(0x10, tunnelTmpl(tLocal, tRemote))}
+	mismatch := dualStack(outPolicy(0x10, tunnelTmpl(tLocal, netip.MustParseAddr("203.0.113.9"))))
+	good := dualStack(outPolicy(0x10, tunnelTmpl(tLocal, tRemote)))
 	cases := []causeCase{
 		{
 			name:    "tx-no-sa: policy installed, SA missing (IKE down)",
@@ -111,8 +111,8 @@ func TestEveryTXCause(t *testing.T) {
 			links:    []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 12, TxCarrierErrors: 12})},
 			policies: []xfrmstat.Policy{outPolicy(0x20, tunnelTmpl(tLocal, tRemote))},
 			defBlock: boolp(false),
-			want:     []want{{"vti0", "tx-no-policy", 12, Exact}},
-			group:    ids("tx-no-policy"),
+			want:     []want{{"vti0", "tx-no-policy", 12, Candidate}},
+			group:    ids("tx-no-policy", "tx-no-route"),
 		},
 		{
 			name:     "tx-policy-default-block: no policy, default out block",
@@ -120,25 +120,25 @@ func TestEveryTXCause(t *testing.T) {
 			links:    []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 4, TxCarrierErrors: 4})},
 			policies: []xfrmstat.Policy{},
 			defBlock: boolp(true),
-			want:     []want{{"vti0", "tx-policy-default-block", 4, Exact}},
-			group:    ids("tx-policy-default-block"),
+			want:     []want{{"vti0", "tx-policy-default-block", 4, Candidate}},
+			group:    ids("tx-policy-default-block", "tx-no-route"),
 		},
 		{
 			name:     "tx-sa-mismatch: template endpoints differ from the tunnel's",
 			release:  "6.1.0-31-cloud-amd64",
 			links:    []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 9, TxCarrierErrors: 9})},
 			policies: mismatch,
-			want:     []want{{"vti0", "tx-sa-mismatch", 9, Exact}},
-			group:    ids("tx-sa-mismatch"),
+			want:     []want{{"vti0", "tx-sa-mismatch", 9, Candidate}},
+			group:    ids("tx-sa-mismatch", "tx-no-route"),
 		},
 		{
 			name:    "tx-sa-mismatch: transport-mode template",
 			release: "5.10.0-33-amd64",
 			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 3, TxCarrierErrors: 3})},
-			policies: []xfrmstat.Policy{outPolicy(0x10, xfrmstat.Template{Src: tLocal, Dst: tRemote, Proto: 50,
-				Mode: xfrmstat.ModeTransport, Family: 2})},
-			want:  []want{{"vti0", "tx-sa-mismatch", 3, Exact}},
-			group: ids("tx-sa-mismatch"),
+			policies: dualStack(outPolicy(0x10, xfrmstat.Template{Src: tLocal, Dst: tRemote, Proto: 50,
+				Mode: xfrmstat.ModeTransport, Family: 2})),
+			want:  []want{{"vti0", "tx-sa-mismatch", 3, Candidate}},
+			group: ids("tx-sa-mismatch", "tx-no-route"),
 		},
 		{
 			name:    "tx-underlay-unreachable: no route to the peer",
@@ -285,8 +285,8 @@ func TestEveryTXCause(t *testing.T) {
 			links:    []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 5, TxCarrierErrors: 5})},
 			mib:      mib("XfrmOutNoStates", 9),
 			policies: good,
-			want:     []want{{"vti0", "tx-no-sa", 5, Exact}},
-			group:    ids("tx-no-sa"),
+			want:     []want{{"vti0", "tx-no-sa", 5, AtMost}, {"vti0", "tx-no-route", 5, Candidate}},
+			group:    ids("tx-no-sa", "tx-no-route"),
 		},
 	}
 	for _, c := range cases {

@@ -84,8 +84,9 @@ func ExampleExplain() {
 	// ip -s xfrm state list src 192.0.2.1 dst 198.51.100.2
 }
 
-// The policy list settles what counters alone cannot: the only outbound
-// policy with the tunnel's mark sends to another peer.
+// The policy list settles what counters alone cannot: the outbound
+// policies with the tunnel's mark (one per address family: a policy rules a
+// cause out only for the traffic its selector covers) send to another peer.
 func ExampleExplain_policies() {
 	local, remote := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("198.51.100.2")
 	tun := &vtistat.Tunnel{Local: local, Remote: remote, IKey: 0x10, OKey: 0x10}
@@ -98,17 +99,25 @@ func ExampleExplain_policies() {
 		}
 	}
 	before, after := reading(0), reading(9)
-	after.Policies = []xfrmstat.Policy{{
-		Dir:      xfrmstat.DirOut,
-		Selector: xfrmstat.Selector{Src: netip.MustParsePrefix("0.0.0.0/0"), Dst: netip.MustParsePrefix("0.0.0.0/0")},
-		Mark:     &xfrmstat.Mark{Value: 0x10, Mask: 0xffffffff},
-		Templates: []xfrmstat.Template{{Src: local, Dst: netip.MustParseAddr("203.0.113.9"),
-			Proto: 50, Mode: xfrmstat.ModeTunnel}},
-	}}
-	f := explain.Explain(before, after).Findings[0]
-	fmt.Println(f.Interface, f.Cause, f.Count, f.Certainty)
+	policy := func(any string) xfrmstat.Policy {
+		return xfrmstat.Policy{
+			Dir:      xfrmstat.DirOut,
+			Selector: xfrmstat.Selector{Src: netip.MustParsePrefix(any), Dst: netip.MustParsePrefix(any)},
+			Mark:     &xfrmstat.Mark{Value: 0x10, Mask: 0xffffffff},
+			Templates: []xfrmstat.Template{{Src: local, Dst: netip.MustParseAddr("203.0.113.9"),
+				Proto: 50, Mode: xfrmstat.ModeTunnel}},
+		}
+	}
+	after.Policies = []xfrmstat.Policy{policy("0.0.0.0/0"), policy("::/0")}
+	for _, f := range explain.Explain(before, after).Findings {
+		fmt.Println(f.Interface, f.Cause, f.Count, f.Certainty)
+	}
+	// The only other cause left is a packet that reached the tunnel without
+	// a route, which only a packet socket or bpf_redirect sends:
+	//
 	// Output:
-	// vti0 tx-sa-mismatch 9 exact
+	// vti0 tx-no-route 9 candidate
+	// vti0 tx-sa-mismatch 9 candidate
 }
 
 // The catalogue is data: list it, or look one cause up.

@@ -502,17 +502,6 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		}, "the XFRM MIB counted no %s event")
 	}
 
-	// With the policies read, the configuration explains the lookup
-	// failures; a VTI's tx-no-route needs a packet that arrived without a
-	// route (only bpf_redirect or a packet socket send one), so it is set
-	// aside when another cause is left.
-	if m.res.done && isIPsecKind(m.kind) && len(cands) > 1 {
-		if i := slices.IndexFunc(cands, func(cd candidate) bool { return cd.c.ID == "tx-no-route" }); i >= 0 {
-			cands = slices.Delete(cands, i, i+1)
-			why = append(why, "tx-no-route is set aside: on a "+m.kind+" it needs a packet that reached the tunnel without a route, which only bpf_redirect or a packet socket sends.")
-		}
-	}
-
 	group := l.Name + "/" + m.d.name(b.key)
 	if b.only {
 		group += "-only"
@@ -718,6 +707,9 @@ func (e *engine) tellApart(m *movedLink, b *bucket, out []Finding) string {
 	}
 	if !e.mib.ok && b.mask != 0 {
 		hints = append(hints, "/proc/net/xfrm_stat names the IPsec cause")
+	}
+	if isIPsecKind(m.kind) && len(out) > 1 && slices.ContainsFunc(out, func(f Finding) bool { return f.Cause == "tx-no-route" }) {
+		hints = append(hints, "tx-no-route needs a packet that reached the tunnel without a route, which only a packet socket or bpf_redirect sends: where nothing on the host does that, it is one of the others")
 	}
 	hasLookup := slices.ContainsFunc(out, func(f Finding) bool { return slices.Contains(txLookupCauses[:], f.Cause) })
 	if hasLookup && !m.res.done {

@@ -178,6 +178,15 @@ func outPolicy(mark uint32, tmpl xfrmstat.Template) xfrmstat.Policy {
 	}
 }
 
+// dualStack returns p and its IPv6 twin (selector ::/0), as an IKE daemon
+// installs them for traffic selectors 0.0.0.0/0,::/0: together they cover
+// every flow the tunnel can carry.
+func dualStack(p xfrmstat.Policy) []xfrmstat.Policy {
+	p6 := p
+	p6.Selector.Src, p6.Selector.Dst, p6.Selector.Family = netip.MustParsePrefix("::/0"), netip.MustParsePrefix("::/0"), 10
+	return []xfrmstat.Policy{p, p6}
+}
+
 func tunnelTmpl(src, dst netip.Addr) xfrmstat.Template {
 	return xfrmstat.Template{Src: src, Dst: dst, Proto: 50, Mode: xfrmstat.ModeTunnel, ReqID: 1, Family: 2}
 }

@@ -41,6 +41,28 @@ func markMatches(pm *xfrmstat.Mark, m uint32) bool {
 
 func wildcardPrefix(p netip.Prefix) bool { return !p.IsValid() || p.Bits() == 0 }
 
+const (
+	familyIPv4 = 2  // AF_INET
+	familyIPv6 = 10 // AF_INET6
+)
+
+// selectorFamily is the address family a selector matches: its Family, or
+// where that is unset, its prefixes'.
+func selectorFamily(s *xfrmstat.Selector) uint16 {
+	if s.Family != 0 {
+		return s.Family
+	}
+	for _, p := range [...]netip.Prefix{s.Dst, s.Src} {
+		if p.IsValid() {
+			if p.Addr().Is4() {
+				return familyIPv4
+			}
+			return familyIPv6
+		}
+	}
+	return 0
+}
+
 func wildcardSelector(s *xfrmstat.Selector) bool {
 	return wildcardPrefix(s.Src) && wildcardPrefix(s.Dst) && s.Proto == 0 &&
 		s.SrcPortMask == 0 && s.DstPortMask == 0 && s.IfIndex == 0
@@ -77,11 +99,16 @@ func resolveTX(kind string, t *vtistat.Tunnel, r *Reading, look *lookups) resolu
 		return res
 	}
 	var block, noTmpl, bad, good, unsure int
-	var anyWildcard bool
+	var wildcard [2]bool // a policy covers every IPv4 (0) or IPv6 (1) flow
 	var badWhy []string
 	for _, p := range matching {
 		if wildcardSelector(&p.Selector) {
-			anyWildcard = true
+			switch selectorFamily(&p.Selector) {
+			case familyIPv4:
+				wildcard[0] = true
+			case familyIPv6:
+				wildcard[1] = true
+			}
 		}
 		if p.Action == xfrmstat.ActionBlock {
 			block++
@@ -101,10 +128,21 @@ func resolveTX(kind string, t *vtistat.Tunnel, r *Reading, look *lookups) resolu
 			badWhy = append(badWhy, why)
 		}
 	}
-	// A policy whose selector covers every flow means no packet of the
-	// tunnel misses all policies: "no policy" is then only the untransformed
-	// pass of a policy without template.
-	if anyWildcard {
+	// Policies whose selectors cover every flow of both families mean no
+	// packet of the tunnel misses all policies: "no policy" is then only the
+	// untransformed pass of a policy without template. A selector rules a
+	// cause out only for the traffic it covers, and a tunnel carries IPv6
+	// as well as IPv4 (link-local traffic alone is always there), so one
+	// family's wildcard leaves the other family's packets to no-policy.
+	coversAll := wildcard[0] && wildcard[1]
+	uncovered := ""
+	if !coversAll && (wildcard[0] || wildcard[1]) {
+		uncovered = "IPv6"
+		if wildcard[1] {
+			uncovered = "IPv4"
+		}
+	}
+	if coversAll {
 		exclude("tx-policy-default-block")
 		if noTmpl == 0 {
 			exclude("tx-no-policy")
@@ -145,6 +183,9 @@ func resolveTX(kind string, t *vtistat.Tunnel, r *Reading, look *lookups) resolu
 		parts = append(parts, fmt.Sprintf("%d whose template leaves the source address to the kernel", unsure))
 	}
 	res.why = "Policies read: " + strings.Join(parts, ", ") + "."
+	if uncovered != "" {
+		res.why += fmt.Sprintf(" No outbound policy of the tunnel covers %s traffic, which it carries too (link-local packets at least), so a lookup failure may also be an %s packet that matched no policy.", uncovered, uncovered)
+	}
 	return res
 }
 
