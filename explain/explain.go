@@ -406,8 +406,8 @@ func sourceName(s CounterSource) Source {
 
 // explainLinks turns the buckets of every moved link into findings.
 func (e *engine) explainLinks() {
-	// Which MIB counters more than one link's buckets draw on: the MIB is
-	// per namespace, so such counts can only be bounds.
+	// Which MIB counters more than one bucket draws on (of one link or of
+	// several): the MIB is per namespace, so such counts can only be bounds.
 	var users [nMIB]int
 	if len(e.moved) >= indexFrom {
 		e.look = newLookups(e.after)
@@ -418,19 +418,17 @@ func (e *engine) explainLinks() {
 		} else {
 			m.res = resolveOuter(e.after)
 		}
-		var linkMask uint64
 		for bi := 0; bi < m.nb; bi++ {
 			b := &m.buckets[bi]
 			b.causes = candidateTable[candidateKey{m.kind, b.key, m.d.split}]
 			b.mask = mibMask(b.causes)
-			linkMask |= b.mask
-		}
-		if m.link.CrossNetns {
-			continue
-		}
-		for i := range nMIB {
-			if linkMask&(1<<i) != 0 {
-				users[i]++
+			if m.link.CrossNetns {
+				continue
+			}
+			for i := range nMIB {
+				if b.mask&(1<<i) != 0 {
+					users[i]++
+				}
 			}
 		}
 	}
@@ -451,6 +449,61 @@ func (e *engine) explainLinks() {
 		e.versionFinding(m)
 		e.rep.Findings = append(e.rep.Findings, m.findings...)
 	}
+	e.enforceMIBBounds()
+}
+
+// enforceMIBBounds is the last word on every link finding of a cause the
+// XFRM MIB counts in full (every event moves its MIB counters): the exact
+// and at-least counts of that cause over all links of the namespace never
+// add up to more than the MIB counted. Findings that would are bounds
+// instead. The rules before this one should never get there; this makes
+// sure no reading can make them.
+func (e *engine) enforceMIBBounds() {
+	if !e.mib.ok {
+		return
+	}
+	var claimed map[CauseID]uint64
+	for i := range e.rep.Findings {
+		f := &e.rep.Findings[i]
+		if f.Interface == "" || (f.Certainty != Exact && f.Certainty != AtLeast) || e.crossNetns(f.Interface) {
+			continue
+		}
+		if claimed == nil {
+			claimed = map[CauseID]uint64{}
+		}
+		claimed[f.Cause] += f.Count
+	}
+	for id, n := range claimed {
+		c := causeByID(id)
+		if c == nil || !c.mibBearing() || c.Signature.AlsoWithoutMIB {
+			continue
+		}
+		m, known := e.mib.count(c)
+		if !known || n <= m {
+			continue
+		}
+		for i := range e.rep.Findings {
+			f := &e.rep.Findings[i]
+			if f.Interface == "" || f.Cause != id || (f.Certainty != Exact && f.Certainty != AtLeast) || e.crossNetns(f.Interface) {
+				continue
+			}
+			f.Certainty, f.Count = AtMost, min(f.Count, m)
+			why := fmt.Sprintf(" The tunnels' counters claim %d %s events while %s counted %d in the whole namespace: the count is only a bound.", n, id, strings.Join(c.Signature.MIB, "+"), m)
+			f.Explanation += why
+			f.groupWhy += why
+		}
+	}
+}
+
+// crossNetns reports whether the later reading's link of that name has its
+// underlay in another namespace (whose MIB counts its IPsec events).
+func (e *engine) crossNetns(name string) bool {
+	for _, m := range e.moved {
+		if m.link.Name == name {
+			return m.link.CrossNetns
+		}
+	}
+	return false
 }
 
 // candidate is a cause still in the running for a bucket's events.
@@ -515,6 +568,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		return f
 	}
 	var out []Finding
+	var remainder *Finding // events no cause left accounts for
 	var idsWhy []string
 	partition := false // out's findings split the events between them, they are not alternatives
 	// Sum of the namespace's MIB events over the MIB-bearing candidates.
@@ -531,6 +585,19 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		}
 	}
 	switch {
+	case len(cands) == 1 && useMIB && cd0MIBShort(cands[0], b.n):
+		// The only cause left is one the MIB counts in full, and the MIB
+		// counted fewer: it bounds the cause, and the rest fits no cause
+		// left (a rule-out was wrong, or the catalogue misses a path).
+		cd := cands[0]
+		if cd.m > 0 {
+			out = append(out, mk(cd, cd.m, AtMost))
+		}
+		idsWhy = append(idsWhy, fmt.Sprintf("%s is the only cause left, but %s counted only %d such events in the whole namespace: at most %d of the %d are %s.",
+			cd.c.ID, strings.Join(cd.c.Signature.MIB, "+"), cd.m, cd.m, b.n, cd.c.ID))
+		rest := b.n - cd.m
+		remainder = &Finding{Interface: l.Name, Cause: "unexplained-counter", Count: rest, Certainty: AtLeast, Evidence: e.linkEvidence(m, b)}
+		e.fill(remainder, causeByID("unexplained-counter"), l, fmt.Sprintf("At least %d of %s's %d %s events fit no cause left after the rule-outs, and the XFRM MIB does not count them as %s.", rest, l.Name, b.n, m.d.name(b.key), cd.c.ID))
 	case len(cands) == 1:
 		cd := cands[0]
 		if len(b.causes) == 1 {
@@ -543,7 +610,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 			cert = AtLeast
 		}
 		out = append(out, mk(cd, b.n, cert))
-	case useMIB && shared <= 1 && withMIB == 1 && mSum == b.n:
+	case useMIB && shared <= 1 && withMIB == 1 && mSum == b.n && !e.silentlyShared(cands, l):
 		// The tie: exactly one MIB counter among the candidates' moved, by
 		// exactly the link's count, and no other tunnel draws on it.
 		for _, cd := range cands {
@@ -553,7 +620,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 				out = append(out, mk(cd, b.n, Exact))
 			}
 		}
-	case useMIB && shared <= 1 && withMIB > 1 && mSum == b.n && !b.lower:
+	case useMIB && shared <= 1 && withMIB > 1 && mSum == b.n && !b.lower && !e.silentlyShared(cands, l):
 		// The partition: several of the candidates' MIB counters moved,
 		// and together by exactly the link's count, and no other tunnel
 		// draws on them: each MIB count is that many events of its cause,
@@ -622,6 +689,50 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		e.attribute(f)
 	}
 	m.findings = append(m.findings, out...)
+	if remainder != nil {
+		m.findings = append(m.findings, *remainder)
+	}
+}
+
+// silentlyShared reports whether another tunnel of the reading may have
+// moved the MIB counters of cands without a link counter showing it: a
+// link of a kind on which one of the causes is silent (it counts the
+// dropped packet as sent) that sent packets in the interval, or that is
+// new. Then equal totals prove nothing.
+func (e *engine) silentlyShared(cands []candidate, self *LinkReading) bool {
+	for _, cd := range cands {
+		if !cd.mibKnown || cd.m == 0 || len(cd.c.Signature.SilentOn) == 0 {
+			continue
+		}
+		for i := range e.al.len() {
+			name, kind, cross := e.al.kind(i)
+			if kind == "" {
+				kind = inferKind(name)
+			}
+			if cross || name == self.Name || !slices.Contains(cd.c.Signature.SilentOn, kind) {
+				continue
+			}
+			if e.before == nil {
+				return true
+			}
+			j, how := e.prevOf(i)
+			if how != linkid.Same && how != linkid.Renamed {
+				return true
+			}
+			b, bok := trafficOf(e.bl.at(j))
+			a, aok := trafficOf(e.al.at(i))
+			if !bok || !aok || a[2] != b[2] { // tx_packets
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cd0MIBShort reports whether cd is a cause every event of which moves the
+// MIB, and the MIB counted fewer than n in the namespace.
+func cd0MIBShort(cd candidate, n uint64) bool {
+	return cd.mibKnown && cd.c.mibBearing() && !cd.c.Signature.AlsoWithoutMIB && cd.m < n
 }
 
 func isTxLookup(c *Cause) bool { return slices.Contains(txLookupCauses[:], c.ID) }

@@ -543,3 +543,22 @@ func TestPolicyCoversItsFamilyOnly(t *testing.T) {
 		}
 	}
 }
+
+// Equal totals prove nothing when another tunnel of the namespace may have
+// moved the MIB counter without a link counter showing it: GRE over IPsec
+// counts a packet without an SA as sent (blackhole route).
+func TestSilentTunnelSharesTheMIB(t *testing.T) {
+	vti := link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5})
+	gre := link("gre1", KindGRE, 6, vtistat.Stats64{})
+	before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{vti, gre}, mib(), mib("XfrmOutNoStates", 5))
+	// Without traffic on gre1 the tie stands.
+	mustFind(t, Explain(before, after), want{"vti0", "tx-no-sa", 5, Exact})
+	after.Links[2].Stats.TxPackets += 3 // [0] is the underlay
+	rep := Explain(before, after)
+	for _, f := range rep.Findings {
+		if f.Interface == "vti0" && f.Certainty == Exact {
+			t.Errorf("exact with a GRE tunnel sending beside it:\n%s", rep.String())
+		}
+	}
+	mustFind(t, rep, want{"vti0", "tx-no-sa", 5, AtMost})
+}
