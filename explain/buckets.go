@@ -63,6 +63,9 @@ type bucket struct {
 	n      uint64 // events in the bucket
 	only   bool   // n is "tx_errors (or rx) beyond every specific counter"
 	lower  bool   // n is a lower bound (drop-only from /proc/net/dev)
+	// xfrmHidden: an xfrm interface's drop counter on a kernel that may
+	// report no error counters, so the drops stand for every error.
+	xfrmHidden bool
 	causes []*Cause
 	mask   uint64 // MIB counters the candidates use (bit per mibNames index)
 }
@@ -159,6 +162,42 @@ var candidateTable = func() map[candidateKey][]*Cause {
 	}
 	return t
 }()
+
+// kindXfrmHidden keys candidateTable for an xfrm interface whose kernel
+// reports no error counters: before 5.11 xfrmi_get_stats64 exported only
+// packets, bytes, rx_dropped and tx_dropped (mainline moved it to
+// dev_get_tstats64 in 5.11, "net: xfrm: use core API for updating/providing
+// stats"; 5.10.y never took it). Every transmit error that drops the packet
+// then shows as tx_dropped alone, and every receive error as rx_dropped
+// alone: the drop buckets have the candidates of every cause whose xfrm
+// signature moves that drop counter, besides the plain drops.
+const kindXfrmHidden = "xfrm (stats before 5.11)"
+
+// xfrmHiddenSince is the first release whose xfrm interfaces report their
+// error counters.
+var xfrmHiddenSince = KernelVersion{Major: 5, Minor: 11}
+
+func init() {
+	for i := range catalogue {
+		c := &catalogue[i]
+		ls := c.linkSignatureFor(KindXfrm)
+		if ls == nil {
+			continue
+		}
+		for _, drop := range [...]string{cTxDropped, cRxDropped} {
+			if !slices.Contains(ls.Counters, drop) {
+				continue
+			}
+			for _, split := range [...]bool{true, false} {
+				key, _ := bucketOf(drop, split)
+				k := candidateKey{kindXfrmHidden, key, split}
+				if !slices.Contains(candidateTable[k], c) {
+					candidateTable[k] = append(candidateTable[k], c)
+				}
+			}
+		}
+	}
+}
 
 // bucketOf maps a signature's distinguishing counter to the bucket it
 // lands in: itself for stats64, its /proc/net/dev column otherwise.

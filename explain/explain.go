@@ -418,9 +418,14 @@ func (e *engine) explainLinks() {
 		} else {
 			m.res = resolveOuter(e.after)
 		}
+		hidden := m.kind == KindXfrm && e.xfrmErrorsMayBeHidden()
 		for bi := 0; bi < m.nb; bi++ {
 			b := &m.buckets[bi]
 			b.causes = candidateTable[candidateKey{m.kind, b.key, m.d.split}]
+			if hidden && (b.key == ctrTxDropped || b.key == ctrRxDropped) {
+				b.causes = candidateTable[candidateKey{kindXfrmHidden, b.key, m.d.split}]
+				b.xfrmHidden = true
+			}
 			b.mask = mibMask(b.causes)
 			if m.link.CrossNetns {
 				continue
@@ -450,6 +455,13 @@ func (e *engine) explainLinks() {
 		e.rep.Findings = append(e.rep.Findings, m.findings...)
 	}
 	e.enforceMIBBounds()
+}
+
+// xfrmErrorsMayBeHidden reports whether the kernel may be one whose xfrm
+// interfaces report no error counters (before 5.11), so that their drops
+// stand for every kind of error: it is older, or unknown.
+func (e *engine) xfrmErrorsMayBeHidden() bool {
+	return !e.kernelKnown || e.kernel.Less(xfrmHiddenSince)
 }
 
 // enforceMIBBounds is the last word on every link finding of a cause the
@@ -791,6 +803,16 @@ func (e *engine) bucketText(m *movedLink, b *bucket) string {
 		name = "TX " + name
 	}
 	switch {
+	case b.xfrmHidden:
+		dir := "transmit"
+		if b.key == ctrRxDropped {
+			dir = "receive"
+		}
+		when := fmt.Sprintf("kernel %s", e.kernel)
+		if !e.kernelKnown {
+			when = "if the kernel is older than 5.11 (its release is unknown)"
+		}
+		return fmt.Sprintf("%s counted %s %s%s. Before 5.11 an xfrm interface reports only packets, bytes, rx_dropped and tx_dropped (xfrmi_get_stats64): its error counters are counted but never shown, so on %s a drop is any %s error that dropped the packet, or a plain drop.", l.Name, n, name, since, when, dir)
 	case b.only && b.key == ctrTxErrors:
 		return fmt.Sprintf("%s counted %s TX errors%s that no more specific counter accounts for (tx_errors minus carrier, aborted, collisions and fifo).", l.Name, n, since)
 	case b.only && b.lower:
@@ -807,7 +829,12 @@ func allTxHere(m *movedLink, b *bucket) string {
 	if ctrIsRx(b.key) || b.only || m.d.v[ctrTxErrors] != b.n {
 		return ""
 	}
-	return fmt.Sprintf(" Every TX error of %s is in this counter (errs = %d), so none was a routing loop, an oversize packet or an unsupported protocol.", m.link.Name, b.n)
+	if b.key == ctrTxCarrier || b.key == ctrTxAborted {
+		// Routing loops count collisions, oversize packets and unsupported
+		// protocols tx_errors alone: none of them is in these counters.
+		return fmt.Sprintf(" Every TX error of %s is in this counter (errs = %d), so none was a routing loop, an oversize packet or an unsupported protocol.", m.link.Name, b.n)
+	}
+	return fmt.Sprintf(" Every TX error of %s is in this counter (errs = %d): no other kind of transmit error happened.", m.link.Name, b.n)
 }
 
 // tellApart says what tells a group's candidates apart.
@@ -924,6 +951,10 @@ var versionRules = []struct {
 		"the policy hold queue exists for VTI only from 5.9"},
 	{"tx-too-big", kindsVTIAll, KernelVersion{Major: 5, Minor: 12}, true,
 		"before 5.12 a VTI dropped every oversize packet; from 5.12 (and in stable kernels that took the fix) an IPv4 packet without DF passes and is fragmented after encapsulation, so only DF or IPv6 packets count"},
+	{"tx-core-drop", []string{KindXfrm}, xfrmHiddenSince, false,
+		"before 5.11 an xfrm interface reports no error counters, so its tx_dropped counts every transmit error that dropped the packet"},
+	{"rx-backlog-full", []string{KindXfrm}, xfrmHiddenSince, false,
+		"before 5.11 an xfrm interface reports no error counters, so its rx_dropped counts every IPsec input error"},
 	{"tx-policy-default-block", kindsAll, KernelVersion{Major: 5, Minor: 16}, false,
 		"default policies exist from 5.16"},
 	{"tx-sa-dir-error", kindsVTIAll, KernelVersion{Major: 6, Minor: 10}, false,

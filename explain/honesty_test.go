@@ -562,3 +562,71 @@ func TestSilentTunnelSharesTheMIB(t *testing.T) {
 	}
 	mustFind(t, rep, want{"vti0", "tx-no-sa", 5, AtMost})
 }
+
+// Before 5.11 an xfrm interface reports only packets, bytes and the two
+// drop counters: a lookup failure shows as tx_dropped alone and an IPsec
+// input failure as rx_dropped alone. They are not plain drops.
+func TestXfrmStatsBefore511(t *testing.T) {
+	xi := link("xfrm1", KindXfrm, 9, vtistat.Stats64{TxDropped: 3, RxDropped: 2})
+	for _, c := range []struct {
+		release string
+		mib     *procnet.XfrmStat
+		want    []want
+		groups  map[string][]CauseID
+	}{
+		{release: "5.10.0-32-cloud-amd64", mib: mib("XfrmOutNoStates", 3, "XfrmInStateProtoError", 2),
+			want: []want{{"xfrm1", "tx-no-sa", 3, Exact}, {"xfrm1", "rx-integrity-failed", 2, Exact}}},
+		{release: "6.1.0-31-cloud-amd64", mib: mib("XfrmOutNoStates", 3, "XfrmInStateProtoError", 2),
+			want: []want{{"xfrm1", "tx-core-drop", 3, Exact}, {"xfrm1", "rx-backlog-full", 2, Exact}}},
+	} {
+		t.Run(c.release, func(t *testing.T) {
+			before, after := pair(c.release, []LinkReading{xi}, mib(), c.mib)
+			rep := Explain(before, after)
+			for _, w := range c.want {
+				mustFind(t, rep, w)
+			}
+		})
+	}
+	t.Run("no MIB", func(t *testing.T) {
+		before, after := pair("5.10.0-32-cloud-amd64", []LinkReading{xi}, nil, nil)
+		rep := Explain(before, after)
+		for _, f := range rep.Findings {
+			if f.Certainty == Exact || f.Certainty == AtLeast {
+				t.Errorf("exact or at-least claim from drops alone on 5.10:\n%s", rep.String())
+			}
+		}
+		if got := causesOn(rep, "xfrm1", true); !slices.Contains(got, "tx-no-sa") || !slices.Contains(got, "tx-core-drop") {
+			t.Errorf("candidates %v", got)
+		}
+	})
+	t.Run("kernel unknown", func(t *testing.T) {
+		before, after := pair("", []LinkReading{xi}, nil, nil)
+		rep := Explain(before, after)
+		found := false
+		for _, f := range rep.Findings {
+			found = found || f.Cause == "kernel-version-dependent"
+			if f.Certainty == Exact {
+				t.Errorf("exact claim with the kernel unknown:\n%s", rep.String())
+			}
+		}
+		if !found {
+			t.Errorf("no kernel-version-dependent finding:\n%s", rep.String())
+		}
+	})
+}
+
+// An explanation never contradicts its own finding: a routing loop's
+// collisions are every TX error of the link, and the words say so without
+// ruling the routing loop out.
+func TestWordsAgreeWithFinding(t *testing.T) {
+	for _, kind := range []string{KindGRE, KindVTI, KindIPIP} {
+		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
+			link("t1", kind, 5, vtistat.Stats64{TxErrors: 5, Collisions: 5}),
+		}, mib(), mib())
+		rep := Explain(before, after)
+		f := mustFind(t, rep, want{"t1", "tx-routing-loop", 5, Exact})
+		if strings.Contains(f.Explanation, "none was a routing loop") {
+			t.Errorf("%s: the routing-loop finding says none was a routing loop:\n%s", kind, f.Explanation)
+		}
+	}
+}
