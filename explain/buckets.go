@@ -59,15 +59,15 @@ func inferKind(name string) string {
 
 // bucket is one group of link events with its candidate causes.
 type bucket struct {
-	key    ctr    // the distinguishing counter (or /proc/net/dev column)
-	n      uint64 // events in the bucket
-	only   bool   // n is "tx_errors (or rx) beyond every specific counter"
-	lower  bool   // n is a lower bound (drop-only from /proc/net/dev)
+	key   ctr    // the distinguishing counter (or /proc/net/dev column)
+	n     uint64 // events in the bucket
+	only  bool   // n is "tx_errors (or rx) beyond every specific counter"
+	lower bool   // n is a lower bound (drop-only from /proc/net/dev)
 	// xfrmHidden: an xfrm interface's drop counter on a kernel that may
 	// report no error counters, so the drops stand for every error.
 	xfrmHidden bool
-	causes []*Cause
-	mask   uint64 // MIB counters the candidates use (bit per mibNames index)
+	causes     []*Cause
+	mask       uint64 // MIB counters the candidates use (bit per mibNames index)
 }
 
 // linkBuckets splits a link's deltas into buckets. It returns the number of
