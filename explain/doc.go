@@ -64,11 +64,33 @@
 //     several tunnels a MIB count only bounds each tunnel (AtMost). A tunnel
 //     whose underlay is in another namespace (CrossNetns) is explained
 //     without this namespace's MIB.
+//   - Where the MIB counts every event of a cause, the exact and at-least
+//     counts of that cause over all links never add up to more than the
+//     MIB delta; a link whose counter moved more than the MIB can account
+//     for gets the rest as causes the MIB does not count, never folded into
+//     the bounded one. Equal totals (a MIB counter that moved by exactly a
+//     link's count, which no other bucket draws on) are exact only while no
+//     other tunnel may have moved it silently (GRE or IPIP over IPsec count
+//     a packet without an SA as sent).
 //   - Causes with identical counters (no policy, SA mismatch, no route, a
 //     default block) stay candidates until the policy list settles them:
 //     is there an outbound policy whose mark matches okey (value & mask),
 //     what is its action, does its template name the tunnel's local and
-//     remote in tunnel mode.
+//     remote in tunnel mode. A policy rules a cause out only for the traffic
+//     its selector covers: a tunnel carries IPv6 as well as IPv4, so an
+//     IPv4-only wildcard policy leaves tx-no-policy to IPv6 packets. A
+//     packet that reached a VTI or xfrm interface without a route (a packet
+//     socket, bpf_redirect) is tx-no-route, which no configuration rules
+//     out: it stays a candidate, with the hint that tells it apart.
+//   - Links are paired by the module's one link identity: the same ifindex
+//     and kind is the same link, also under a new name (a rename is a note,
+//     not an event); a name whose ifindex changed was deleted and created
+//     again, and is explained since then. /proc/net/dev has no ifindex:
+//     there links pair by name and by the order the kernel lists them in,
+//     and the report says so when that rule found a re-created link.
+//   - Before 5.11 an xfrm interface reports only packets, bytes, rx_dropped
+//     and tx_dropped: its drops then stand for every error that dropped the
+//     packet, and the MIB names the cause.
 //   - A counter that goes backwards is a counter-reset finding; its link is
 //     not explained for that interval. Counts are never negative or huge.
 //   - Kernel quirks are findings: XfrmOutStateProtoError rising while the

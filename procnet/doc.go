@@ -91,5 +91,7 @@
 // 32-bit counter that wrapped, a new namespace. Those are returned as resets
 // with their reason, never as a huge wrapped difference, and an interface
 // that moved in the ifindex order (deleted and re-created in between) is a
-// reset even if its counters went up.
+// reset even if its counters went up. The file has no ifindex, so this is
+// the name-and-order rule of the module's one link identity, which
+// vtistat.Diff and package explain also use.
 package procnet

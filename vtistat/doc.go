@@ -62,7 +62,9 @@
 // at all). Keep two Snapshots and alternate between them to compute deltas
 // with Diff or DiffInto, which reports a link deleted and created again
 // under the same name, or a counter that went down, as a reset rather than
-// as a negative or huge count.
+// as a negative or huge count. A link is the same link when its ifindex and
+// kind are: a rename goes on counting (LinkDelta.PrevName has the old
+// name). procnet.DiffNetDev and package explain pair links by the same rule.
 //
 // Links, Snapshot and PollStats take options: WithKind, WithName, WithIndex.
 // With one kind and a kernel that checks dump requests strictly (4.20+), the
