@@ -711,9 +711,21 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 // link of a kind on which one of the causes is silent (it counts the
 // dropped packet as sent) that sent packets in the interval, or that is
 // new. Then equal totals prove nothing.
+//
+// On a kernel whose xfrm interfaces report no error counters (before 5.11),
+// an xfrm interface is such a link for every cause whose xfrm signature
+// moves no drop counter, whatever its traffic: the packet is neither
+// counted as sent nor shown as an error.
 func (e *engine) silentlyShared(cands []candidate, self *LinkReading) bool {
 	for _, cd := range cands {
-		if !cd.mibKnown || cd.m == 0 || len(cd.c.Signature.SilentOn) == 0 {
+		if !cd.mibKnown || cd.m == 0 {
+			continue
+		}
+		hiddenOnXfrm := false
+		if ls := cd.c.linkSignatureFor(KindXfrm); ls != nil && e.xfrmErrorsMayBeHidden() {
+			hiddenOnXfrm = !slices.Contains(ls.Counters, cTxDropped) && !slices.Contains(ls.Counters, cRxDropped)
+		}
+		if len(cd.c.Signature.SilentOn) == 0 && !hiddenOnXfrm {
 			continue
 		}
 		for i := range e.al.len() {
@@ -721,7 +733,13 @@ func (e *engine) silentlyShared(cands []candidate, self *LinkReading) bool {
 			if kind == "" {
 				kind = inferKind(name)
 			}
-			if cross || name == self.Name || !slices.Contains(cd.c.Signature.SilentOn, kind) {
+			if cross || name == self.Name {
+				continue
+			}
+			if kind == KindXfrm && hiddenOnXfrm {
+				return true
+			}
+			if !slices.Contains(cd.c.Signature.SilentOn, kind) {
 				continue
 			}
 			if e.before == nil {
@@ -731,9 +749,10 @@ func (e *engine) silentlyShared(cands []candidate, self *LinkReading) bool {
 			if how != linkid.Same && how != linkid.Renamed {
 				return true
 			}
+			// A silent drop is counted as a packet sent or received.
 			b, bok := trafficOf(e.bl.at(j))
 			a, aok := trafficOf(e.al.at(i))
-			if !bok || !aok || a[2] != b[2] { // tx_packets
+			if !bok || !aok || a[0] != b[0] || a[2] != b[2] { // rx_packets, tx_packets
 				return true
 			}
 		}
