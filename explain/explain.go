@@ -580,6 +580,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		return f
 	}
 	var out []Finding
+	standalone := 0        // out's first findings stand alone: they add up, the rest are alternatives
 	var remainder *Finding // events no cause left accounts for
 	var idsWhy []string
 	partition := false // out's findings split the events between them, they are not alternatives
@@ -647,6 +648,38 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		partition = true
 		idsWhy = append(idsWhy, fmt.Sprintf("The XFRM MIB splits %s's %d events exactly (%s), and no other tunnel draws on these counters: each is that many events of its cause (this assumes no traffic outside the tunnel moved them in the interval, which the equal totals strongly suggest).",
 			l.Name, b.n, strings.Join(parts, ", ")))
+	case useMIB && shared <= 1 && !b.lower && mSum < b.n && !e.silentlyShared(cands, l) && closedSplit(cands, b.n):
+		// The MIB accounts for part of the link's events, and no other
+		// tunnel draws on its counters: each MIB count is that many events
+		// of its cause, and the rest are causes the MIB does not count
+		// (one of them, or one of several).
+		var parts, left []string
+		var counted uint64
+		for _, cd := range cands {
+			if cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB {
+				parts = append(parts, fmt.Sprintf("%s +%d", strings.Join(cd.c.Signature.MIB, "+"), cd.m))
+				out = append(out, mk(cd, cd.m, Exact))
+				counted += cd.m
+			}
+		}
+		standalone = len(out)
+		rest := b.n - counted
+		for _, cd := range cands {
+			if !(cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB) {
+				left = append(left, string(cd.c.ID))
+			}
+		}
+		cert := Candidate
+		if len(left) == 1 {
+			cert = Exact
+		}
+		for _, cd := range cands {
+			if !(cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB) {
+				out = append(out, mk(cd, rest, cert))
+			}
+		}
+		idsWhy = append(idsWhy, fmt.Sprintf("The XFRM MIB accounts for %d of %s's %d events (%s), and no other tunnel draws on these counters: each is that many events of its cause (this assumes no traffic outside the tunnels moved them in the interval). The rest (%d) are %s, which the MIB does not count.",
+			counted, l.Name, b.n, strings.Join(parts, ", "), rest, joinOr(left)))
 	default:
 		if useMIB && shared > 1 {
 			idsWhy = append(idsWhy, fmt.Sprintf("The XFRM MIB counts the whole namespace while %d tunnels had such errors, so a MIB count is only an upper bound for each.", shared))
@@ -679,18 +712,20 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		ids[i] = out[i].Cause
 	}
 	shared2 := strings.Join(why, " ")
+	if partition {
+		standalone = len(out)
+	}
+	alternatives := ids[standalone:]
 	for i := range out {
 		f := &out[i]
-		if len(out) > 1 && partition {
-			f.Group = "" // each finding stands alone: they add up
-		} else if len(out) > 1 {
-			for _, id := range ids {
+		if i < standalone || len(alternatives) == 1 {
+			f.Group = "" // it stands alone: it adds up with the others
+		} else {
+			for _, id := range alternatives {
 				if id != f.Cause {
 					f.Candidates = append(f.Candidates, id)
 				}
 			}
-		} else {
-			f.Group = ""
 		}
 		c := causeByID(f.Cause)
 		e.fill(f, c, l, shared2)
@@ -758,6 +793,33 @@ func (e *engine) silentlyShared(cands []candidate, self *LinkReading) bool {
 		}
 	}
 	return false
+}
+
+// closedSplit reports whether the candidates' MIB counts, of the causes
+// whose every event the MIB counts, stay within n and leave the rest to at
+// least one cause the MIB does not count (in full).
+func closedSplit(cands []candidate, n uint64) bool {
+	var counted uint64
+	var full, rest int
+	for _, cd := range cands {
+		if cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB {
+			counted += cd.m
+			full++
+		} else if !cd.mibKnown || !cd.c.mibBearing() || cd.c.Signature.AlsoWithoutMIB {
+			rest++
+		}
+	}
+	return full > 0 && rest > 0 && counted < n
+}
+
+func joinOr(ids []string) string {
+	switch len(ids) {
+	case 0:
+		return ""
+	case 1:
+		return ids[0]
+	}
+	return "one of " + strings.Join(ids[:len(ids)-1], ", ") + " or " + ids[len(ids)-1]
 }
 
 // cd0MIBShort reports whether cd is a cause every event of which moves the

@@ -200,7 +200,8 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 		f := fs[0]
 		fmt.Fprintf(b, "%s: %s %s — %s\n", where, f.Cause, countText(f), f.Title)
 	} else {
-		fmt.Fprintf(b, "%s: %d events, one or more of %d candidate causes:\n", where, groupEvents(fs), len(fs))
+		n := groupEvents(fs)
+		fmt.Fprintf(b, "%s: %d event%s, one or more of %d candidate causes:\n", where, n, plural(int(min(n, 2)), "", "s"), len(fs))
 		var vias []string
 		for _, f := range fs {
 			if !slices.Contains(vias, f.via) {
