@@ -396,7 +396,7 @@ var catalogue = []Cause{
 			"a packet came without xfrm metadata; on GRE/IPIP/SIT an NBMA tunnel could not find the inner next hop, a sit " +
 			"tunnel could not take the IPv4 destination from an ISATAP/6to4/6rd address, GSO preparation failed (ipip, sit) " +
 			"or the FOU/GUE encapsulation failed. GRE, gretap and erspan count their own truncated-header and GSO " +
-			"failures as tx_dropped alone, not here.",
+			"failures as tx_dropped alone (tx-gre-drop), not here.",
 		Checks: []CheckTemplate{chkLinkStats, {Command: "tcpdump -eni {dev} -c 20", Why: "look at what is being sent into the tunnel"}},
 	},
 	// ---- TX: failures after dst_output(): the IPsec transform and the underlay ----
@@ -559,6 +559,81 @@ var catalogue = []Cause{
 			"header (skb_cow_head in ip_tunnel_xmit, skb_realloc_headroom in sit's ipip6_tunnel_xmit: tx_dropped alone; " +
 			"in ip6_tnl_xmit the caller counts tx_errors and tx_dropped).",
 		Checks: []CheckTemplate{chkLinkStats, chkXfrmStat, {Command: "tc -s qdisc show dev {underlay}", Why: "drops on the underlay's queue"}},
+	},
+	{
+		ID:    "tx-gre-drop",
+		Title: "GRE/ERSPAN could not prepare the packet (truncated headers, GSO or checksum setup, headroom, collect_md metadata)",
+		Signature: Signature{Link: []LinkSignature{
+			{Kinds: []string{KindGRE, KindGRETap, KindERSPAN}, Counters: []string{cTxDropped}},
+			{Kinds: []string{KindIP6GRE, KindIP6GRETap, KindIP6ERSPAN}, Counters: []string{cTxDropped}, Note: "collect_md: no valid tunnel metadata (skb_tunnel_info_txcheck); every other failure also counts tx_errors"},
+		}},
+		KernelRefs: []string{"net/ipv4/ip_gre.c:ipgre_xmit", "net/ipv4/ip_gre.c:gre_tap_xmit", "net/ipv4/ip_gre.c:erspan_xmit",
+			"net/ipv4/ip_gre.c:gre_fb_xmit", "net/ipv4/ip_gre.c:erspan_fb_xmit", "net/ipv6/ip6_gre.c:ip6gre_tunnel_xmit", "net/ipv6/ip6_gre.c:ip6erspan_tunnel_xmit"},
+		Kernels: "all (read in 5.10.262, 6.1.172, 6.12.117, 7.3.4)",
+		Explanation: "The GRE driver dropped the packet before encapsulating it and counted only tx_dropped: " +
+			"pskb_inet_may_pull found the inner headers truncated, gre_handle_offloads (GSO/checksum preparation) or " +
+			"skb_cow_head failed, a header_ops (ip gre with a link-layer header) frame was too short, an ERSPAN frame could " +
+			"not be trimmed or had an unknown version, or a collect_md (external) tunnel got a packet without usable tunnel " +
+			"metadata (an eBPF or OVS path that did not set it).",
+		Checks: []CheckTemplate{chkLinkStats, chkLinkDetails, {Command: "tcpdump -eni {dev} -c 20", Why: "look at what is being sent into the tunnel"}},
+	},
+	{
+		ID:    "tx-tunnel-recursion",
+		Title: "Tunnel nesting too deep: the kernel's tunnel recursion limit stopped the packet (\"Dead loop on virtual device\")",
+		Signature: Signature{Link: []LinkSignature{
+			{Kinds: kindsIPTnl, Counters: []string{cTxErrors}},
+		}},
+		KernelRefs: []string{"net/ipv4/ip_tunnel_core.c:iptunnel_xmit", "include/net/ip6_tunnel.h:ip6tunnel_xmit", "include/net/ip_tunnels.h:IP_TUNNEL_RECURSION_LIMIT"},
+		Kernels: "from \"net: add xmit recursion limit to tunnel xmit functions\" (mainline commit 6f1a9140ecda, early 2026: the 7.0 cycle, release not pinned from a tree); in 6.12.y from " +
+			"6.12.78 (present in 6.12.117 and 7.3.4; absent in 6.1.172 and 5.10.262; other stable series not checked). Since says " +
+			"6.12, so 6.12.0-6.12.77 are offered it though they cannot produce it",
+		Since: KernelVersion{Major: 6, Minor: 12},
+		Explanation: "The packet went through more than IP_TUNNEL_RECURSION_LIMIT (5) nested tunnel transmits on this CPU, " +
+			"so iptunnel_xmit (IPv4 outer header) or ip6tunnel_xmit (IPv6 outer header) dropped it and counted tx_errors " +
+			"alone on the tunnel: tunnels routed into each other in a loop, or stacked too deep. The kernel logs \"Dead loop " +
+			"on virtual device\".",
+		Checks: []CheckTemplate{{Command: "dmesg | grep -i 'dead loop'", Why: "the kernel names the device"}, chkRouteRemote, {Command: "ip route show dev {dev}", Why: "routes into the tunnel must not cover {remote}"}},
+	},
+	{
+		ID:    "tx-ip6-xmit-ctl",
+		Title: "IPv6 tunnel refused to send: its local address is missing or tentative, or its remote address is local",
+		Signature: Signature{Link: []LinkSignature{
+			{Kinds: []string{KindVTI6, KindIP6Tnl}, Counters: []string{cTxCarrier, cTxErrors, cTxDropped}},
+			{Kinds: []string{KindIP6GRE, KindIP6GRETap, KindIP6ERSPAN}, Counters: []string{cTxErrors, cTxDropped}, Note: "checked in ip6gre_tunnel_xmit / ip6erspan_tunnel_xmit before any route lookup"},
+		}},
+		KernelRefs: []string{"net/ipv6/ip6_tunnel.c:ip6_tnl_xmit_ctl", "net/ipv6/ip6_vti.c:vti6_xmit", "net/ipv6/ip6_tunnel.c:ip6_tnl_xmit", "net/ipv6/ip6_gre.c:ip6gre_tunnel_xmit"},
+		Kernels:    "all (read in 5.10.262, 6.1.172, 6.12.117, 7.3.4)",
+		Explanation: "ip6_tnl_xmit_ctl() refused the packet: the tunnel's local address is not (or not yet: DAD tentative) " +
+			"configured on this host, or the remote address is one of this host's own (a routing loop, unless the tunnel " +
+			"allows local remotes), or the tunnel is not allowed to transmit. vti6 checks the SA's addresses. The kernel " +
+			"logs \"Local address not yet configured!\" or \"Routing loop! Remote address found on this node!\".",
+		Checks: []CheckTemplate{chkLinkDetails, {Command: "ip -6 addr show", Why: "the tunnel's local address must be configured and not tentative; its remote must not be"}, {Command: "dmesg | grep -iE 'not yet configured|Remote address found'", Why: "the kernel names the tunnel"}},
+	},
+	{
+		ID:    "tx-sit-route-type",
+		Title: "sit: the route to the IPv4 endpoint is not a unicast route",
+		Signature: Signature{Link: []LinkSignature{
+			{Kinds: []string{KindSIT}, Counters: []string{cTxCarrier, cTxErrors}, Note: "IPv6 inside (ipip6_tunnel_xmit)"},
+		}},
+		KernelRefs: []string{"net/ipv6/sit.c:ipip6_tunnel_xmit"},
+		Kernels:    "all. Up to 5.10.y (5.10.262) only RTN_UNICAST passes; from 6.1 (6.1.172 read) RTN_LOCAL passes too",
+		Explanation: "The IPv4 route to the tunnel's endpoint (the configured remote, or the address taken from a 6to4, " +
+			"6rd or ISATAP destination) is a broadcast, multicast or other non-unicast route, so sit refuses to send " +
+			"(ICMPv6 unreachable to the sender).",
+		Checks: []CheckTemplate{chkLinkDetails, chkRouteRemote},
+	},
+	{
+		ID:    "tx-encap-limit",
+		Title: "IPv6 tunnel encapsulation limit reached (ICMPv6 parameter problem sent)",
+		Signature: Signature{Link: []LinkSignature{
+			{Kinds: kindsIPv6Tnl, Counters: []string{cTxErrors, cTxDropped}},
+		}},
+		KernelRefs: []string{"net/ipv6/ip6_tunnel.c:ipxip6_tnl_xmit", "net/ipv6/ip6_tunnel.c:ip6_tnl_parse_tlv_enc_lim", "net/ipv6/ip6_gre.c:prepare_ip6gre_xmit_ipv6"},
+		Kernels:    "all (read in 5.10.262, 6.1.172, 6.12.117, 7.3.4)",
+		Explanation: "An IPv6 packet entering the tunnel carries a tunnel encapsulation limit option of 0: it has already " +
+			"been through as many nested tunnels as its sender allowed (RFC 2473). The tunnel drops it and sends an ICMPv6 " +
+			"parameter problem back.",
+		Checks: []CheckTemplate{chkLinkDetails, chkLinkStats, {Command: "tcpdump -ni {dev} -c 20 ip6", Why: "look for IPv6 packets with a destination-options header"}},
 	},
 	{
 		ID:    "rx-checksum",
@@ -800,6 +875,29 @@ var catalogue = []Cause{
 			"exported there).",
 		Checks: []CheckTemplate{{Command: "sysctl net.core.netdev_max_backlog", Why: "the queue length limit"}, {Command: "cat /proc/net/softnet_stat", Why: "the second column counts backlog drops per CPU"},
 			{Command: "ip -s -s link show dev {dev}", Why: "on a recent iproute2, rx_nohandler is printed too (drops with no handler on an exact-match device)"}},
+	},
+	{
+		ID:    "rx-metadata-nomem",
+		Title: "xfrm interface in collect_md mode could not allocate the packet's metadata",
+		Signature: Signature{Link: []LinkSignature{
+			{Kinds: []string{KindXfrm}, Counters: []string{cRxErrors, cRxDropped}, Note: "collect_md (external) interfaces only"},
+		}},
+		KernelRefs:  []string{"net/xfrm/xfrm_interface_core.c:xfrmi_rcv_cb"},
+		Kernels:     ">=6.1 (collect_md xfrm interfaces; present in 6.1.172, 6.12.117 and 7.3.4, absent in 5.10.262)",
+		Since:       KernelVersion{Major: 6, Minor: 1},
+		Explanation: "The packet was decrypted and passed its checks, but metadata_dst_alloc() failed (GFP_ATOMIC, no memory), so xfrmi_rcv_cb returned -ENOMEM and xfrm_input dropped it. No XFRM MIB counter moves.",
+		Checks:      []CheckTemplate{{Command: "grep -E 'MemAvailable|Slab' /proc/meminfo", Why: "memory pressure"}, chkLinkDetails},
+	},
+	{
+		ID:    "rx-sit-spoofed",
+		Title: "sit: the packet's outer IPv4 source does not match its inner IPv6 source (ISATAP, 6to4, 6rd check)",
+		Signature: Signature{Link: []LinkSignature{
+			{Kinds: []string{KindSIT}, Counters: []string{cRxErrors}, Note: "rx_errors alone, IPv6 inside"},
+		}},
+		KernelRefs:  []string{"net/ipv6/sit.c:ipip6_rcv", "net/ipv6/sit.c:packet_is_spoofed"},
+		Kernels:     "all (read in 5.10.262, 6.1.172, 6.12.117, 7.3.4)",
+		Explanation: "packet_is_spoofed() refused the packet: on an ISATAP tunnel the source is not an allowed router or its inner address does not embed the outer one; otherwise the inner IPv6 source is a 6to4/6rd or IPv4-compatible address that does not carry the outer IPv4 source. A misconfigured peer or a spoofed packet.",
+		Checks:      []CheckTemplate{chkLinkDetails, {Command: "tcpdump -ni {underlay} -c 20 ip proto 41", Why: "compare each packet's outer IPv4 source with its inner IPv6 source"}},
 	},
 	{
 		ID:    "rx-endpoint-mismatch",

@@ -188,6 +188,12 @@ func TestCatalogueAuditFindings(t *testing.T) {
 	if got := get("tx-policy-default-block").Since; got != (KernelVersion{Major: 5, Minor: 15}) {
 		t.Errorf("tx-policy-default-block since %v, want 5.15", got)
 	}
+	// GRE counts its own preparation failures as tx_dropped alone.
+	for _, k := range []string{KindGRE, KindGRETap, KindERSPAN} {
+		if first("tx-gre-drop", k) != cTxDropped {
+			t.Errorf("tx-gre-drop on %s must be tx_dropped", k)
+		}
+	}
 	// sit: routing loop also counts the tiny path MTU; NBMA also via ip_tunnel_xmit.
 	if first("tx-routing-loop", KindSIT) != cCollisions || first("tx-nbma-no-dst", KindSIT) != cTxFIFO {
 		t.Error("sit must have tx-routing-loop (collisions) and tx-nbma-no-dst (tx_fifo_errors)")
@@ -196,6 +202,25 @@ func TestCatalogueAuditFindings(t *testing.T) {
 	for _, id := range []CauseID{"rx-no-policy", "rx-template-mismatch", "rx-policy-block", "rx-policy-error", "rx-header-error", "rx-buffer-error"} {
 		if first(id, KindXfrm) != cRxErrors {
 			t.Errorf("%s must have an xfrm signature", id)
+		}
+	}
+	// New causes from the audit, with their distinguishing counters.
+	for _, c := range []struct {
+		id      CauseID
+		kind    string
+		counter string
+	}{
+		{"tx-tunnel-recursion", KindGRE, cTxErrors},
+		{"tx-tunnel-recursion", KindIP6Tnl, cTxErrors},
+		{"tx-ip6-xmit-ctl", KindVTI6, cTxCarrier},
+		{"tx-ip6-xmit-ctl", KindIP6GRE, cTxErrors},
+		{"tx-sit-route-type", KindSIT, cTxCarrier},
+		{"tx-encap-limit", KindIP6Tnl, cTxErrors},
+		{"rx-metadata-nomem", KindXfrm, cRxErrors},
+		{"rx-sit-spoofed", KindSIT, cRxErrors},
+	} {
+		if got := first(c.id, c.kind); got != c.counter {
+			t.Errorf("%s on %s: distinguishing counter %q, want %q", c.id, c.kind, got, c.counter)
 		}
 	}
 	// Every cause an xfrm interface counts says what 5.10 shows instead.
