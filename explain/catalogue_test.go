@@ -140,7 +140,8 @@ func TestEveryBucketHasCandidates(t *testing.T) {
 				// Counters no path of the kind moves are unexplained-counter
 				// findings by design.
 				noGREFlags := kind == KindIPIP || kind == KindSIT || kind == KindIP6Tnl
-				noNBMA := isIPsecKind(kind) || kind == KindSIT || slices.Contains(kindsIPv6Tnl, kind)
+				// sit has an NBMA case too: IPv4 inside goes through ip_tunnel_xmit.
+				noNBMA := isIPsecKind(kind) || slices.Contains(kindsIPv6Tnl, kind)
 				never := (noNBMA && b.key == ctrTxFIFO) ||
 					(split && b.key == ctrTxAborted && slices.Contains(kindsIPv4Tnl, kind)) ||
 					(noGREFlags && (b.key == ctrRxCRC || b.key == ctrRxFIFO))
@@ -148,6 +149,90 @@ func TestEveryBucketHasCandidates(t *testing.T) {
 					t.Errorf("%s split=%v: bucket %s has no candidate", kind, split, ctrNames[b.key])
 				}
 			}
+		}
+	}
+}
+
+// What the 2026-12 audit confirmed in the kernel sources (5.10.262, 6.1.172,
+// 6.12.117, 7.3.4) and the catalogue must keep saying.
+func TestCatalogueAuditFindings(t *testing.T) {
+	get := func(id CauseID) *Cause {
+		t.Helper()
+		c := causeByID(id)
+		if c == nil {
+			t.Fatalf("cause %s missing", id)
+		}
+		return c
+	}
+	first := func(id CauseID, kind string) string {
+		t.Helper()
+		ls := get(id).linkSignatureFor(kind)
+		if ls == nil {
+			return ""
+		}
+		return ls.Counters[0]
+	}
+	// ip6_tnl_xmit uses plain xfrm_lookup: no blackhole route for ip6 tunnels.
+	noSA := get("tx-no-sa")
+	for _, k := range kindsIPv6Tnl {
+		if slices.Contains(noSA.Signature.SilentOn, k) || first("tx-no-sa", k) != cTxCarrier {
+			t.Errorf("tx-no-sa must count carrier errors on %s", k)
+		}
+	}
+	for _, k := range kindsIPv4Tnl {
+		if !slices.Contains(noSA.Signature.SilentOn, k) {
+			t.Errorf("tx-no-sa is silent on %s (blackhole route)", k)
+		}
+	}
+	// Default policies: mainline 5.15.
+	if got := get("tx-policy-default-block").Since; got != (KernelVersion{Major: 5, Minor: 15}) {
+		t.Errorf("tx-policy-default-block since %v, want 5.15", got)
+	}
+	// GRE counts its own preparation failures as tx_dropped alone.
+	for _, k := range []string{KindGRE, KindGRETap, KindERSPAN} {
+		if first("tx-gre-drop", k) != cTxDropped {
+			t.Errorf("tx-gre-drop on %s must be tx_dropped", k)
+		}
+	}
+	// sit: routing loop also counts the tiny path MTU; NBMA also via ip_tunnel_xmit.
+	if first("tx-routing-loop", KindSIT) != cCollisions || first("tx-nbma-no-dst", KindSIT) != cTxFIFO {
+		t.Error("sit must have tx-routing-loop (collisions) and tx-nbma-no-dst (tx_fifo_errors)")
+	}
+	// xfrmi_rcv_cb counts inbound policy check failures across namespaces.
+	for _, id := range []CauseID{"rx-no-policy", "rx-template-mismatch", "rx-policy-block", "rx-policy-error", "rx-header-error", "rx-buffer-error"} {
+		if first(id, KindXfrm) != cRxErrors {
+			t.Errorf("%s must have an xfrm signature", id)
+		}
+	}
+	// New causes from the audit, with their distinguishing counters.
+	for _, c := range []struct {
+		id      CauseID
+		kind    string
+		counter string
+	}{
+		{"tx-tunnel-recursion", KindGRE, cTxErrors},
+		{"tx-tunnel-recursion", KindIP6Tnl, cTxErrors},
+		{"tx-ip6-xmit-ctl", KindVTI6, cTxCarrier},
+		{"tx-ip6-xmit-ctl", KindIP6GRE, cTxErrors},
+		{"tx-sit-route-type", KindSIT, cTxCarrier},
+		{"tx-encap-limit", KindIP6Tnl, cTxErrors},
+		{"rx-metadata-nomem", KindXfrm, cRxErrors},
+		{"rx-sit-spoofed", KindSIT, cRxErrors},
+	} {
+		if got := first(c.id, c.kind); got != c.counter {
+			t.Errorf("%s on %s: distinguishing counter %q, want %q", c.id, c.kind, got, c.counter)
+		}
+	}
+	// Every cause an xfrm interface counts says what 5.10 shows instead.
+	for _, c := range catalogue {
+		if c.linkSignatureFor(KindXfrm) == nil || c.ID == "tx-core-drop" || c.ID == "rx-backlog-full" {
+			continue
+		}
+		if c.Since.Known() && c.Since.AtLeast(5, 11) {
+			continue
+		}
+		if !strings.Contains(c.Kernels, "before 5.11") {
+			t.Errorf("%s: Kernels does not say what xfrm interfaces before 5.11 show", c.ID)
 		}
 	}
 }

@@ -405,3 +405,85 @@ func TestRXMIBSplitWithOneTunnelIsExact(t *testing.T) {
 	}
 	c.run(t)
 }
+
+// The 2026-12 catalogue audit: causes and signatures checked against the
+// 5.10.262, 6.1.172, 6.12.117 and 7.3.4 sources.
+func TestAuditCauses(t *testing.T) {
+	cases := []causeCase{
+		{
+			// ip6_tnl_xmit calls plain xfrm_lookup: no blackhole route, the
+			// error comes back and ip6gre counts carrier+errs+drop.
+			name:    "tx-no-sa on ip6gre is counted on the link",
+			release: "6.12.57+deb13-cloud-amd64",
+			links:   []LinkReading{link("ip6gre1", KindIP6GRE, 6, S{TxErrors: 4, TxCarrierErrors: 4, TxDropped: 4})},
+			mib:     mib("XfrmOutNoStates", 4),
+			want:    []want{{"ip6gre1", "tx-no-sa", 4, Exact}},
+		},
+		{
+			name:    "tx-sa-dir-error on gre over IPsec",
+			release: "6.12.57+deb13-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{TxErrors: 3, TxCarrierErrors: 3})},
+			mib:     mib("XfrmOutStateDirError", 3, "XfrmOutPolError", 3),
+			want:    []want{{"gre1", "tx-sa-dir-error", 3, Exact}},
+		},
+		{
+			// ipgre_xmit, gre_tap_xmit, erspan_xmit count tx_dropped alone.
+			name:    "tx-gre-drop is a candidate for tx_dropped alone on gre",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{TxDropped: 5})},
+			want:    []want{{"gre1", "tx-gre-drop", 5, Candidate}},
+			group:   ids("tx-core-drop", "tx-local-out-error", "tx-gre-drop"),
+		},
+		{
+			name:    "tx-tunnel-recursion joins tx_errors alone on gre from 6.12",
+			release: "6.12.57+deb13-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{TxErrors: 2})},
+			want:    []want{{"gre1", "tx-tunnel-recursion", 2, Candidate}},
+			group:   ids("tx-too-big", "tx-unsupported-protocol", "tx-tunnel-recursion"),
+		},
+		{
+			name:    "no tunnel recursion limit in 6.1",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("gre1", KindGRE, 6, S{TxErrors: 2})},
+			want:    []want{{"gre1", "tx-too-big", 2, Candidate}},
+			group:   ids("tx-too-big", "tx-unsupported-protocol"),
+		},
+		{
+			name:    "tx-ip6-xmit-ctl, tx-encap-limit and a headroom failure on ip6gre (errs+drop)",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("ip6gre1", KindIP6GRE, 6, S{TxErrors: 3, TxDropped: 3})},
+			want:    []want{{"ip6gre1", "tx-ip6-xmit-ctl", 3, Candidate}, {"ip6gre1", "tx-encap-limit", 3, Candidate}},
+			group:   ids("tx-too-big", "tx-unsupported-protocol", "tx-local-out-error", "tx-ip6-xmit-ctl", "tx-encap-limit"),
+		},
+		{
+			name:    "tx-nbma-no-dst on sit (IPv4 inside goes through ip_tunnel_xmit)",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("sit1", KindSIT, 6, S{TxErrors: 2, TxFIFOErrors: 2})},
+			want:    []want{{"sit1", "tx-nbma-no-dst", 2, Exact}},
+		},
+		{
+			name:    "tx-sit-route-type shares sit's carrier bucket",
+			release: "6.1.0-31-cloud-amd64",
+			links:   []LinkReading{link("sit1", KindSIT, 6, S{TxErrors: 2, TxCarrierErrors: 2})},
+			want:    []want{{"sit1", "tx-sit-route-type", 2, Candidate}},
+		},
+		{
+			// xfrmi_rcv_cb runs the inbound policy check across namespaces.
+			name:    "rx-template-mismatch on an xfrm interface",
+			release: "6.12.57+deb13-cloud-amd64",
+			links:   []LinkReading{link("ipsec0", KindXfrm, 5, S{RxErrors: 6, RxDropped: 6})},
+			mib:     mib("XfrmInTmplMismatch", 6),
+			want:    []want{{"ipsec0", "rx-template-mismatch", 6, Exact}},
+		},
+		{
+			// collect_md: metadata_dst_alloc fails, no MIB counter moves.
+			name:    "rx-metadata-nomem: xfrm RX errors with a quiet MIB",
+			release: "6.12.57+deb13-cloud-amd64",
+			links:   []LinkReading{link("ipsec0", KindXfrm, 5, S{RxErrors: 2, RxDropped: 2})},
+			want:    []want{{"ipsec0", "rx-metadata-nomem", 2, Exact}},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.run(t) })
+	}
+}
