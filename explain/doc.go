@@ -122,13 +122,16 @@
 // tx-crypto-backlog, tx-queue-full, tx-netfilter-drop.
 //
 // GRE, IPIP, SIT and ip6 tunnels: tx-nbma-no-dst, tx-local-out-error,
-// rx-checksum, rx-sequence, rx-length, rx-ecn.
+// tx-gre-drop, tx-tunnel-recursion, tx-ip6-xmit-ctl, tx-sit-route-type,
+// tx-encap-limit, rx-checksum, rx-sequence, rx-length, rx-ecn,
+// rx-sit-spoofed.
 //
 // RX, IPsec input (rx_errors + rx_dropped on a VTI): rx-no-sa,
 // rx-integrity-failed, rx-replay, rx-no-policy, rx-template-mismatch,
 // rx-policy-block, rx-policy-error, rx-sa-expired, rx-sa-invalid,
 // rx-encap-mismatch, rx-mode-error, rx-header-error, rx-buffer-error,
-// rx-error, rx-acquire-error, rx-dir-error, rx-iptfs-error; and
+// rx-error, rx-acquire-error, rx-dir-error, rx-iptfs-error,
+// rx-metadata-nomem; and
 // rx-backlog-full, rx-endpoint-mismatch (rx_dropped alone); fwd-header-error.
 //
 // Accounting: counter-reset, kernel-drops-counted-as-sent,
