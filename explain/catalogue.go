@@ -233,9 +233,10 @@ var catalogue = []Cause{
 		KernelRefs: []string{"net/xfrm/xfrm_policy.c:xfrm_lookup_with_ifid", "net/xfrm/xfrm_user.c:xfrm_set_default"},
 		Kernels: "mainline 5.15 (\"xfrm: Add possibility to set the default to block if we have no policy\", 5.15-rc1, " +
 			"its uapi fixed before 5.15), and 5.10.y from 5.10.118 (the default-policy series was backported: the nopol " +
-			"path of xfrm_lookup_with_ifid and xfrm_set_default are in 5.10.223 and 5.10.262). Since says 5.15, so a " +
-			"5.10 kernel is not offered this cause although 5.10.118 and later can produce it." + xfrmBefore511TX,
-		Since: KernelVersion{Major: 5, Minor: 15},
+			"path of xfrm_lookup_with_ifid and xfrm_set_default are in 5.10.223 and 5.10.262). Since says 5.10: a " +
+			"distribution's 5.10 release string does not tell 5.10.118 from older builds, so on 5.10 the cause stays a " +
+			"candidate and a kernel-version-dependent finding says why." + xfrmBefore511TX,
+		Since: KernelVersion{Major: 5, Minor: 10},
 		Explanation: "No policy matched the packet and `ip xfrm policy setdefault` made block the outbound default, so " +
 			"the lookup fails with EPERM. No XFRM MIB counter moves.",
 		Checks: []CheckTemplate{chkPolicyDefault, chkPolicyOut, chkPolicyListOut},
@@ -585,9 +586,10 @@ var catalogue = []Cause{
 		}},
 		KernelRefs: []string{"net/ipv4/ip_tunnel_core.c:iptunnel_xmit", "include/net/ip6_tunnel.h:ip6tunnel_xmit", "include/net/ip_tunnels.h:IP_TUNNEL_RECURSION_LIMIT"},
 		Kernels: "from \"net: add xmit recursion limit to tunnel xmit functions\" (mainline commit 6f1a9140ecda, early 2026: the 7.0 cycle, release not pinned from a tree); in 6.12.y from " +
-			"6.12.78 (present in 6.12.117 and 7.3.4; absent in 6.1.172 and 5.10.262; other stable series not checked). Since says " +
-			"6.12, so 6.12.0-6.12.77 are offered it though they cannot produce it",
-		Since: KernelVersion{Major: 6, Minor: 12},
+			"6.12.78 (present in 6.12.117 and 7.3.4; absent in 6.1.172 and 5.10.262; other stable series not checked). A fix " +
+			"for a CVE (CVE-2026-23276) reaches other stable series as they take it, so Since says 5.10: every kernel of " +
+			"the matrix is offered it, older builds though they cannot produce it",
+		Since: KernelVersion{Major: 5, Minor: 10},
 		Explanation: "The packet went through more than IP_TUNNEL_RECURSION_LIMIT (5) nested tunnel transmits on this CPU, " +
 			"so iptunnel_xmit (IPv4 outer header) or ip6tunnel_xmit (IPv6 outer header) dropped it and counted tx_errors " +
 			"alone on the tunnel: tunnels routed into each other in a loop, or stacked too deep. The kernel logs \"Dead loop " +

@@ -152,11 +152,19 @@ func TestIdenticalSignaturesResolvedByPolicies(t *testing.T) {
 		}
 	})
 	t.Run("old kernel has no default policies", func(t *testing.T) {
-		before, after := pair("5.10.0-33-amd64", links, mib(), mib())
+		before, after := pair("4.19.0-27-amd64", links, mib(), mib())
 		rep := Explain(before, after)
 		if got := causesOn(rep, "vti0", true); slices.Contains(got, "tx-policy-default-block") {
-			t.Fatalf("5.10 cannot produce tx-policy-default-block: %v", got)
+			t.Fatalf("4.19 cannot produce tx-policy-default-block: %v", got)
 		}
+	})
+	t.Run("5.10 may have them (5.10.118 on)", func(t *testing.T) {
+		before, after := pair("5.10.0-33-amd64", links, mib(), mib())
+		rep := Explain(before, after)
+		if got := causesOn(rep, "vti0", true); !slices.Contains(got, "tx-policy-default-block") {
+			t.Fatalf("5.10.118 and later can produce tx-policy-default-block: %v", got)
+		}
+		mustFind(t, rep, want{"vti0", "kernel-version-dependent", 9, AtMost})
 	})
 	t.Run("no policy with the mark", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", links, mib(), mib())
