@@ -119,7 +119,9 @@ var catalogueIndex = func() map[CauseID]int {
 	return m
 }()
 
-// linkSignatureFor returns the link signature of c for kind, or nil.
+// linkSignatureFor returns the first link signature of c for kind, or nil.
+// A cause may have several for one kind (different kernel paths that move
+// different counters): see linkSignatures.
 func (c *Cause) linkSignatureFor(kind string) *LinkSignature {
 	for i := range c.Signature.Link {
 		if slices.Contains(c.Signature.Link[i].Kinds, kind) {
@@ -127,6 +129,30 @@ func (c *Cause) linkSignatureFor(kind string) *LinkSignature {
 		}
 	}
 	return nil
+}
+
+// linkSignatures returns every link signature of c for kind.
+func (c *Cause) linkSignatures(kind string) []*LinkSignature {
+	var out []*LinkSignature
+	for i := range c.Signature.Link {
+		if slices.Contains(c.Signature.Link[i].Kinds, kind) {
+			out = append(out, &c.Signature.Link[i])
+		}
+	}
+	return out
+}
+
+// movesAny reports whether one of c's signatures for kind moves one of the
+// counters.
+func (c *Cause) movesAny(kind string, counters ...string) bool {
+	for _, ls := range c.linkSignatures(kind) {
+		for _, n := range counters {
+			if slices.Contains(ls.Counters, n) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // mibBearing reports whether the cause is counted by the XFRM MIB.

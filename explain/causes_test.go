@@ -491,3 +491,14 @@ func TestAuditCauses(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { c.run(t) })
 	}
 }
+
+// rx_errors alone on a sit tunnel is its spoofing check (ipip6_rcv): a
+// bucket of its own, not an unexplained counter.
+func TestSitSpoofedBucket(t *testing.T) {
+	before, after := pair("6.12.107+deb13-cloud-amd64", []LinkReading{link("sit1", KindSIT, 6, S{RxErrors: 4})}, mib(), mib())
+	rep := Explain(before, after)
+	mustFind(t, rep, want{"sit1", "rx-sit-spoofed", 4, Exact})
+	// On GRE no catalogued cause counts rx_errors alone.
+	before, after = pair("6.12.107+deb13-cloud-amd64", []LinkReading{link("gre1", KindGRE, 6, S{RxErrors: 4})}, mib(), mib())
+	mustFind(t, Explain(before, after), want{"gre1", "unexplained-counter", 4, Exact})
+}

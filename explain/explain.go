@@ -730,8 +730,15 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		c := causeByID(f.Cause)
 		e.fill(f, c, l, shared2)
 		f.groupWhy = shared2
-		if ls := c.linkSignatureFor(m.kind); ls != nil {
-			f.via = ls.Counters[0]
+		for i, ls := range c.linkSignatures(m.kind) {
+			// The signature that put the cause in this bucket (an xfrm
+			// interface's hidden errors: the first).
+			if k, ok := bucketOf(ls.Counters[0], m.d.split); i == 0 || (ok && k == b.key) {
+				f.via = ls.Counters[0]
+				if ok && k == b.key {
+					break
+				}
+			}
 		}
 		e.attribute(f)
 	}
@@ -756,10 +763,8 @@ func (e *engine) silentlyShared(cands []candidate, self *LinkReading) bool {
 		if !cd.mibKnown || cd.m == 0 {
 			continue
 		}
-		hiddenOnXfrm := false
-		if ls := cd.c.linkSignatureFor(KindXfrm); ls != nil && e.xfrmErrorsMayBeHidden() {
-			hiddenOnXfrm = !slices.Contains(ls.Counters, cTxDropped) && !slices.Contains(ls.Counters, cRxDropped)
-		}
+		hiddenOnXfrm := e.xfrmErrorsMayBeHidden() && cd.c.linkSignatureFor(KindXfrm) != nil &&
+			!cd.c.movesAny(KindXfrm, cTxDropped, cRxDropped)
 		if len(cd.c.Signature.SilentOn) == 0 && !hiddenOnXfrm {
 			continue
 		}
