@@ -6,9 +6,10 @@ package explain_test
 // strictly where it is ambiguous:
 //
 //   - Exact on a link: Count is the number of events of the cause on that
-//     link in the interval — all of them, silent and MIB-only ones included
-//     ("Count events of this cause happened here"; "the counters account for
-//     every event"). Interface names the link as it is called in the later
+//     link in the interval — all of them, silent ones (counted as sent)
+//     included ("Count events of this cause happened here"; "the counters
+//     account for every event"); MIB-only events of a cause the catalogue
+//     says the kind does not count (rx-no-sa on xfrm) are namespace events. Interface names the link as it is called in the later
 //     reading; a name not in the later reading has no events.
 //   - AtMost: truth ≤ Count. AtLeast: truth ≥ Count.
 //   - Candidate: "Count is how many events the group explains, so it is also
@@ -53,10 +54,14 @@ import (
 
 // ---- truth ----
 
+// truth is the number of events of c on l in the interval: silent ones
+// included (the link counted the packet as sent), MIB-only ones (variant
+// N) not: the catalogue says the link does not see them ("namespace-wide
+// only"), so they are namespace events.
 func (l *oLink) truth(c explain.CauseID) uint64 {
 	var n uint64
 	for _, e := range l.evs {
-		if e.cause == c {
+		if e.cause == c && e.variant != 'N' {
 			n += e.n
 		}
 	}
@@ -393,7 +398,7 @@ func (w *oWorld) dump() string {
 		if l.tun != nil && isIPsecKind(l.kind) {
 			fmt.Fprintf(&b, "    tunnel local %v remote %v okey %#x if_id %#x\n", l.tun.Local, l.tun.Remote, l.tun.OKey, l.tun.IfID)
 		}
-		if l.pol != nil && isIPsecKind(l.kind) {
+		if w.phase == 2 && l.pol != nil && isIPsecKind(l.kind) {
 			for f, fc := range l.pol.fam {
 				fam := [2]string{"IPv4", "IPv6"}[f]
 				switch {

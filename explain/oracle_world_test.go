@@ -511,11 +511,24 @@ func genWorld(r oRand, phase int, label string) *oWorld {
 		w.links = append(w.links, l)
 	}
 	// Before counters.
-	for _, l := range w.links {
+	for i, l := range w.links {
 		if l.fate == fAppeared {
 			continue
 		}
 		s := &l.sB
+		// A re-created link may have been young: its new counters then
+		// overtake the old ones and only the new ifindex (stats64) or its
+		// move to the end of /proc/net/dev shows the re-creation. It is
+		// young only where that is visible: in /proc/net/dev, only if a
+		// link that keeps its ifindex follows it.
+		last := !slices.ContainsFunc(w.links[i+1:], func(o *oLink) bool {
+			return o.fate == fNormal || o.fate == fRenamed || o.fate == fReset // keeps its place
+		})
+		if l.fate == fRecreated && !(w.view.proc() && last) && chance(r, 50) {
+			s.RxPackets, s.TxPackets = uint64(r.intn(20)), uint64(r.intn(20))
+			s.RxBytes, s.TxBytes = s.RxPackets*120, s.TxPackets*130
+			continue
+		}
 		s.RxPackets = uint64(r.intn(5000))
 		s.TxPackets = uint64(r.intn(5000))
 		if l.fate == fReset || l.fate == fRecreated {
