@@ -137,6 +137,30 @@ func TestSoundnessOracleKnown(t *testing.T) {
 			w.handEvent(v, "tx-sa-invalid", 'M', 0, 1)
 			return w
 		},
+		// A VTI counts a full crypto queue as sent (SilentOn): the
+		// XfrmOutStateProtoError is not one of the link's carrier errors.
+		"silent VTI crypto drop taken for a link error": func() *oWorld {
+			w := handWorld("known/silent-vti-crypto", "6.1.0-50-cloud-amd64", vProcKind, true, 1)
+			v := w.hand(explain.KindVTI, "vti1", "vti1", 3, 3, fNormal, base)
+			w.handEvent(v, "tx-crypto-backlog", 'S', 0, 1)
+			w.handEvent(v, "tx-sa-expired", 'M', 0, 1)
+			w.handEvent(v, "tx-no-route", 'L', 0, 1)
+			return w
+		},
+		// A policy settles one family only: the IPv6 packets of a vti6
+		// whose only outbound policy is an IPv4 block policy meet no policy.
+		"vti6 IPv4 block policy, IPv6 packets have no policy": func() *oWorld {
+			w := handWorld("known/vti6-ipv6-no-policy", "7.3.1+bpo-cloud-amd64", vStats64, true, 2)
+			l := w.hand(explain.KindVTI6, "ip6_vti1", "ip6_vti1", 3, 3, fNormal, base)
+			l.pol.fam[0] = oFamCfg{policy: true, block: true}
+			w.policies = []xfrmstat.Policy{{Dir: xfrmstat.DirOut, Action: xfrmstat.ActionBlock, Index: 8,
+				Mark:     &xfrmstat.Mark{Value: l.tun.OKey, Mask: 0xffffffff},
+				Selector: xfrmstat.Selector{Src: prefixMust("0.0.0.0/0"), Dst: prefixMust("0.0.0.0/0"), Family: 2}}}
+			w.sas = []xfrmstat.SA{}
+			w.handEvent(l, "tx-policy-block", 'M', '4', 1)
+			w.handEvent(l, "tx-no-policy", 'L', '6', 2)
+			return w
+		},
 		// Kernel default names in /proc/net/dev without kinds.
 		"ip6_vti default name in proc-net-dev": func() *oWorld {
 			w := handWorld("known/ip6_vti-name", "6.1.0-50-cloud-amd64", vProc, true, 1)
