@@ -34,19 +34,12 @@ func isTunnelKind(kind string) bool { return slices.Contains(kindsAll, kind) }
 // that carry no kind. It only knows the kernel's fallback devices and the
 // prefixes that tunnel tools use; "" means no guess.
 func inferKind(name string) string {
-	switch name {
-	case "ip_vti0":
-		return KindVTI
-	case "ip6_vti0":
-		return KindVTI6
-	case "tunl0":
-		return KindIPIP
-	case "ip6tnl0":
-		return KindIP6Tnl
-	case "ip6gre0":
-		return KindIP6GRE
-	}
+	// The kernel's own names first (the fallback devices, and the names it
+	// gives a tunnel created without one: ip_vti%d, ip6_vti%d, tunl%d,
+	// ip6tnl%d, ip6gre%d, ip6gretap%d, ip6erspan%d), then tools' prefixes.
 	for _, p := range [...]struct{ prefix, kind string }{
+		{"ip_vti", KindVTI}, {"ip6_vti", KindVTI6}, {"tunl", KindIPIP}, {"ip6tnl", KindIP6Tnl},
+		{"ip6gretap", KindIP6GRETap}, {"ip6gre", KindIP6GRE}, {"ip6erspan", KindIP6ERSPAN},
 		{"vti6", KindVTI6}, {"vti", KindVTI}, {"xfrm", KindXfrm}, {"ipsec", KindXfrm},
 		{"gretap", KindGRETap}, {"gre", KindGRE}, {"erspan", KindERSPAN}, {"sit", KindSIT},
 	} {
@@ -63,6 +56,7 @@ type bucket struct {
 	n     uint64 // events in the bucket
 	only  bool   // n is "tx_errors (or rx) beyond every specific counter"
 	lower bool   // n is a lower bound (drop-only from /proc/net/dev)
+	upper uint64 // the most events the bucket can hold (n unless lower)
 	// xfrmHidden: an xfrm interface's drop counter on a kernel that may
 	// report no error counters, so the drops stand for every error.
 	xfrmHidden bool
@@ -78,7 +72,7 @@ func linkBuckets(kind string, d *counters, out *[12]bucket) (n int, unexplained 
 		if amount == 0 {
 			return
 		}
-		out[n] = bucket{key: key, n: amount, only: only, lower: lower}
+		out[n] = bucket{key: key, n: amount, upper: amount, only: only, lower: lower}
 		n++
 	}
 	v := &d.v
@@ -97,6 +91,12 @@ func linkBuckets(kind string, d *counters, out *[12]bucket) (n int, unexplained 
 		paired := v[ctrTxErrors] - min(aborted, v[ctrTxErrors]) // aborted errors come without a drop
 		if drops > paired {
 			add(ctrTxDropped, drops-paired, true, !d.split)
+			if !d.split {
+				// From /proc/net/dev the aborted errors, which come
+				// without a drop, hide in the carrier column: the drops
+				// beyond the paired ones are at least n, at most all.
+				out[n-1].upper = drops
+			}
 		}
 	} else {
 		add(ctrTxDropped, drops, true, false)

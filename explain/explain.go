@@ -42,10 +42,15 @@ type engine struct {
 	pairing       linkid.Pairing // computed only when positions differ
 	paired        bool
 	identical     int8 // readings without indexes: 1 the lists are identical, -1 not, 0 not yet known
-	nsAttributed  map[CauseID]uint64
-	valueCache    map[*LinkReading]checkValues
-	byIndex       map[int32]string
-	look          *lookups // indexes of the policy and SA lists; nil: scan them
+	// lostEvents says why some of the interval's events are on no link of
+	// the later reading ("" if none are): a link deleted, re-created or
+	// reset in between took its events with it, though the MIB counted
+	// them. Equal totals then prove nothing.
+	lostEvents   string
+	nsAttributed map[CauseID]uint64
+	valueCache   map[*LinkReading]checkValues
+	byIndex      map[int32]string
+	look         *lookups // indexes of the policy and SA lists; nil: scan them
 }
 
 // movedLink is a tunnel link whose error counters moved.
@@ -59,7 +64,10 @@ type movedLink struct {
 	unexpl   []ctr
 	res      resolution
 	since    string // "since boot" / "since it was created" / ""
-	findings []Finding
+	// upperOnly: the counters may include events before the interval, so
+	// every count is an upper bound.
+	upperOnly bool
+	findings  []Finding
 }
 
 func newEngine(before, after *Reading) *engine {
@@ -196,15 +204,26 @@ func (e *engine) vanished() {
 		// Every later link was its earlier self at the same position.
 		for i := e.al.len(); i < e.bl.len(); i++ {
 			e.note("%s is in the earlier reading only: it was deleted", e.bl.Name(i))
+			e.lose(e.bl.Name(i) + " (deleted)")
 		}
 		return
 	}
 	for k, i := range e.pairing.Vanished {
+		e.lose(e.bl.Name(i) + " (deleted)")
 		if e.pairing.VanishedDuplicate[k] {
 			e.note("%s is listed more than once in the earlier reading and not in the later one: it is not explained", e.bl.Name(i))
 			continue
 		}
 		e.note("%s is in the earlier reading only: it was deleted", e.bl.Name(i))
+	}
+}
+
+// lose records a link whose events in the interval no later link shows.
+func (e *engine) lose(what string) {
+	if e.lostEvents == "" {
+		e.lostEvents = what
+	} else if !strings.HasSuffix(e.lostEvents, "and others") {
+		e.lostEvents += " and others"
 	}
 }
 
@@ -217,7 +236,11 @@ func (e *engine) link(i int) {
 		j, how = e.prevOf(i)
 		switch how {
 		case linkid.Renamed:
-			e.note("%s was renamed %s (the same interface, index %d): its counters go on, and the rename is no event", e.bl.Name(j), e.al.Name(i), e.al.Index(i))
+			if x := e.al.Index(i); x != 0 {
+				e.note("%s was renamed %s (the same interface, index %d): its counters go on, and the rename is no event", e.bl.Name(j), e.al.Name(i), x)
+			} else {
+				e.note("%s was renamed %s: the readings have no interface index, but the new name took the old one's place in the kernel's list, where a new interface would come last; its counters go on, and the rename is no event", e.bl.Name(j), e.al.Name(i))
+			}
 		case linkid.Duplicate:
 			if e.firstOfName(i) {
 				e.note("%s is listed more than once in a reading: which earlier line continues which cannot be told, so it is not explained", e.al.Name(i))
@@ -238,9 +261,16 @@ func (e *engine) link(i int) {
 	bc.split = ac.split
 	since := ""
 	var prev *LinkReading // the same link in the earlier reading, when its counters can be subtracted
+	upperOnly := false    // the counters only bound the interval's events
 	switch {
 	case e.before == nil:
 		since = "since boot (or since the interface was created)"
+	case how == linkid.New && l.Index == 0:
+		// Without an index a new name at the end of the list is a new
+		// interface or a renamed one: its counters may predate the
+		// interval, so they only bound it.
+		since = "since it appeared in the list (created in the interval, or renamed: without an interface index the two look the same, so every count is at most what happened in the interval)"
+		upperOnly = true
 	case how == linkid.New:
 		since = "since it was created (it is new in the later reading)"
 	case how == linkid.Recreated:
@@ -298,12 +328,13 @@ func (e *engine) link(i int) {
 		e.note("%s is not a tunnel (%s): its error counters moved but are not explained here", l.Name, what)
 		return
 	}
-	m := &movedLink{link: l, kind: kind, inferred: inferred, d: d, since: since}
+	m := &movedLink{link: l, kind: kind, inferred: inferred, d: d, since: since, upperOnly: upperOnly}
 	e.moved = append(e.moved, m)
 	m.nb, m.unexpl = linkBuckets(kind, &m.d, &m.buckets)
 }
 
 func (e *engine) recreated(l, prev *LinkReading) {
+	e.lose(prev.Name + " before it was re-created")
 	f := Finding{Interface: l.Name, Cause: "counter-reset", Count: 1, Certainty: Exact}
 	var why string
 	switch {
@@ -362,6 +393,7 @@ func trafficOf(l *LinkReading) ([4]uint64, bool) {
 }
 
 func (e *engine) resetTraffic(l *LinkReading, counter string, b, a uint64) {
+	e.lose(l.Name + " (its counters were reset)")
 	f := Finding{Interface: l.Name, Cause: "counter-reset", Count: 1, Certainty: Exact}
 	f.Evidence = []Evidence{{Counter: counter, Source: sourceName(l.Source), Before: &b, After: &a}}
 	e.fill(&f, causeByID("counter-reset"), l, fmt.Sprintf("%s's %s went back from %d to %d: the interface was deleted and created again (or its counters were reset), which /proc/net/dev, without an interface index, shows only this way. The interval is not explained for this interface; explain the later reading alone (since boot) instead.", l.Name, counter, b, a))
@@ -369,6 +401,7 @@ func (e *engine) resetTraffic(l *LinkReading, counter string, b, a uint64) {
 }
 
 func (e *engine) reset(l *LinkReading, bc, ac *counters, reset uint32) {
+	e.lose(l.Name + " (its counters were reset)")
 	f := Finding{Interface: l.Name, Cause: "counter-reset", Count: 1, Certainty: Exact}
 	for i := range nCtr {
 		if reset&(1<<i) == 0 {
@@ -452,6 +485,12 @@ func (e *engine) explainLinks() {
 			e.unexplained(m, c)
 		}
 		e.versionFinding(m)
+		if m.upperOnly {
+			for i := range m.findings {
+				f := &m.findings[i]
+				f.Certainty = AtMost
+			}
+		}
 		e.rep.Findings = append(e.rep.Findings, m.findings...)
 	}
 	e.enforceMIBBounds()
@@ -623,7 +662,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 			cert = AtLeast
 		}
 		out = append(out, mk(cd, b.n, cert))
-	case useMIB && shared <= 1 && withMIB == 1 && mSum == b.n && !e.silentlyShared(cands, l):
+	case useMIB && shared <= 1 && e.lostEvents == "" && withMIB == 1 && mSum == b.n && !e.silentlyShared(cands, l):
 		// The tie: exactly one MIB counter among the candidates' moved, by
 		// exactly the link's count, and no other tunnel draws on it.
 		for _, cd := range cands {
@@ -633,7 +672,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 				out = append(out, mk(cd, b.n, Exact))
 			}
 		}
-	case useMIB && shared <= 1 && withMIB > 1 && mSum == b.n && !b.lower && !e.silentlyShared(cands, l):
+	case useMIB && shared <= 1 && e.lostEvents == "" && withMIB > 1 && mSum == b.n && !b.lower && !e.silentlyShared(cands, l):
 		// The partition: several of the candidates' MIB counters moved,
 		// and together by exactly the link's count, and no other tunnel
 		// draws on them: each MIB count is that many events of its cause,
@@ -648,7 +687,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		partition = true
 		idsWhy = append(idsWhy, fmt.Sprintf("The XFRM MIB splits %s's %d events exactly (%s), and no other tunnel draws on these counters: each is that many events of its cause (this assumes no traffic outside the tunnel moved them in the interval, which the equal totals strongly suggest).",
 			l.Name, b.n, strings.Join(parts, ", ")))
-	case useMIB && shared <= 1 && !b.lower && mSum < b.n && !e.silentlyShared(cands, l) && closedSplit(cands, b.n):
+	case useMIB && shared <= 1 && e.lostEvents == "" && !b.lower && mSum < b.n && !e.silentlyShared(cands, l) && closedSplit(cands, b.n):
 		// The MIB accounts for part of the link's events, and no other
 		// tunnel draws on its counters: each MIB count is that many events
 		// of its cause, and the rest are causes the MIB does not count
@@ -681,20 +720,25 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		idsWhy = append(idsWhy, fmt.Sprintf("The XFRM MIB accounts for %d of %s's %d events (%s), and no other tunnel draws on these counters: each is that many events of its cause (this assumes no traffic outside the tunnels moved them in the interval). The rest (%d) are %s, which the MIB does not count.",
 			counted, l.Name, b.n, strings.Join(parts, ", "), rest, joinOr(left)))
 	default:
+		if useMIB && e.lostEvents != "" && withMIB > 0 {
+			idsWhy = append(idsWhy, fmt.Sprintf("The XFRM MIB also counted the events of %s, which no link of the later reading shows, so its counts are only upper bounds here.", e.lostEvents))
+		}
 		if useMIB && shared > 1 {
 			idsWhy = append(idsWhy, fmt.Sprintf("The XFRM MIB counts the whole namespace while %d tunnels had such errors, so a MIB count is only an upper bound for each.", shared))
 		}
 		for _, cd := range cands {
 			switch {
 			case cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB:
-				out = append(out, mk(cd, min(b.n, cd.m), AtMost))
+				out = append(out, mk(cd, min(b.upper, cd.m), AtMost))
 			case useMIB && mibLess == 1 && mSum < b.n && (!cd.c.mibBearing() || cd.c.Signature.AlsoWithoutMIB):
 				// The only cause the MIB does not count must take the
 				// events the MIB cannot.
 				out = append(out, mk(cd, b.n-mSum, AtLeast))
 				idsWhy = append(idsWhy, fmt.Sprintf("The MIB accounts for at most %d of the %d events; %s is the only candidate the MIB does not count, so at least %d are %s.", mSum, b.n, cd.c.ID, b.n-mSum, cd.c.ID))
 			case b.lower:
-				out = append(out, mk(cd, b.n, AtLeast))
+				// The bucket holds at least n events and at most upper;
+				// each of several causes may have any number up to upper.
+				out = append(out, mk(cd, b.upper, AtMost))
 			default:
 				out = append(out, mk(cd, b.n, Candidate))
 			}
