@@ -15,8 +15,9 @@ package explain_test
 //   - Candidate: "Count is how many events the group explains, so it is also
 //     the most this cause can account for": truth ≤ Count for the cause, and
 //     the group (findings with the same non-empty Group on one interface;
-//     its count is the largest Count, as Report.Format sums it) explains
-//     events that happened: Count ≤ Σ truth over the group's causes.
+//     its count is the largest Count of its candidates, as Report.Format
+//     sums it) explains events that happened: Count ≤ Σ truth over the
+//     group's causes. A group whose members are all AtMost claims no total.
 //   - A group misses a true cause: a cause with visible events on the link
 //     whose distinguishing counter (the first of its Signature.Link entry,
 //     as the view names it) is in the group's evidence, that neither the
@@ -232,7 +233,11 @@ func (w *oWorld) check(rep explain.Report) []oViolation {
 		var set []explain.CauseID
 		evidence := map[string]bool{}
 		for _, f := range fs {
-			n = max(n, f.Count)
+			// Only a candidate says how many events the group explains;
+			// a group of bounds (every member AtMost) claims no total.
+			if f.Certainty == explain.Candidate {
+				n = max(n, f.Count)
+			}
 			if !slices.Contains(set, f.Cause) {
 				set = append(set, f.Cause)
 			}

@@ -201,7 +201,11 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 		fmt.Fprintf(b, "%s: %s %s — %s\n", where, f.Cause, countText(f), f.Title)
 	} else {
 		n := groupEvents(fs)
-		fmt.Fprintf(b, "%s: %d event%s, one or more of %d candidate causes:\n", where, n, plural(int(min(n, 2)), "", "s"), len(fs))
+		upTo := "" // a group without a candidate only bounds its events
+		if !slices.ContainsFunc(fs, func(f Finding) bool { return f.Certainty == Candidate }) {
+			upTo = "up to "
+		}
+		fmt.Fprintf(b, "%s: %s%d event%s, one or more of %d candidate causes:\n", where, upTo, n, plural(int(min(n, 2)), "", "s"), len(fs))
 		var vias []string
 		for _, f := range fs {
 			if !slices.Contains(vias, f.via) {
