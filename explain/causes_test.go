@@ -473,11 +473,14 @@ func TestAuditCauses(t *testing.T) {
 		},
 		{
 			// xfrmi_rcv_cb runs the inbound policy check across namespaces.
+			// In the underlay's namespace the same check fails later, in
+			// the MIB only (the packet was received): equal totals prove
+			// nothing, the MIB bounds it.
 			name:    "rx-template-mismatch on an xfrm interface",
 			release: "6.12.57+deb13-cloud-amd64",
 			links:   []LinkReading{link("ipsec0", KindXfrm, 5, S{RxErrors: 6, RxDropped: 6})},
 			mib:     mib("XfrmInTmplMismatch", 6),
-			want:    []want{{"ipsec0", "rx-template-mismatch", 6, Exact}},
+			want:    []want{{"ipsec0", "rx-template-mismatch", 6, AtMost}},
 		},
 		{
 			// collect_md: metadata_dst_alloc fails, no MIB counter moves.

@@ -792,38 +792,40 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 	}
 }
 
-// silentlyShared reports whether another tunnel of the reading may have
-// moved the MIB counters of cands without a link counter showing it: a
-// link of a kind on which one of the causes is silent (it counts the
-// dropped packet as sent) that sent packets in the interval, or that is
-// new. Then equal totals prove nothing.
+// silentlyShared reports whether a tunnel of the reading may have moved the
+// MIB counters of cands without a link counter showing it, so that equal
+// totals prove nothing:
 //
-// On a kernel whose xfrm interfaces report no error counters (before 5.11),
-// an xfrm interface is such a link for every cause whose xfrm signature
-// moves no drop counter, whatever its traffic: the packet is neither
-// counted as sent nor shown as an error.
+//   - another link of a kind on which the cause is silent (it counts the
+//     dropped packet as sent or received) that sent or received packets in
+//     the interval, or that is new;
+//   - any VTI or xfrm interface (this one included) whose kind the cause
+//     moves no counter of, or only across namespaces: the kernel counts
+//     the event in the MIB before any tunnel sees the packet (an ESP packet
+//     with an unknown SPI for an xfrm interface);
+//   - on a kernel whose xfrm interfaces report no error counters (before
+//     5.11), any xfrm interface for a cause whose xfrm signature moves no
+//     drop counter: the packet is neither counted as sent nor shown.
 func (e *engine) silentlyShared(cands []candidate, self *LinkReading) bool {
 	for _, cd := range cands {
 		if !cd.mibKnown || cd.m == 0 {
 			continue
 		}
-		hiddenOnXfrm := e.xfrmErrorsMayBeHidden() && cd.c.linkSignatureFor(KindXfrm) != nil &&
-			!cd.c.movesAny(KindXfrm, cTxDropped, cRxDropped)
-		if len(cd.c.Signature.SilentOn) == 0 && !hiddenOnXfrm {
-			continue
-		}
+		c := cd.c
+		hiddenOnXfrm := e.xfrmErrorsMayBeHidden() && c.linkSignatureFor(KindXfrm) != nil &&
+			!c.movesAny(KindXfrm, cTxDropped, cRxDropped)
 		for i := range e.al.len() {
 			name, kind, cross := e.al.kind(i)
 			if kind == "" {
 				kind = inferKind(name)
 			}
-			if cross || name == self.Name {
+			if cross {
 				continue
 			}
-			if kind == KindXfrm && hiddenOnXfrm {
+			if (kind == KindXfrm && hiddenOnXfrm) || (isIPsecKind(kind) && mibOnlyOn(c, kind)) {
 				return true
 			}
-			if !slices.Contains(cd.c.Signature.SilentOn, kind) {
+			if name == self.Name || !slices.Contains(c.Signature.SilentOn, kind) {
 				continue
 			}
 			if e.before == nil {
@@ -842,6 +844,18 @@ func (e *engine) silentlyShared(cands []candidate, self *LinkReading) bool {
 		}
 	}
 	return false
+}
+
+// mibOnlyOn reports whether an event of c on a tunnel of kind (in the same
+// namespace as its underlay) may move the MIB and no counter of the link:
+// c has no signature for kind, or only ones that need another namespace.
+func mibOnlyOn(c *Cause, kind string) bool {
+	for _, ls := range c.linkSignatures(kind) {
+		if !strings.Contains(ls.Note, "another namespace") {
+			return false
+		}
+	}
+	return true
 }
 
 // closedSplit reports whether the candidates' MIB counts, of the causes
