@@ -87,16 +87,21 @@ func linkBuckets(kind string, d *counters, out *[12]bucket) (n int, unexplained 
 	}
 	// tx_dropped beyond the drops the kind pairs with its own errors.
 	drops := v[ctrTxDropped]
-	if pairsDrops(kind) {
-		paired := v[ctrTxErrors] - min(aborted, v[ctrTxErrors]) // aborted errors come without a drop
-		if drops > paired {
-			add(ctrTxDropped, drops-paired, true, !d.split)
-			if !d.split {
-				// From /proc/net/dev the aborted errors, which come
-				// without a drop, hide in the carrier column: the drops
-				// beyond the paired ones are at least n, at most all.
-				out[n-1].upper = drops
-			}
+	if pairsDrops(kind) && drops > 0 {
+		// At most every TX error but the aborted ones came with a drop;
+		// the drops beyond those are drops of their own. Where the kind
+		// also has errors without a drop (the tunnel recursion limit), or
+		// the aborted errors hide in /proc/net/dev's carrier column, any
+		// number of the drops up to all may be of their own.
+		errs := v[ctrTxErrors]
+		withDrop := errs - min(aborted, errs)
+		lo, hi := drops-min(drops, withDrop), drops-min(drops, withDrop)
+		if !d.split || unpairedErrors[kind] {
+			hi = drops
+		}
+		if hi > 0 {
+			out[n] = bucket{key: ctrTxDropped, n: lo, upper: hi, only: true, lower: lo < hi}
+			n++
 		}
 	} else {
 		add(ctrTxDropped, drops, true, false)
@@ -164,6 +169,27 @@ var candidateTable = func() map[candidateKey][]*Cause {
 		}
 	}
 	return t
+}()
+
+// unpairedErrors lists the kinds that pair drops with their errors
+// (pairsDrops) but also have a cause whose TX error comes without a drop
+// and is not an aborted one, so that tx_errors does not bound the paired
+// drops. Derived from the catalogue at init.
+var unpairedErrors = func() map[string]bool {
+	m := map[string]bool{}
+	for i := range catalogue {
+		for _, ls := range catalogue[i].Signature.Link {
+			if ls.Counters[0] == cTxAborted || !slices.Contains(ls.Counters, cTxErrors) || slices.Contains(ls.Counters, cTxDropped) {
+				continue
+			}
+			for _, k := range ls.Kinds {
+				if pairsDrops(k) {
+					m[k] = true
+				}
+			}
+		}
+	}
+	return m
 }()
 
 // kindXfrmHidden keys candidateTable for an xfrm interface whose kernel

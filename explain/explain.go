@@ -657,11 +657,14 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		} else {
 			idsWhy = append(idsWhy, "Every other cause that moves this counter is ruled out.")
 		}
-		cert := Exact
-		if b.lower {
-			cert = AtLeast
+		switch {
+		case !b.lower:
+			out = append(out, mk(cd, b.n, Exact))
+		case b.n > 0:
+			out = append(out, mk(cd, b.n, AtLeast))
+		default: // no drop need be its own; up to upper may be
+			out = append(out, mk(cd, b.upper, AtMost))
 		}
-		out = append(out, mk(cd, b.n, cert))
 	case useMIB && shared <= 1 && e.lostEvents == "" && withMIB == 1 && mSum == b.n && !e.silentlyShared(cands, l):
 		// The tie: exactly one MIB counter among the candidates' moved, by
 		// exactly the link's count, and no other tunnel draws on it.
@@ -959,8 +962,10 @@ func (e *engine) bucketText(m *movedLink, b *bucket) string {
 		return fmt.Sprintf("%s counted %s %s%s. Before 5.11 an xfrm interface reports only packets, bytes, rx_dropped and tx_dropped (xfrmi_get_stats64): its error counters are counted but never shown, so on %s a drop is any %s error that dropped the packet, or a plain drop.", l.Name, n, name, since, when, dir)
 	case b.only && b.key == ctrTxErrors:
 		return fmt.Sprintf("%s counted %s TX errors%s that no more specific counter accounts for (tx_errors minus carrier, aborted, collisions and fifo).", l.Name, n, since)
+	case b.only && b.lower && b.n == 0:
+		return fmt.Sprintf("%s counted %d %s%s; up to all of them may be drops without an error of their own (the counters do not tell how many of its errors came with a drop).", l.Name, b.upper, name, since)
 	case b.only && b.lower:
-		return fmt.Sprintf("%s counted at least %s %s%s beyond the drops it pairs with its own errors.", l.Name, n, name, since)
+		return fmt.Sprintf("%s counted at least %s %s%s beyond the drops it pairs with its own errors, and at most %d.", l.Name, n, name, since, b.upper)
 	case b.only:
 		return fmt.Sprintf("%s counted %s %s%s without a matching error counter.", l.Name, n, name, since)
 	}
