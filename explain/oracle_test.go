@@ -152,7 +152,13 @@ func (w *oWorld) check(rep explain.Report) []oViolation {
 	for _, f := range rep.Findings {
 		byIface[f.Interface] = append(byIface[f.Interface], f)
 	}
-	// Claims, one finding at a time.
+	// Claims, gathered per link and cause.
+	type ckey struct {
+		iface string
+		cause explain.CauseID
+	}
+	claims := map[ckey][]explain.Finding{}
+	var corder []ckey
 	for _, f := range rep.Findings {
 		if f.Cause == "counter-reset" {
 			if f.Interface == "" {
@@ -169,46 +175,67 @@ func (w *oWorld) check(rep explain.Report) []oViolation {
 		if notClaim(f.Cause) {
 			continue
 		}
+		k := ckey{f.Interface, f.Cause}
+		if _, ok := claims[k]; !ok {
+			corder = append(corder, k)
+		}
+		claims[k] = append(claims[k], f)
+	}
+	// A cause may be named by several findings of one link (one per bucket
+	// its signatures land in): what they claim together is lo ≤ truth ≤ hi,
+	// lo the sum of the exact and at-least counts, hi the sum of the exact,
+	// at-most and candidate counts (none if any is at-least).
+	for _, k := range corder {
+		fs := claims[k]
 		var truth uint64
 		var l *oLink
-		if f.Interface == "" {
-			truth = w.nsTruth(f.Cause)
-		} else if l = w.byAfterName(f.Interface); l != nil {
-			truth = l.truth(f.Cause)
+		if k.iface == "" {
+			truth = w.nsTruth(k.cause)
+		} else if l = w.byAfterName(k.iface); l != nil {
+			truth = l.truth(k.cause)
 		}
-		cur, curCause = l, f.Cause
+		cur, curCause = l, k.cause
 		cls := func(what string) string {
-			if f.Interface == "" {
+			if k.iface == "" {
 				return "namespace-wide: " + what
 			}
 			return what
 		}
-		iface := cmp.Or(f.Interface, "(namespace)")
-		switch f.Certainty {
-		case explain.Exact:
-			switch {
-			case f.Count == truth:
-			case truth == 0:
-				add(cls("exact claim of a cause that did not happen"), "%s: %s exact %d, truth 0", iface, f.Cause, f.Count)
-			case f.Count > truth:
-				add(cls("exact count above truth"), "%s: %s exact %d, truth %d", iface, f.Cause, f.Count, truth)
+		iface := cmp.Or(k.iface, "(namespace)")
+		var lo, hi uint64
+		var hiInf bool
+		kinds := map[explain.Certainty]bool{}
+		var desc []string
+		for _, f := range fs {
+			kinds[f.Certainty] = true
+			desc = append(desc, fmt.Sprintf("%s %d", f.Certainty, f.Count))
+			switch f.Certainty {
+			case explain.Exact:
+				lo += f.Count
+				hi += f.Count
+			case explain.AtLeast:
+				lo += f.Count
+				hiInf = true
+			case explain.AtMost, explain.Candidate:
+				hi += f.Count
 			default:
-				add(cls("exact count below truth"), "%s: %s exact %d, truth %d", iface, f.Cause, f.Count, truth)
+				add(cls("unknown certainty"), "%s: %s certainty %d", iface, k.cause, f.Certainty)
 			}
-		case explain.AtMost:
-			if f.Count < truth {
-				add(cls("at_most below truth"), "%s: %s at_most %d, truth %d", iface, f.Cause, f.Count, truth)
-			}
-		case explain.AtLeast:
-			if f.Count > truth {
-				add(cls("at_least above truth"), "%s: %s at_least %d, truth %d", iface, f.Cause, f.Count, truth)
-			}
-		case explain.Candidate:
-			if f.Count < truth {
-				add(cls("candidate bound below truth"), "%s: %s candidate ≤%d, truth %d", iface, f.Cause, f.Count, truth)
-			}
-		default:
-			add(cls("unknown certainty"), "%s: %s certainty %d", iface, f.Cause, f.Certainty)
+		}
+		what := fmt.Sprintf("%s: %s %s, truth %d", iface, k.cause, strings.Join(desc, " + "), truth)
+		switch {
+		case lo > truth && truth == 0 && kinds[explain.Exact]:
+			add(cls("exact claim of a cause that did not happen"), "%s", what)
+		case lo > truth && kinds[explain.Exact] && !kinds[explain.AtLeast]:
+			add(cls("exact count above truth"), "%s", what)
+		case lo > truth:
+			add(cls("at_least above truth"), "%s", what)
+		case !hiInf && hi < truth && len(kinds) == 1 && kinds[explain.Exact]:
+			add(cls("exact count below truth"), "%s", what)
+		case !hiInf && hi < truth && kinds[explain.Candidate]:
+			add(cls("candidate bound below truth"), "%s", what)
+		case !hiInf && hi < truth:
+			add(cls("at_most below truth"), "%s", what)
 		}
 	}
 	// Groups.
