@@ -542,6 +542,12 @@ func genWorld(r oRand, phase int, label string) *oWorld {
 					*statField(s, name) = uint64(r.intn(40))
 				}
 			}
+			// The kernel counts tx_errors (rx_errors) with every specific
+			// TX (RX) error: keep the base consistent with that, so that a
+			// link whose old counters are read as new (a rename at the end
+			// of /proc/net/dev) looks as the kernel would show it.
+			s.TxErrors += s.TxCarrierErrors + s.TxAbortedErrors + s.Collisions + s.TxFIFOErrors
+			s.RxErrors += s.RxCRCErrors + s.RxFIFOErrors + s.RxLengthErrors + s.RxFrameErrors
 			// keep the base consistent with the kind on old xfrm kernels
 			if l.kind == explain.KindXfrm && !kv.AtLeast(5, 11) {
 				*s = vtistat.Stats64{RxPackets: s.RxPackets, TxPackets: s.TxPackets, RxBytes: s.RxBytes, TxBytes: s.TxBytes, RxDropped: s.RxDropped, TxDropped: s.TxDropped}
