@@ -276,9 +276,14 @@ func (e *engine) link(i int) {
 	case how == linkid.Recreated:
 		p := e.bl.at(j)
 		e.recreated(l, p)
-		since = "since it was created again"
 		if p.Index != 0 && l.Index != 0 {
 			since = fmt.Sprintf("since it was recreated (index %d → %d)", p.Index, l.Index)
+		} else {
+			// The order rule cannot tell which of two interfaces that
+			// changed places was re-created: its counters, from the
+			// re-creation or from long before, only bound the interval.
+			since = "since it was created again, by the order rule (if it was not, its counters are older: every count is at most what happened in the interval)"
+			upperOnly = true
 		}
 	default:
 		prev = e.bl.at(j)
@@ -348,7 +353,8 @@ func (e *engine) recreated(l, prev *LinkReading) {
 		why = fmt.Sprintf("%s has index %d in both readings but its kind changed (%s → %s): it was deleted and another link created under the same index, so its counters restarted; they are explained since then.", l.Name, l.Index, prev.Kind, l.Kind)
 	default:
 		f.Evidence = []Evidence{{Counter: "position", Source: sourceName(l.Source)}}
-		why = fmt.Sprintf("%s moved behind interfaces it was listed before: the kernel lists interfaces in the order they were created, so it was deleted and created again between the readings, and its counters restarted; they are explained since then. (The readings have no interface index: this is the order rule, the best one /proc/net/dev allows.)", l.Name)
+		f.Certainty = AtMost // the interfaces it changed places with may be the re-created ones
+		why = fmt.Sprintf("%s moved behind interfaces it was listed before: the kernel lists interfaces in the order they were created, so it, or the interfaces it changed places with, was deleted and created again between the readings. The readings have no interface index: this is the order rule, the best one /proc/net/dev allows, and it cannot tell which; %s's counters are explained as an upper bound.", l.Name, l.Name)
 	}
 	e.fill(&f, causeByID("counter-reset"), l, why)
 	e.rep.Findings = append(e.rep.Findings, f)
@@ -1258,7 +1264,6 @@ func (e *engine) quirkDropsCountedAsSent() {
 		return
 	}
 	var vtis []string
-	var aborted uint64
 	for li := range e.al.len() {
 		name, kind, cross := e.al.kind(li)
 		if kind == "" {
@@ -1272,29 +1277,13 @@ func (e *engine) quirkDropsCountedAsSent() {
 	if len(vtis) == 0 {
 		return
 	}
-	for _, m := range e.moved {
-		if (m.kind != KindVTI && m.kind != KindVTI6) || m.link.CrossNetns {
-			continue
-		}
-		if m.d.split {
-			aborted += m.d.v[ctrTxAborted]
-		} else {
-			aborted += m.d.v[ctrTxCarrier]
-		}
-	}
-	if aborted >= p {
-		return
-	}
-	n := p - aborted
-	f := Finding{Cause: "kernel-drops-counted-as-sent", Count: n, Certainty: AtMost,
+	// A VTI counts an IPsec drop of this kind as a sent packet, so its own
+	// output errors say nothing of them: up to all are such drops.
+	f := Finding{Cause: "kernel-drops-counted-as-sent", Count: p, Certainty: AtMost,
 		Evidence: []Evidence{{Counter: "XfrmOutStateProtoError", Delta: p, Source: SourceNameXfrmStat}}}
-	what := "no VTI shows an output error"
-	if aborted > 0 {
-		what = fmt.Sprintf("the VTIs show at most %d output errors", aborted)
-	}
 	e.fill(&f, causeByID("kernel-drops-counted-as-sent"), nil,
-		fmt.Sprintf("XfrmOutStateProtoError rose by %d while %s (%s): up to %d IPsec drops were counted by the tunnels as sent packets. Some may instead be asynchronous crypto failures or traffic outside the tunnels, which no link counts either.",
-			p, what, strings.Join(vtis, ", "), n))
+		fmt.Sprintf("XfrmOutStateProtoError rose by %d with VTIs in the namespace (%s), which count such a drop as a sent packet: up to %d IPsec drops were counted by the tunnels as sent packets. Some may instead be asynchronous crypto failures or traffic outside the tunnels, which no link counts either.",
+			p, strings.Join(vtis, ", "), p))
 	e.addNamespace(f)
 }
 

@@ -267,7 +267,7 @@ func TestKernelQuirks(t *testing.T) {
 		after.Links[1].Stats.TxBytes += 1375
 		rep := Explain(before, after)
 		f := mustFind(t, rep, want{"", "kernel-drops-counted-as-sent", 1375, AtMost})
-		if !strings.Contains(f.Explanation, "vti0") || !strings.Contains(f.Explanation, "no VTI shows an output error") {
+		if !strings.Contains(f.Explanation, "vti0") || !strings.Contains(f.Explanation, "count such a drop as a sent packet") {
 			t.Errorf("explanation:\n%s", f.Explanation)
 		}
 		mustFind(t, rep, want{"", "tx-crypto-backlog", 1375, Exact})
@@ -277,7 +277,9 @@ func TestKernelQuirks(t *testing.T) {
 			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 5, TxAbortedErrors: 5}),
 		}, mib(), mib("XfrmOutStateProtoError", 30))
 		rep := Explain(before, after)
-		mustFind(t, rep, want{"", "kernel-drops-counted-as-sent", 25, AtMost})
+		// The 5 aborted errors need not be crypto drops (any output
+		// failure counts so): up to all 30 may have been counted as sent.
+		mustFind(t, rep, want{"", "kernel-drops-counted-as-sent", 30, AtMost})
 		mustFind(t, rep, want{"vti0", "tx-crypto-backlog", 5, AtMost})
 	})
 	t.Run("no quirk without a VTI", func(t *testing.T) {

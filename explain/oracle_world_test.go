@@ -548,6 +548,13 @@ func genWorld(r oRand, phase int, label string) *oWorld {
 			// of /proc/net/dev) looks as the kernel would show it.
 			s.TxErrors += s.TxCarrierErrors + s.TxAbortedErrors + s.Collisions + s.TxFIFOErrors
 			s.RxErrors += s.RxCRCErrors + s.RxFIFOErrors + s.RxLengthErrors + s.RxFrameErrors
+			if isIPsecKind(l.kind) { // an IPsec input error is a drop too
+				s.RxDropped += s.RxErrors
+			}
+			switch l.kind { // kinds that drop with every error but aborted ones
+			case explain.KindVTI6, explain.KindXfrm, explain.KindIP6GRE, explain.KindIP6GRETap, explain.KindIP6ERSPAN, explain.KindIP6Tnl:
+				s.TxDropped += s.TxErrors - s.TxAbortedErrors
+			}
 			// keep the base consistent with the kind on old xfrm kernels
 			if l.kind == explain.KindXfrm && !kv.AtLeast(5, 11) {
 				*s = vtistat.Stats64{RxPackets: s.RxPackets, TxPackets: s.TxPackets, RxBytes: s.RxBytes, TxBytes: s.TxBytes, RxDropped: s.RxDropped, TxDropped: s.TxDropped}
