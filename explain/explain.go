@@ -236,11 +236,7 @@ func (e *engine) link(i int) {
 		j, how = e.prevOf(i)
 		switch how {
 		case linkid.Renamed:
-			if x := e.al.Index(i); x != 0 {
-				e.note("%s was renamed %s (the same interface, index %d): its counters go on, and the rename is no event", e.bl.Name(j), e.al.Name(i), x)
-			} else {
-				e.note("%s was renamed %s: the readings have no interface index, but the new name took the old one's place in the kernel's list, where a new interface would come last; its counters go on, and the rename is no event", e.bl.Name(j), e.al.Name(i))
-			}
+			e.note("%s was renamed %s (the same interface, index %d): its counters go on, and the rename is no event", e.bl.Name(j), e.al.Name(i), e.al.Index(i))
 		case linkid.Duplicate:
 			if e.firstOfName(i) {
 				e.note("%s is listed more than once in a reading: which earlier line continues which cannot be told, so it is not explained", e.al.Name(i))
@@ -805,9 +801,9 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 // MIB counters of cands without a link counter showing it, so that equal
 // totals prove nothing:
 //
-//   - another link of a kind on which the cause is silent (it counts the
-//     dropped packet as sent or received) that sent or received packets in
-//     the interval, or that is new;
+//   - a link of a kind on which the cause is silent (it counts the dropped
+//     packet as sent or received): this one, or another that sent or
+//     received packets in the interval, or that is new;
 //   - any VTI or xfrm interface (this one included) whose kind the cause
 //     moves no counter of, or only across namespaces: the kernel counts
 //     the event in the MIB before any tunnel sees the packet (an ESP packet
@@ -834,8 +830,11 @@ func (e *engine) silentlyShared(cands []candidate, self *LinkReading) bool {
 			if (kind == KindXfrm && hiddenOnXfrm) || (isIPsecKind(kind) && mibOnlyOn(c, kind)) {
 				return true
 			}
-			if name == self.Name || !slices.Contains(c.Signature.SilentOn, kind) {
+			if !slices.Contains(c.Signature.SilentOn, kind) {
 				continue
+			}
+			if name == self.Name {
+				return true // some of its own events may have been counted as sent
 			}
 			if e.before == nil {
 				return true

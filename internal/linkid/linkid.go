@@ -15,13 +15,14 @@
 //     The kernel lists interfaces in the order they were registered, so an
 //     interface deleted and created again between the readings moves
 //     behind the others: the fewest interfaces whose move explains the new
-//     order are Recreated, preferring those that are now later. A renamed
-//     interface keeps its place: one name gone and one new between the same
-//     two interfaces is a rename (Renamed); at the end of the list a rename
-//     and a new interface look the same and stay New. A name listed twice
-//     in one reading cannot be paired (Duplicate). This rule cannot see a
-//     link re-created in place (the last one, or all of them): counters
-//     that went back are the only sign of those, which the callers check.
+//     order are Recreated, preferring those that are now later (which of
+//     two interfaces that changed places was re-created the order alone
+//     cannot tell). A renamed interface is a name gone and a name New:
+//     without an index a rename and a deletion beside a creation look the
+//     same. A name listed twice in one reading cannot be paired
+//     (Duplicate). This rule cannot see a link re-created in place (the
+//     last one, or all of them): counters that went back are the only sign
+//     of those, which the callers check.
 //
 // Readings in which any link lacks an index are paired by name
 // (Pairing.ByName says so).
@@ -300,70 +301,11 @@ func pairByName[B, A Links](p *Pairing, before B, after A) {
 	}
 	// Interfaces in both readings keep their relative order unless one
 	// was re-created: keep the longest run that is still in order.
-	inOrder := longestInOrder(p.Prev)
-	for j, in := range inOrder {
+	for j, in := range longestInOrder(p.Prev) {
 		if p.How[j] == Same && !in {
 			p.How[j] = Recreated
 		}
 	}
-	renamesInPlace(p, before, after, inOrder)
-}
-
-// renamesInPlace finds renames among readings without indexes. A renamed
-// interface keeps its place in the kernel's list, while a new one is listed
-// after every older one: one name gone and one name new between the same
-// two interfaces of both readings (with an interface after them that is
-// in both) is that interface renamed. At the end of the list a rename and
-// a new interface look the same, so those stay New.
-func renamesInPlace[B, A Links](p *Pairing, before B, after A, inOrder []bool) {
-	if len(p.Vanished) == 0 {
-		return
-	}
-	gone := make(map[int]int, len(p.Vanished)) // before position -> index in Vanished
-	for k, i := range p.Vanished {
-		if !p.VanishedDuplicate[k] {
-			gone[i] = k
-		}
-	}
-	var renamed []int // Vanished entries to drop
-	lastI, lastJ := -1, -1
-	for j := range after.Len() {
-		if !inOrder[j] || p.How[j] != Same {
-			continue
-		}
-		i := p.Prev[j]
-		// The gap between (lastI, lastJ) and (i, j).
-		newJ, goneI := -1, -1
-		nNew, nGone := 0, 0
-		for jj := lastJ + 1; jj < j; jj++ {
-			if p.How[jj] == New {
-				newJ, nNew = jj, nNew+1
-			}
-		}
-		for ii := lastI + 1; ii < i; ii++ {
-			if _, ok := gone[ii]; ok {
-				goneI, nGone = ii, nGone+1
-			}
-		}
-		if nNew == 1 && nGone == 1 && kindsAgree(before.Kind(goneI), after.Kind(newJ)) {
-			p.Prev[newJ], p.How[newJ] = goneI, Renamed
-			renamed = append(renamed, gone[goneI])
-		}
-		lastI, lastJ = i, j
-	}
-	if len(renamed) == 0 {
-		return
-	}
-	k := 0
-	for v := range p.Vanished {
-		if len(renamed) > 0 && renamed[0] == v {
-			renamed = renamed[1:]
-			continue
-		}
-		p.Vanished[k], p.VanishedDuplicate[k] = p.Vanished[v], p.VanishedDuplicate[v]
-		k++
-	}
-	p.Vanished, p.VanishedDuplicate = p.Vanished[:k], p.VanishedDuplicate[:k]
 }
 
 // longestInOrder marks the paired entries (pair[j] >= 0) that belong to
