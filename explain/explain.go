@@ -639,6 +639,16 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		}
 	}
 	switch {
+	case m.upperOnly:
+		// The counters may hold events from before the interval: every
+		// cause left may account for up to all of the bucket.
+		for _, cd := range cands {
+			n := b.upper
+			if useMIB && cd.mibKnown && cd.c.mibBearing() && !cd.c.Signature.AlsoWithoutMIB {
+				n = min(n, cd.m)
+			}
+			out = append(out, mk(cd, n, AtMost))
+		}
 	case len(cands) == 1 && useMIB && cd0MIBShort(cands[0], b.n):
 		// The only cause left is one the MIB counts in full, and the MIB
 		// counted fewer: it bounds the cause, and the rest fits no cause
