@@ -187,8 +187,28 @@ var soundSteps = map[string]func(r *rig, pair *testns.Pair) (before, after *capt
 		time.Sleep(time.Second) // whatever IPv6 sends when it comes up is counted before reading 1
 		before = r.read(r.a)
 		r.send(r.a, r.a.peerInner, mixedV4, sendOpts{})
+		mid := r.read(r.a)
 		r.send6(r.a, xfrmi6B, mixedV6)
-		return before, r.read(r.a)
+		after = r.read(r.a)
+		// Which packets moved what: the IPv4 ones the carrier errors and
+		// XfrmOutNoStates, the IPv6 one the carrier errors alone.
+		carrier := func(c *capturedReading) uint64 {
+			if l := linkByName(c, xfrmiName); l != nil {
+				return l.Stats.TxCarrierErrors
+			}
+			return 0
+		}
+		noStates := func(c *capturedReading) uint64 {
+			v, _ := c.Netlink.MIB.Counter("XfrmOutNoStates")
+			return v
+		}
+		if d4, d6 := carrier(mid)-carrier(before), carrier(after)-carrier(mid); d4 != mixedV4 || d6 != mixedV6 {
+			r.t.Errorf("KERNEL FACT: %s tx_carrier_errors +%d for the %d IPv4 packets and +%d for the %d IPv6 one", xfrmiName, d4, mixedV4, d6, mixedV6)
+		}
+		if d4, d6 := noStates(mid)-noStates(before), noStates(after)-noStates(mid); d4 != mixedV4 || d6 != 0 {
+			r.t.Errorf("KERNEL FACT: XfrmOutNoStates +%d for the %d IPv4 packets and +%d for the IPv6 one, want +%d and +0", d4, mixedV4, d6, mixedV4)
+		}
+		return before, after
 	},
 	"vti-renamed": func(r *rig, _ *testns.Pair) (before, after *capturedReading) {
 		r.buildVTI("vti1")
