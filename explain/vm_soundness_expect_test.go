@@ -54,10 +54,11 @@ const soundnessRoot = "testdata/vm/soundness"
 
 // Names and counts of the soundness scenarios.
 const (
-	xfrmiName = "xfrm1"   // the xfrm interface
-	xfrmiIfID = 42        // its if_id, on its SAs and policies
-	renamedTo = "vti9"    // vti1's new name in vti-renamed
-	ip6tnl    = "ip6tnl1" // the ip6 tunnel of ip6tnl-tx-no-sa
+	xfrmiName  = "xfrm1"   // the xfrm interface
+	xfrmiIfID  = 42        // its if_id, on its SAs and policies
+	renamedTo  = "vti9"    // vti1's new name in vti-renamed
+	ip6tnl     = "ip6tnl1" // the ip6 tunnel of ip6tnl-tx-no-sa…
+	ip6greName = "ip6gre1" // the ip6 tunnel of ip6gre-tx-no-sa
 
 	mixedV4 = 3 // xfrmi-mixed: IPv4 packets into xfrm1 (outbound SA missing)
 	mixedV6 = 1 // xfrmi-mixed: IPv6 packets into xfrm1 (no IPv6 policy)
@@ -479,6 +480,23 @@ var soundSpecs = []soundSpec{
 		facts: ip6tnlNoSALarvalFacts,
 		check: ip6tnlNoSACheck,
 	},
+	{
+		// 5e. ip6gre instead of ip6tnl (the same ip6_tnl_xmit), larval_drop=1.
+		name: "ip6gre-tx-no-sa",
+		truth: map[string]uint64{
+			truthKey(ip6greName, "tx-no-sa"): events,
+			truthKey("", "tx-no-sa"):         events,
+		},
+		facts: func(t testing.TB, k explain.KernelVersion, before, after *capturedReading) {
+			expectMoved(t, k, before, after, map[string]int64{
+				ip6greName + " tx_carrier_errors": events, ip6greName + " tx_errors": events, ip6greName + " tx_dropped": events,
+				"XfrmOutNoStates": events,
+			})
+		},
+		check: func(v view, k explain.KernelVersion, rep explain.Report) []string {
+			return namesTxNoSA(ip6greName, rep)
+		},
+	},
 }
 
 // ip6tnlNoSAFacts: an ip6 tunnel counts a failed xfrm_lookup of its outer
@@ -509,13 +527,18 @@ func ip6tnlNoSALarvalFacts(t testing.TB, k explain.KernelVersion, before, after 
 }
 
 func ip6tnlNoSACheck(v view, k explain.KernelVersion, rep explain.Report) []string {
-	for _, f := range rep.ByInterface(ip6tnl) {
+	return namesTxNoSA(ip6tnl, rep)
+}
+
+// namesTxNoSA wants a finding on the ip6 tunnel dev that names tx-no-sa.
+func namesTxNoSA(dev string, rep explain.Report) []string {
+	for _, f := range rep.ByInterface(dev) {
 		if names(f, "tx-no-sa") {
 			return nil
 		}
 	}
 	return []string{fmt.Sprintf("MISSING: the %d packets sent into %s met the outer packets' ESP policy without SA (XfrmOutNoStates +%d); no finding on %s names tx-no-sa",
-		events, ip6tnl, events, ip6tnl)}
+		events, dev, events, dev)}
 }
 
 // noExactClaim returns a problem for each exact finding of cause (a cause

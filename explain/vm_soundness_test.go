@@ -146,10 +146,23 @@ func (r *rig) enableIPv6(s *side, dev string) {
 	r.sysctl(s, "/proc/sys/net/ipv6/conf/"+dev+"/disable_ipv6", "0")
 }
 
+// ip6Tunnel is an IPv6 tunnel carrying IPv4: ip6tnl1 (ipip6, outer next
+// header IPIP) or ip6gre1 (outer next header GRE), both without the
+// encapsulation limit option.
+type ip6Tunnel struct {
+	name, typ string
+	proto     int // the outer packets' next header
+}
+
+var (
+	tunIP6Tnl = ip6Tunnel{name: ip6tnl, typ: "ip6tnl mode ipip6", proto: 4}
+	tunIP6GRE = ip6Tunnel{name: ip6greName, typ: "ip6gre", proto: 47}
+)
+
 // buildIP6Tnl turns IPv6 on on the veths (addresses 2001:db8:1::1 and ::2
-// again, no DAD) and builds ip6tnl1 (ipip6: IPv4 inside IPv6, no
-// encapsulation limit option) in each namespace, inner addresses TEST-NET-1.
-func (r *rig) buildIP6Tnl(pair *testns.Pair) {
+// again, no DAD) and builds the tunnel in each namespace, inner addresses
+// TEST-NET-1.
+func (r *rig) buildIP6Tnl(pair *testns.Pair, tun ip6Tunnel) {
 	for _, s := range []*side{r.a, r.b} {
 		s.inner, s.peerInner = greInnerA, greInnerB
 		local, remote := pair.A6.String(), pair.B6.String()
@@ -159,15 +172,15 @@ func (r *rig) buildIP6Tnl(pair *testns.Pair) {
 		}
 		r.enableIPv6(s, vethOf(s))
 		r.batch(s, fmt.Sprintf("addr replace %s/64 dev %s nodad", local, vethOf(s)))
-		r.batch(s, s.ip6tnlLines(local, remote)...)
+		r.batch(s, s.ip6tnlLines(tun, local, remote)...)
 	}
 }
 
-func (s *side) ip6tnlLines(local, remote string) []string {
+func (s *side) ip6tnlLines(tun ip6Tunnel, local, remote string) []string {
 	return []string{
-		fmt.Sprintf("link add %s type ip6tnl mode ipip6 local %s remote %s encaplimit none", ip6tnl, local, remote),
-		fmt.Sprintf("addr add %s peer %s dev %s", s.inner, s.peerInner, ip6tnl),
-		"link set " + ip6tnl + " up",
+		fmt.Sprintf("link add %s type %s local %s remote %s encaplimit none", tun.name, tun.typ, local, remote),
+		fmt.Sprintf("addr add %s peer %s dev %s", s.inner, s.peerInner, tun.name),
+		"link set " + tun.name + " up",
 	}
 }
 
@@ -270,16 +283,19 @@ var soundSteps = map[string]func(r *rig, pair *testns.Pair) (before, after *capt
 		return before, r.read(r.a)
 	},
 	"ip6tnl-tx-no-sa": func(r *rig, pair *testns.Pair) (before, after *capturedReading) {
-		return ip6tnlNoSA(r, pair, "1", false)
+		return ip6tnlNoSA(r, pair, tunIP6Tnl, "1", false)
 	},
 	"ip6tnl-tx-no-sa-larval0": func(r *rig, pair *testns.Pair) (before, after *capturedReading) {
-		return ip6tnlNoSA(r, pair, "0", false)
+		return ip6tnlNoSA(r, pair, tunIP6Tnl, "0", false)
 	},
 	"ip6tnl-tx-no-sa-acquire": func(r *rig, pair *testns.Pair) (before, after *capturedReading) {
-		return ip6tnlNoSA(r, pair, "1", true)
+		return ip6tnlNoSA(r, pair, tunIP6Tnl, "1", true)
 	},
 	"ip6tnl-tx-no-sa-acquire-larval0": func(r *rig, pair *testns.Pair) (before, after *capturedReading) {
-		return ip6tnlNoSA(r, pair, "0", true)
+		return ip6tnlNoSA(r, pair, tunIP6Tnl, "0", true)
+	},
+	"ip6gre-tx-no-sa": func(r *rig, pair *testns.Pair) (before, after *capturedReading) {
+		return ip6tnlNoSA(r, pair, tunIP6GRE, "1", false)
 	},
 }
 
@@ -317,18 +333,19 @@ func (r *rig) acquires(c *netlink.Conn) int {
 }
 
 // ip6tnlNoSA: the ip6 tunnel works both ways; then A's outer packets
-// (IPv6, next header IPIP, between the veth addresses) get a transport-mode
-// ESP policy and no SA, with net.core.xfrm_larval_drop = larvalDrop, and
-// with or without a key manager listening for ACQUIRE messages.
-func ip6tnlNoSA(r *rig, pair *testns.Pair, larvalDrop string, listen bool) (before, after *capturedReading) {
-	r.buildIP6Tnl(pair)
+// (IPv6, next header IPIP or GRE, between the veth addresses) get a
+// transport-mode ESP policy and no SA, with net.core.xfrm_larval_drop =
+// larvalDrop, and with or without a key manager listening for ACQUIRE
+// messages.
+func ip6tnlNoSA(r *rig, pair *testns.Pair, tun ip6Tunnel, larvalDrop string, listen bool) (before, after *capturedReading) {
+	r.buildIP6Tnl(pair, tun)
 	r.ready()
 	a6, b6 := pair.A6.String(), pair.B6.String()
-	// A fresh ip6tnl1 in A: the tunnel caches its route to the remote,
-	// and the policy must be met by a lookup.
-	r.batch(r.a, append([]string{"link del " + ip6tnl}, r.a.ip6tnlLines(a6, b6)...)...)
+	// A fresh tunnel in A: it caches its route to the remote, and the
+	// policy must be met by a lookup.
+	r.batch(r.a, append([]string{"link del " + tun.name}, r.a.ip6tnlLines(tun, a6, b6)...)...)
 	r.sysctl(r.a, "/proc/sys/net/core/xfrm_larval_drop", larvalDrop)
-	r.batch(r.a, fmt.Sprintf("xfrm policy add dir out src %s/128 dst %s/128 proto 4 tmpl src %s dst %s proto esp mode transport", a6, b6, a6, b6))
+	r.batch(r.a, fmt.Sprintf("xfrm policy add dir out src %s/128 dst %s/128 proto %d tmpl src %s dst %s proto esp mode transport", a6, b6, tun.proto, a6, b6))
 	var km *netlink.Conn
 	if listen {
 		km = r.acquireListener(r.a)
@@ -351,7 +368,7 @@ func ip6tnlNoSA(r *rig, pair *testns.Pair, larvalDrop string, listen bool) (befo
 // checks them (checkSoundness).
 func TestVMSoundness(t *testing.T) {
 	vmtest.RequireRoot(t)
-	vmtest.RequireModules(t, "ip_vti", "xfrm_interface", "ip6_tunnel", "dummy", "veth", "xfrm_user", "esp4", "esp6",
+	vmtest.RequireModules(t, "ip_vti", "xfrm_interface", "ip6_tunnel", "ip6_gre", "dummy", "veth", "xfrm_user", "esp4", "esp6",
 		"authenc", "cbc", "aes_generic", "sha256_generic", "hmac")
 	vmtest.RequireTools(t, "ip")
 	for i := range soundSpecs {
