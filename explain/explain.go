@@ -493,9 +493,11 @@ func (e *engine) explainLinks() {
 				f.Certainty = AtMost
 			}
 		}
-		e.rep.Findings = append(e.rep.Findings, m.findings...)
 	}
 	e.enforceMIBBounds()
+	for _, m := range e.moved {
+		e.rep.Findings = append(e.rep.Findings, m.findings...)
+	}
 }
 
 // xfrmErrorsMayBeHidden reports whether the kernel may be one whose xfrm
@@ -516,15 +518,18 @@ func (e *engine) enforceMIBBounds() {
 		return
 	}
 	var claimed map[CauseID]uint64
-	for i := range e.rep.Findings {
-		f := &e.rep.Findings[i]
-		if f.Interface == "" || (f.Certainty != Exact && f.Certainty != AtLeast) || e.crossNetns(f.Interface) {
+	for _, m := range e.moved {
+		if m.link.CrossNetns {
 			continue
 		}
-		if claimed == nil {
-			claimed = map[CauseID]uint64{}
+		for i := range m.findings {
+			if f := &m.findings[i]; f.Certainty == Exact || f.Certainty == AtLeast {
+				if claimed == nil {
+					claimed = map[CauseID]uint64{}
+				}
+				claimed[f.Cause] += f.Count
+			}
 		}
-		claimed[f.Cause] += f.Count
 	}
 	for id, n := range claimed {
 		c := causeByID(id)
@@ -535,29 +540,23 @@ func (e *engine) enforceMIBBounds() {
 		if !known || n <= m {
 			continue
 		}
-		for i := range e.rep.Findings {
-			f := &e.rep.Findings[i]
-			if f.Interface == "" || f.Cause != id || (f.Certainty != Exact && f.Certainty != AtLeast) || e.crossNetns(f.Interface) {
+		why := fmt.Sprintf(" The tunnels' counters claim %d %s events while %s counted %d in the whole namespace: the count is only a bound.", n, id, strings.Join(c.Signature.MIB, "+"), m)
+		for _, ml := range e.moved {
+			if ml.link.CrossNetns {
 				continue
 			}
-			f.Certainty, f.Count = AtMost, min(f.Count, m)
-			why := fmt.Sprintf(" The tunnels' counters claim %d %s events while %s counted %d in the whole namespace: the count is only a bound.", n, id, strings.Join(c.Signature.MIB, "+"), m)
-			f.Explanation += why
-			f.groupWhy += why
+			for i := range ml.findings {
+				f := &ml.findings[i]
+				if f.Cause == id && (f.Certainty == Exact || f.Certainty == AtLeast) {
+					f.Certainty, f.Count = AtMost, min(f.Count, m)
+					f.Explanation += why
+					f.groupWhy += why
+				}
+			}
 		}
 	}
 }
 
-// crossNetns reports whether the later reading's link of that name has its
-// underlay in another namespace (whose MIB counts its IPsec events).
-func (e *engine) crossNetns(name string) bool {
-	for _, m := range e.moved {
-		if m.link.Name == name {
-			return m.link.CrossNetns
-		}
-	}
-	return false
-}
 
 // candidate is a cause still in the running for a bucket's events.
 type candidate struct {
