@@ -3,6 +3,7 @@ package vmtest
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tunnelstat/tunnelstat/internal/vmtest/internal/protocol"
@@ -132,5 +133,14 @@ func TestInVM(t *testing.T) {
 	t.Setenv(protocol.EnvInVM, "1")
 	if !InVM() || Kernel() != "6.1" {
 		t.Fatalf("inside a VM: InVM() = %v, Kernel() = %q", InVM(), Kernel())
+	}
+}
+
+// Successor names are looked up with '_' for '-', as modprobe treats them.
+func TestModuleSuccessorsNormalized(t *testing.T) {
+	for old, succ := range protocol.ModuleSuccessors {
+		if strings.Contains(old, "-") || len(succ) == 0 {
+			t.Errorf("ModuleSuccessors[%q] = %q: want a key without '-' and at least one successor", old, succ)
+		}
 	}
 }

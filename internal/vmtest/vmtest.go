@@ -88,6 +88,10 @@ func SkipOnOldKernel(tb testing.TB, minVersion, feature string) {
 // the VM's kernel is known to have them, so a missing one is a rig bug (add
 // it to the runner's module list). For modules a kernel of the matrix lacks
 // by design, use SkipWithoutModules.
+//
+// A generic crypto module that newer kernels renamed or folded into
+// lib/crypto (aes_generic, sha256_generic, ghash-generic ... on 7.3) is
+// satisfied there by its successors (see the runner's DefaultModules).
 func RequireModules(tb testing.TB, names ...string) {
 	tb.Helper()
 	for _, name := range names {

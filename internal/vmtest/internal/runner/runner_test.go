@@ -578,3 +578,64 @@ func TestFindKernelErrors(t *testing.T) {
 		}
 	}
 }
+
+// Lines of 7.3's modules.dep and modules.builtin (hand-trimmed): the
+// generic crypto drivers the tests name are gone, their successors are
+// built in (aes, sha256, libgf128hash) or modules (chacha, libpoly1305).
+const (
+	testModulesDep73 = `kernel/crypto/gcm.ko.xz:
+kernel/crypto/chacha20poly1305.ko.xz: kernel/lib/crypto/libpoly1305.ko.xz
+kernel/crypto/chacha.ko.xz: kernel/lib/crypto/libchacha.ko.xz
+kernel/lib/crypto/libchacha.ko.xz:
+kernel/lib/crypto/libpoly1305.ko.xz:
+kernel/crypto/seqiv.ko.xz: kernel/crypto/geniv.ko.xz
+kernel/crypto/geniv.ko.xz:
+kernel/net/ipv4/esp4.ko.xz: kernel/net/xfrm/xfrm_algo.ko.xz
+kernel/net/xfrm/xfrm_algo.ko.xz:
+`
+	testModulesBuiltin73 = "kernel/crypto/hmac.ko\nkernel/crypto/sha256.ko\nkernel/crypto/cbc.ko\nkernel/crypto/aes.ko\nkernel/lib/crypto/libgf128hash.ko\n"
+)
+
+func TestModuleClosureSuccessors(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"modules.dep":     testModulesDep73,
+		"modules.builtin": testModulesBuiltin73,
+	})
+	idx, err := readModuleIndex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, missing := idx.closure([]string{"esp4", "seqiv", "gcm", "ghash-generic", "aes_generic", "sha256_generic",
+		"chacha_generic", "poly1305_generic", "chacha20poly1305", "sha512_generic", "drbg"})
+	want := []string{
+		"kernel/crypto/chacha.ko.xz", // for chacha_generic
+		"kernel/crypto/chacha20poly1305.ko.xz",
+		"kernel/crypto/gcm.ko.xz",
+		"kernel/crypto/geniv.ko.xz",
+		"kernel/crypto/seqiv.ko.xz",
+		"kernel/lib/crypto/libchacha.ko.xz",
+		"kernel/lib/crypto/libpoly1305.ko.xz", // for poly1305_generic, and chacha20poly1305's dependency
+		"kernel/net/ipv4/esp4.ko.xz",
+		"kernel/net/xfrm/xfrm_algo.ko.xz",
+	}
+	if !reflect.DeepEqual(paths, want) {
+		t.Errorf("closure paths:\n got %q\nwant %q", paths, want)
+	}
+	// sha512 is not in this trimmed index: its successor is missing too.
+	if want := []string{"sha512_generic", "drbg"}; !reflect.DeepEqual(missing, want) {
+		t.Errorf("missing = %q, want %q", missing, want)
+	}
+
+	// On a kernel that has the old name, it is used and its successor is not.
+	paths, missing = idx.closure([]string{"libpoly1305"})
+	if !reflect.DeepEqual(paths, []string{"kernel/lib/crypto/libpoly1305.ko.xz"}) || missing != nil {
+		t.Errorf("closure(libpoly1305) = %q, %q", paths, missing)
+	}
+	old, err := readModuleIndex(writeFiles(t, map[string]string{"modules.dep": testModulesDep, "modules.builtin": testModulesBuiltin}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paths, missing := old.closure([]string{"ghash-generic", "aes_generic"}); !reflect.DeepEqual(paths, []string{"kernel/crypto/ghash-generic.ko.xz"}) || missing != nil {
+		t.Errorf("6.12 closure(ghash-generic, aes_generic) = %q, %q", paths, missing)
+	}
+}
