@@ -20,7 +20,7 @@ var ErrNotSupported = errors.New("vmtest: not supported on this platform")
 // InVM reports whether the caller runs inside a vmtest VM.
 func InVM() bool { return os.Getenv(protocol.EnvInVM) == "1" }
 
-// Kernel returns the matrix name of the VM's kernel ("5.10", "6.1", "6.12"),
+// Kernel returns the matrix name of the VM's kernel ("5.10", "6.1", "6.12", "7.3"),
 // or "" outside a VM.
 func Kernel() string {
 	if !InVM() {

@@ -34,7 +34,7 @@ const (
 	// EnvKernel is the matrix name of the kernel under test, e.g. "6.1".
 	EnvKernel = "TUNNELSTAT_VMTEST_KERNEL"
 	// EnvMaxKernel is the newest kernel of the runner's known matrix, e.g.
-	// "6.12": a test that needs a newer kernel can never run and fails.
+	// "7.3": a test that needs a newer kernel can never run and fails.
 	EnvMaxKernel = "TUNNELSTAT_VMTEST_MAX_KERNEL"
 	// EnvArtifacts is a directory whose files the guest sends back to the
 	// host after the test binary exits.
@@ -55,7 +55,7 @@ const (
 type Config struct {
 	// Kernel is the matrix name of the kernel, e.g. "5.10".
 	Kernel string `json:"kernel"`
-	// MaxKernel is the newest kernel the runner knows, e.g. "6.12".
+	// MaxKernel is the newest kernel the runner knows, e.g. "7.3".
 	MaxKernel string `json:"max_kernel"`
 	// Deadline is when the host stops the VM. The guest bounds each test
 	// binary's -test.timeout by it, so a test that hangs still reports

@@ -24,6 +24,7 @@ var Matrix = []KernelSpec{
 	{Name: "5.10", Suite: "bullseye"},
 	{Name: "6.1", Suite: "bookworm"},
 	{Name: "6.12", Suite: "trixie"},
+	{Name: "7.3", Suite: "trixie-backports"},
 }
 
 // LookupKernel finds a kernel by matrix name or suite.

@@ -432,12 +432,20 @@ func TestPrintable(t *testing.T) {
 
 func TestLookupKernel(t *testing.T) {
 	for _, name := range []string{"6.12", "trixie"} {
-		if k, err := LookupKernel(name); err != nil || k.Suite != "trixie" {
+		if k, err := LookupKernel(name); err != nil || k.Suite != "trixie" || k.Name != "6.12" {
+			t.Errorf("LookupKernel(%q) = %+v, %v", name, k, err)
+		}
+	}
+	for _, name := range []string{"7.3", "trixie-backports"} {
+		if k, err := LookupKernel(name); err != nil || k.Suite != "trixie-backports" || k.Name != "7.3" {
 			t.Errorf("LookupKernel(%q) = %+v, %v", name, k, err)
 		}
 	}
 	if _, err := LookupKernel("4.19"); err == nil {
 		t.Error("LookupKernel(4.19): want an error")
+	}
+	if newest := Matrix[len(Matrix)-1].Name; newest != "7.3" {
+		t.Errorf("newest kernel of the matrix %q, want 7.3 (it is the guests' MaxKernel)", newest)
 	}
 }
 
