@@ -4,12 +4,12 @@
 // The host this project is developed on has XFRM netlink but none of the
 // tunnel drivers (ip_vti, ip6_vti, xfrm_interface, ip_gre, ipip, esp4 ...)
 // whose counters tunnelstat explains. The vmtest command boots Debian's
-// cloud kernels 5.10 (bullseye), 6.1 (bookworm) and 6.12 (trixie) under
-// qemu, runs the chosen test binaries in each as root, and reports pass,
-// fail or skip per kernel and per test:
+// cloud kernels 5.10 (bullseye), 6.1 (bookworm), 6.12 (trixie) and 7.3
+// (trixie-backports) under qemu, runs the chosen test binaries in each as
+// root, and reports pass, fail or skip per kernel and per test:
 //
 //	bash internal/vmtest/setup.sh
-//	go run ./internal/vmtest/cmd/vmtest -kernels 5.10,6.1,6.12 ./internal/vmtest/ ./vtistat/
+//	go run ./internal/vmtest/cmd/vmtest -kernels 5.10,6.1,6.12,7.3 ./internal/vmtest/ ./vtistat/
 //
 // The same tests run on the host with plain go test, where they skip with
 // a reason when the kernel lacks what they need.

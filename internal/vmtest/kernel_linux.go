@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/tunnelstat/tunnelstat/internal/vmtest/internal/protocol"
 )
 
 func uname() (release, version string, err error) {
@@ -35,6 +37,33 @@ func utsString(b []int8) string {
 }
 
 func loadModule(ctx context.Context, name string) error {
+	err := loadOneModule(ctx, name)
+	var nf *moduleNotFoundError
+	if err == nil || !errors.As(err, &nf) {
+		return err
+	}
+	// A module newer kernels renamed or folded into a library: load what
+	// provides its algorithms there (see protocol.ModuleSuccessors).
+	succ, ok := protocol.ModuleSuccessors[strings.ReplaceAll(name, "-", "_")]
+	if !ok {
+		return err
+	}
+	for _, s := range succ {
+		if serr := loadOneModule(ctx, s); serr != nil {
+			return fmt.Errorf("%w; its successor on newer kernels: %v", err, serr)
+		}
+	}
+	return nil
+}
+
+// moduleNotFoundError is modprobe's answer for a name that is neither a
+// module, an alias nor built in.
+type moduleNotFoundError struct{ err error }
+
+func (e *moduleNotFoundError) Error() string { return e.err.Error() }
+func (e *moduleNotFoundError) Unwrap() error { return e.err }
+
+func loadOneModule(ctx context.Context, name string) error {
 	sysName := strings.ReplaceAll(name, "-", "_")
 	if _, err := os.Stat(filepath.Join("/sys/module", sysName)); err == nil {
 		return nil
@@ -51,7 +80,12 @@ func loadModule(ctx context.Context, name string) error {
 		if errors.Is(err, exec.ErrNotFound) {
 			return fmt.Errorf("modprobe not installed: %w", err)
 		}
-		return fmt.Errorf("modprobe %s on kernel %s: %w: %s", name, release, err, bytes.TrimSpace(out))
+		err = fmt.Errorf("modprobe %s on kernel %s: %w: %s", name, release, err, bytes.TrimSpace(out))
+		// kmod: "modprobe: FATAL: Module x not found in directory /lib/modules/<release>"
+		if bytes.Contains(out, []byte("not found in directory")) {
+			return &moduleNotFoundError{err}
+		}
+		return err
 	}
 	return nil
 }

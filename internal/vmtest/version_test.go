@@ -3,6 +3,7 @@ package vmtest
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tunnelstat/tunnelstat/internal/vmtest/internal/protocol"
@@ -16,6 +17,7 @@ func TestParseVersion(t *testing.T) {
 		{"5.10", Version{5, 10, 0}},
 		{"6.1.0", Version{6, 1, 0}},
 		{"6.12.107+deb13-cloud-amd64", Version{6, 12, 107}},
+		{"7.3.4+deb13-cloud-amd64", Version{7, 3, 4}},
 		{"5.10.0-32-cloud-amd64", Version{5, 10, 0}},
 		{"6.18.44-fc-v769", Version{6, 18, 44}},
 		{"4", Version{4, 0, 0}},
@@ -32,8 +34,9 @@ func TestParseVersion(t *testing.T) {
 	}
 }
 
-// The release and version strings are uname's fields of the three VM
-// kernels (from their consoles' "Linux version" lines) and of this host.
+// The release and version strings are uname's fields of the VM kernels
+// (from their consoles' "Linux version" lines) and of this host. 7.3 comes
+// from trixie-backports: its Debian version says ~bpo13+1.
 func TestKernelVersionFrom(t *testing.T) {
 	for _, tc := range []struct {
 		release, version string
@@ -42,6 +45,7 @@ func TestKernelVersionFrom(t *testing.T) {
 		{"5.10.0-32-cloud-amd64", "#1 SMP Debian 5.10.223-1 (2024-08-10)", Version{5, 10, 223}},
 		{"6.1.0-50-cloud-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (2026-07-02)", Version{6, 1, 176}},
 		{"6.12.107+deb13-cloud-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.12.107-1 (2026-08-29)", Version{6, 12, 107}},
+		{"7.3.4+deb13-cloud-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 7.3.4-1~bpo13+1 (2026-11-15)", Version{7, 3, 4}},
 		{"6.18.44-fc-v769", "#1 SMP", Version{6, 18, 44}},
 		// A Debian version naming another series is not trusted.
 		{"6.1.0-50-cloud-amd64", "#1 SMP Debian 5.10.1-1", Version{6, 1, 0}},
@@ -54,7 +58,7 @@ func TestKernelVersionFrom(t *testing.T) {
 }
 
 func TestVersionLess(t *testing.T) {
-	order := []Version{{4, 19, 300}, {5, 10, 0}, {5, 10, 223}, {6, 1, 0}, {6, 12, 0}}
+	order := []Version{{4, 19, 300}, {5, 10, 0}, {5, 10, 223}, {6, 1, 0}, {6, 12, 0}, {6, 12, 117}, {7, 0, 0}, {7, 3, 4}}
 	for i := range order {
 		for j := range order {
 			if got, want := order[i].Less(order[j]), i < j; got != want {
@@ -68,6 +72,7 @@ func FuzzParseVersion(f *testing.F) {
 	for _, s := range []string{"5.10", "6.12.107+deb13-cloud-amd64", "5.10.0-32-cloud-amd64", "", "1.2.3.4", "65535.65535.65535"} {
 		f.Add(s, "#1 SMP Debian 5.10.223-1 (2024-08-10)")
 	}
+	f.Add("7.3.4+deb13-cloud-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 7.3.4-1~bpo13+1 (2026-11-15)")
 	f.Fuzz(func(t *testing.T, release, version string) {
 		v, err := ParseVersion(release)
 		if err != nil {
@@ -132,5 +137,14 @@ func TestInVM(t *testing.T) {
 	t.Setenv(protocol.EnvInVM, "1")
 	if !InVM() || Kernel() != "6.1" {
 		t.Fatalf("inside a VM: InVM() = %v, Kernel() = %q", InVM(), Kernel())
+	}
+}
+
+// Successor names are looked up with '_' for '-', as modprobe treats them.
+func TestModuleSuccessorsNormalized(t *testing.T) {
+	for old, succ := range protocol.ModuleSuccessors {
+		if strings.Contains(old, "-") || len(succ) == 0 {
+			t.Errorf("ModuleSuccessors[%q] = %q: want a key without '-' and at least one successor", old, succ)
+		}
 	}
 }

@@ -20,7 +20,7 @@ var ErrNotSupported = errors.New("vmtest: not supported on this platform")
 // InVM reports whether the caller runs inside a vmtest VM.
 func InVM() bool { return os.Getenv(protocol.EnvInVM) == "1" }
 
-// Kernel returns the matrix name of the VM's kernel ("5.10", "6.1", "6.12"),
+// Kernel returns the matrix name of the VM's kernel ("5.10", "6.1", "6.12", "7.3"),
 // or "" outside a VM.
 func Kernel() string {
 	if !InVM() {
@@ -88,6 +88,10 @@ func SkipOnOldKernel(tb testing.TB, minVersion, feature string) {
 // the VM's kernel is known to have them, so a missing one is a rig bug (add
 // it to the runner's module list). For modules a kernel of the matrix lacks
 // by design, use SkipWithoutModules.
+//
+// A generic crypto module that newer kernels renamed or folded into
+// lib/crypto (aes_generic, sha256_generic, ghash-generic ... on 7.3) is
+// satisfied there by its successors (see the runner's DefaultModules).
 func RequireModules(tb testing.TB, names ...string) {
 	tb.Helper()
 	for _, name := range names {

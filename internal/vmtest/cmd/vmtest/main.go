@@ -1,5 +1,5 @@
 // Command vmtest runs chosen Go tests of this module inside real Debian
-// kernels (5.10, 6.1, 6.12) under qemu, and reports pass, fail or skip per
+// kernels (5.10, 6.1, 6.12, 7.3) under qemu, and reports pass, fail or skip per
 // kernel and per test.
 //
 //	bash internal/vmtest/setup.sh   # host packages, once

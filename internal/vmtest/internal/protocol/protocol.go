@@ -34,7 +34,7 @@ const (
 	// EnvKernel is the matrix name of the kernel under test, e.g. "6.1".
 	EnvKernel = "TUNNELSTAT_VMTEST_KERNEL"
 	// EnvMaxKernel is the newest kernel of the runner's known matrix, e.g.
-	// "6.12": a test that needs a newer kernel can never run and fails.
+	// "7.3": a test that needs a newer kernel can never run and fails.
 	EnvMaxKernel = "TUNNELSTAT_VMTEST_MAX_KERNEL"
 	// EnvArtifacts is a directory whose files the guest sends back to the
 	// host after the test binary exits.
@@ -55,7 +55,7 @@ const (
 type Config struct {
 	// Kernel is the matrix name of the kernel, e.g. "5.10".
 	Kernel string `json:"kernel"`
-	// MaxKernel is the newest kernel the runner knows, e.g. "6.12".
+	// MaxKernel is the newest kernel the runner knows, e.g. "7.3".
 	MaxKernel string `json:"max_kernel"`
 	// Deadline is when the host stops the VM. The guest bounds each test
 	// binary's -test.timeout by it, so a test that hangs still reports
@@ -81,4 +81,34 @@ type Package struct {
 	// Timeout is the test binary's -test.timeout, unless less time is
 	// left before the Deadline.
 	Timeout time.Duration `json:"timeout"`
+}
+
+// ModuleSuccessors maps a kernel module name (normalized: '_' for '-') that
+// newer kernels no longer have to the modules that provide the same
+// algorithms there. Tests name the modules of the older kernels
+// (aes_generic, sha256_generic, ghash-generic ...); in 7.3 the generic
+// crypto drivers became wrappers around lib/crypto, built in or as modules
+// of other names:
+//
+//	aes_generic       aes           (built in; driver "aes-lib")
+//	sha1_generic      sha1          (built in; also hmac(sha1))
+//	sha256_generic    sha256        (built in; also sha224, hmac(sha256))
+//	sha512_generic    sha512        (built in; also sha384, hmac(sha512))
+//	chacha_generic    chacha        (module; chacha20, xchacha*)
+//	poly1305_generic  libpoly1305   (module; no poly1305 crypto API algorithm
+//	                                 any more, chacha20poly1305 calls the library)
+//	ghash_generic     libgf128hash  (built in; gcm computes GHASH with the
+//	                                 library, no "ghash" algorithm any more)
+//
+// A successor is consulted only where the old name is neither loaded, built
+// in nor a module of the running kernel, so older kernels are unaffected.
+// The vmtest runner puts successors into the initramfs for the same names.
+var ModuleSuccessors = map[string][]string{
+	"aes_generic":      {"aes"},
+	"sha1_generic":     {"sha1"},
+	"sha256_generic":   {"sha256"},
+	"sha512_generic":   {"sha512"},
+	"chacha_generic":   {"chacha"},
+	"poly1305_generic": {"libpoly1305"},
+	"ghash_generic":    {"libgf128hash"},
 }

@@ -20,7 +20,8 @@ type aptSource struct {
 }
 
 // defaultKeyring verifies every Debian suite's Release file (bullseye,
-// bookworm and trixie keys are all in debian-archive-keyring from 2023.3 on).
+// bookworm and trixie keys are all in debian-archive-keyring from 2023.3 on;
+// trixie-backports is signed with the same archive keys as trixie).
 const defaultKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
 // findDebianSource picks, from the host's apt configuration, the first
@@ -242,35 +243,118 @@ func (a aptRoot) run(ctx context.Context, dir, tool string, args ...string) (str
 	return stdout.String(), nil
 }
 
-// resolve updates the suite's lists and returns the real kernel package the
-// linux-image-cloud-amd64 meta package depends on, and its version.
-func (a aptRoot) resolve(ctx context.Context, kernel string) (pkg, version string, err error) {
+// kernelPackages is what a suite's linux-image-cloud-amd64 resolves to.
+// Up to 6.12 (and its backports) the versioned image package holds
+// everything: /boot/vmlinuz-<release> and /lib/modules/<release>. From 7.0
+// on Debian splits it: linux-image-<abi> is a meta package depending on
+// linux-binary-<abi> (/usr/lib/modules/<release>/vmlinuz), linux-modules-<abi>
+// (the .ko files) and linux-base-<abi> (modules.builtin, modules.order,
+// System.map, config), where <abi> is the release, e.g.
+// 7.3.4+deb13-cloud-amd64.
+type kernelPackages struct {
+	Image   string   // linux-image-<abi>: names the kernel in the cache
+	Version string   // the Debian version of Image (and of every part)
+	Parts   []string // linux-{base,binary,modules}-<abi> of a split kernel, or nil
+}
+
+// all returns every package to download: the image and its parts.
+func (kp kernelPackages) all() []string {
+	return append([]string{kp.Image}, kp.Parts...)
+}
+
+// parseDepends returns the package names of the Depends and PreDepends
+// lines of "apt-cache depends" output, in order. Virtual packages
+// ("<dracut>") are left out; alternatives ("|Depends: a") are kept.
+func parseDepends(out string) []string {
+	var deps []string
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimLeft(strings.TrimSpace(line), "|")
+		key, dep, ok := strings.Cut(line, ":")
+		if !ok || (key != "Depends" && key != "PreDepends") {
+			continue
+		}
+		if dep = strings.TrimSpace(dep); dep != "" && !strings.HasPrefix(dep, "<") {
+			deps = append(deps, dep)
+		}
+	}
+	return deps
+}
+
+// pickImage returns the dependency of linux-image-cloud-amd64 that is the
+// versioned image of kernel (e.g. linux-image-6.1.0-50-cloud-amd64 or
+// linux-image-7.3.4+deb13-cloud-amd64 for "6.1" and "7.3"). The meta
+// package of a split kernel also depends on linux-base-cloud-amd64 and
+// linux-modules-cloud-amd64, first.
+func pickImage(suite, kernel string, deps []string) (string, error) {
+	for _, d := range deps {
+		abi, ok := strings.CutPrefix(d, "linux-image-")
+		if !ok || !strings.HasSuffix(abi, "-cloud-amd64") {
+			continue
+		}
+		// The release starts with major.minor.patch: 6.1.0-50, 7.3.4+deb13.
+		if f := strings.SplitN(abi, ".", 3); len(f) == 3 && f[0]+"."+f[1] == kernel {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("%s: linux-image-cloud-amd64 depends on %q, none of them a linux-image-%s.*-cloud-amd64 package", suite, deps, kernel)
+}
+
+// splitParts returns the linux-{base,binary,modules}-<abi> packages among
+// the image's dependencies: all three for a split kernel, none for one
+// whose image holds everything. Anything in between is an error.
+func splitParts(image string, deps []string) ([]string, error) {
+	abi := strings.TrimPrefix(image, "linux-image-")
+	has := map[string]bool{}
+	for _, d := range deps {
+		has[d] = true
+	}
+	var parts, lacking []string
+	for _, kind := range []string{"base", "binary", "modules"} {
+		if p := "linux-" + kind + "-" + abi; has[p] {
+			parts = append(parts, p)
+		} else {
+			lacking = append(lacking, p)
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return nil, nil
+	case 3:
+		return parts, nil
+	}
+	return nil, fmt.Errorf("%s depends on %s but not on %s: neither a complete image nor a complete split kernel", image, strings.Join(parts, ", "), strings.Join(lacking, ", "))
+}
+
+// resolve updates the suite's lists and returns the real kernel packages
+// the linux-image-cloud-amd64 meta package depends on, and their version.
+func (a aptRoot) resolve(ctx context.Context, kernel string) (kernelPackages, error) {
 	if _, err := a.run(ctx, a.dir, "apt-get", "-q", "update"); err != nil {
-		return "", "", err
+		return kernelPackages{}, err
 	}
 	out, err := a.run(ctx, a.dir, "apt-cache", "depends", "linux-image-cloud-amd64")
 	if err != nil {
-		return "", "", err
+		return kernelPackages{}, err
 	}
-	for _, line := range strings.Split(out, "\n") {
-		if dep, ok := strings.CutPrefix(strings.TrimSpace(line), "Depends: "); ok {
-			pkg = strings.TrimSpace(dep)
-			break
-		}
-	}
-	if !strings.HasPrefix(pkg, "linux-image-"+kernel+".") {
-		return "", "", fmt.Errorf("%s: linux-image-cloud-amd64 depends on %q, not a linux-image-%s.* package", a.suite, pkg, kernel)
-	}
-	out, err = a.run(ctx, a.dir, "apt-cache", "show", "--no-all-versions", pkg)
+	image, err := pickImage(a.suite, kernel, parseDepends(out))
 	if err != nil {
-		return "", "", err
+		return kernelPackages{}, err
+	}
+	if out, err = a.run(ctx, a.dir, "apt-cache", "depends", image); err != nil {
+		return kernelPackages{}, err
+	}
+	parts, err := splitParts(image, parseDepends(out))
+	if err != nil {
+		return kernelPackages{}, fmt.Errorf("%s: %w", a.suite, err)
+	}
+	if out, err = a.run(ctx, a.dir, "apt-cache", "show", "--no-all-versions", image); err != nil {
+		return kernelPackages{}, err
 	}
 	for _, line := range strings.Split(out, "\n") {
 		if v, ok := strings.CutPrefix(line, "Version: "); ok {
-			return pkg, strings.TrimSpace(v), nil
+			return kernelPackages{Image: image, Version: strings.TrimSpace(v), Parts: parts}, nil
 		}
 	}
-	return "", "", fmt.Errorf("%s: apt-cache show %s: no Version field", a.suite, pkg)
+	return kernelPackages{}, fmt.Errorf("%s: apt-cache show %s: no Version field", a.suite, image)
 }
 
 // download fetches pkg=version into dir (apt checks it against the signed

@@ -17,7 +17,7 @@ import (
 
 // baseFormat changes whenever the layout of the base initramfs changes, so
 // cached archives of an older layout are not reused.
-const baseFormat = "vmtest-base-2"
+const baseFormat = "vmtest-base-3"
 
 // hostTools are the host binaries copied into every VM.
 type hostTools struct {

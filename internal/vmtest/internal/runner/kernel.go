@@ -13,7 +13,7 @@ import (
 )
 
 // KernelSpec names one kernel of the matrix and the Debian suite whose
-// linux-image-cloud-amd64 provides it.
+// linux-image-cloud-amd64 provides it (a backports suite for the newest).
 type KernelSpec struct {
 	Name  string // "5.10"
 	Suite string // "bullseye"
@@ -24,6 +24,7 @@ var Matrix = []KernelSpec{
 	{Name: "5.10", Suite: "bullseye"},
 	{Name: "6.1", Suite: "bookworm"},
 	{Name: "6.12", Suite: "trixie"},
+	{Name: "7.3", Suite: "trixie-backports"},
 }
 
 // LookupKernel finds a kernel by matrix name or suite.
@@ -43,7 +44,8 @@ type kernelImage struct {
 	Spec    KernelSpec `json:"-"`
 	Package string     `json:"package"`
 	Version string     `json:"version"`
-	Release string     `json:"release"` // uname -r
+	Parts   []string   `json:"parts,omitempty"` // linux-{base,binary,modules}-* of a split kernel
+	Release string     `json:"release"`         // uname -r
 	Dir     string     `json:"-"`
 }
 
@@ -56,6 +58,7 @@ func (k *kernelImage) modulesDir() string {
 type resolution struct {
 	Package  string    `json:"package"`
 	Version  string    `json:"version"`
+	Parts    []string  `json:"parts,omitempty"` // of a split kernel (see kernelPackages)
 	Resolved time.Time `json:"resolved"`
 }
 
@@ -134,7 +137,7 @@ func (r *runner) ensureKernel(ctx context.Context, spec KernelSpec) (*kernelImag
 		return nil, err
 	}
 	r.logf("%s: resolving linux-image-cloud-amd64 in %s (%s)", spec.Name, spec.Suite, src.URI)
-	pkg, version, err := apt.resolve(ctx, spec.Name)
+	kp, err := apt.resolve(ctx, spec.Name)
 	if err != nil {
 		if cachedImage != nil {
 			r.logf("%s: %v\n  using cached %s %s", spec.Name, err, cached.Package, cached.Version)
@@ -142,13 +145,13 @@ func (r *runner) ensureKernel(ctx context.Context, spec KernelSpec) (*kernelImag
 		}
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
-	res, _ := json.Marshal(resolution{Package: pkg, Version: version, Resolved: time.Now().UTC()})
-	if k, ok := r.loadImage(spec, pkg, version); ok {
+	res, _ := json.Marshal(resolution{Package: kp.Image, Version: kp.Version, Parts: kp.Parts, Resolved: time.Now().UTC()})
+	if k, ok := r.loadImage(spec, kp.Image, kp.Version); ok {
 		return k, writeFileAtomic(resFile, res)
 	}
 
-	r.logf("%s: downloading %s %s", spec.Name, pkg, version)
-	k, err := r.fetchKernel(ctx, apt, spec, pkg, version)
+	r.logf("%s: downloading %s %s", spec.Name, strings.Join(kp.all(), " "), kp.Version)
+	k, err := r.fetchKernel(ctx, apt, spec, kp)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
@@ -162,7 +165,7 @@ func (r *runner) source() (aptSource, error) {
 	return findDebianSource("/etc/apt")
 }
 
-func (r *runner) fetchKernel(ctx context.Context, apt aptRoot, spec KernelSpec, pkg, version string) (*kernelImage, error) {
+func (r *runner) fetchKernel(ctx context.Context, apt aptRoot, spec KernelSpec, kp kernelPackages) (*kernelImage, error) {
 	tmpRoot := filepath.Join(r.opts.CacheDir, "tmp")
 	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
 		return nil, err
@@ -173,34 +176,30 @@ func (r *runner) fetchKernel(ctx context.Context, apt aptRoot, spec KernelSpec, 
 	}
 	defer os.RemoveAll(tmp)
 
-	deb, err := apt.download(ctx, tmp, pkg, version)
-	if err != nil {
-		return nil, err
-	}
+	// A split kernel's parts unpack into one tree, as dpkg would install
+	// them: vmlinuz, the modules and the modules.builtin files meet in
+	// usr/lib/modules/<release>.
 	x := filepath.Join(tmp, "x")
-	if err := runTool(ctx, tmp, "dpkg-deb", "-x", deb, x); err != nil {
-		return nil, err
-	}
-	vmlinuz, _ := filepath.Glob(filepath.Join(x, "boot", "vmlinuz-*"))
-	if len(vmlinuz) != 1 {
-		return nil, fmt.Errorf("%s: expected one boot/vmlinuz-*, found %d", pkg, len(vmlinuz))
-	}
-	release := strings.TrimPrefix(filepath.Base(vmlinuz[0]), "vmlinuz-")
-	modules := ""
-	for _, d := range []string{"lib/modules", "usr/lib/modules"} {
-		if p := filepath.Join(x, d, release); fileExists(p) {
-			modules = p
+	for _, pkg := range kp.all() {
+		deb, err := apt.download(ctx, tmp, pkg, kp.Version)
+		if err != nil {
+			return nil, err
+		}
+		if err := runTool(ctx, tmp, "dpkg-deb", "-x", deb, x); err != nil {
+			return nil, err
 		}
 	}
-	if modules == "" {
-		return nil, fmt.Errorf("%s: no lib/modules/%s or usr/lib/modules/%s", pkg, release, release)
+	vmlinuz, release, modules, err := findKernel(x)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", strings.Join(kp.all(), ", "), err)
 	}
+	pkg, version := kp.Image, kp.Version
 
 	entry := filepath.Join(tmp, "entry")
 	if err := os.MkdirAll(filepath.Join(entry, "root", "lib", "modules"), 0o755); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(vmlinuz[0], filepath.Join(entry, "vmlinuz")); err != nil {
+	if err := os.Rename(vmlinuz, filepath.Join(entry, "vmlinuz")); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(modules, filepath.Join(entry, "root", "lib", "modules", release)); err != nil {
@@ -211,7 +210,7 @@ func (r *runner) fetchKernel(ctx context.Context, apt aptRoot, spec KernelSpec, 
 	if err := runTool(ctx, entry, "depmod", "-b", filepath.Join(entry, "root"), release); err != nil {
 		return nil, err
 	}
-	k := &kernelImage{Spec: spec, Package: pkg, Version: version, Release: release}
+	k := &kernelImage{Spec: spec, Package: pkg, Version: version, Parts: kp.Parts, Release: release}
 	info, _ := json.MarshalIndent(k, "", "  ")
 	if err := os.WriteFile(filepath.Join(entry, "info.json"), info, 0o644); err != nil {
 		return nil, err
@@ -228,6 +227,45 @@ func (r *runner) fetchKernel(ctx context.Context, apt aptRoot, spec KernelSpec, 
 	}
 	k.Dir = final
 	return k, nil
+}
+
+// findKernel finds, in the unpacked packages x, the kernel image, its
+// release (uname -r) and its modules directory. Two layouts exist:
+//
+//	boot/vmlinuz-<release> with lib/modules/<release> or usr/lib/modules/<release>  (up to 6.12)
+//	usr/lib/modules/<release>/vmlinuz (or lib/modules/...), modules beside it      (7.x, split packages)
+func findKernel(x string) (vmlinuz, release, modules string, err error) {
+	boot, _ := filepath.Glob(filepath.Join(x, "boot", "vmlinuz-*"))
+	var inModules []string
+	for _, d := range []string{"lib/modules", "usr/lib/modules"} {
+		m, _ := filepath.Glob(filepath.Join(x, d, "*", "vmlinuz"))
+		inModules = append(inModules, m...)
+	}
+	switch {
+	case len(boot) == 1 && len(inModules) == 0:
+		vmlinuz = boot[0]
+		release = strings.TrimPrefix(filepath.Base(vmlinuz), "vmlinuz-")
+	case len(boot) == 0 && len(inModules) == 1:
+		vmlinuz = inModules[0]
+		release = filepath.Base(filepath.Dir(vmlinuz))
+	default:
+		return "", "", "", fmt.Errorf("expected one kernel image (boot/vmlinuz-* or {usr/,}lib/modules/*/vmlinuz), found %d", len(boot)+len(inModules))
+	}
+	for _, d := range []string{"lib/modules", "usr/lib/modules"} {
+		if p := filepath.Join(x, d, release); fileExists(p) {
+			if modules != "" {
+				return "", "", "", fmt.Errorf("modules of %s in both lib/modules and usr/lib/modules", release)
+			}
+			modules = p
+		}
+	}
+	if modules == "" {
+		return "", "", "", fmt.Errorf("no lib/modules/%s or usr/lib/modules/%s", release, release)
+	}
+	if !fileExists(filepath.Join(modules, "kernel")) {
+		return "", "", "", fmt.Errorf("%s has no kernel/ directory of modules", strings.TrimPrefix(modules, x+string(filepath.Separator)))
+	}
+	return vmlinuz, release, modules, nil
 }
 
 func writeFileAtomic(path string, data []byte) error {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/tunnelstat/tunnelstat/internal/vmtest/internal/protocol"
 )
 
 // DefaultModules are the kernel modules every VM's initramfs carries, with
@@ -33,6 +35,12 @@ var DefaultModules = []string{
 	// from the default RNG, "stdrng": without drbg every ESP SA but the null
 	// cipher fails with "Kernel was unable to initialize cryptographic
 	// operations". 6.12 builds them in (and no longer needs them there).
+	// 7.3 has no drbg at all (CONFIG_CRYPTO_DRBG is not set), and its ESP
+	// SAs work without it.
+	//
+	// 7.3 also lacks aes_generic, sha*_generic, ghash-generic,
+	// chacha_generic and poly1305_generic: their successors
+	// (protocol.ModuleSuccessors) come instead.
 	"drbg", "jitterentropy_rng",
 }
 
@@ -107,7 +115,9 @@ func readModuleIndex(dir string) (*moduleIndex, error) {
 
 // closure returns the module paths needed for names (sorted), and the
 // names that are neither modules nor built in. Soft dependencies are
-// followed when they exist.
+// followed when they exist. A name this kernel lacks whose successors
+// (protocol.ModuleSuccessors: aes_generic is aes on 7.3) it has brings
+// those instead, as vmtest.RequireModules will load them.
 func (idx *moduleIndex) closure(names []string) (paths, missing []string) {
 	seen := map[string]bool{}
 	var visitPath func(p string)
@@ -125,12 +135,29 @@ func (idx *moduleIndex) closure(names []string) (paths, missing []string) {
 			}
 		}
 	}
+	have := func(name string) bool { _, ok := idx.paths[name]; return ok || idx.builtin[name] }
 	for _, n := range names {
 		name := moduleName(n)
 		if p, ok := idx.paths[name]; ok {
 			visitPath(p)
-		} else if !idx.builtin[name] {
+			continue
+		}
+		if idx.builtin[name] {
+			continue
+		}
+		succ := protocol.ModuleSuccessors[name]
+		complete := len(succ) > 0
+		for _, s := range succ {
+			complete = complete && have(moduleName(s))
+		}
+		if !complete {
 			missing = append(missing, n)
+			continue
+		}
+		for _, s := range succ {
+			if p, ok := idx.paths[moduleName(s)]; ok {
+				visitPath(p)
+			}
 		}
 	}
 	for p := range seen {

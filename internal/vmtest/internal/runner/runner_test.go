@@ -432,11 +432,218 @@ func TestPrintable(t *testing.T) {
 
 func TestLookupKernel(t *testing.T) {
 	for _, name := range []string{"6.12", "trixie"} {
-		if k, err := LookupKernel(name); err != nil || k.Suite != "trixie" {
+		if k, err := LookupKernel(name); err != nil || k.Suite != "trixie" || k.Name != "6.12" {
+			t.Errorf("LookupKernel(%q) = %+v, %v", name, k, err)
+		}
+	}
+	for _, name := range []string{"7.3", "trixie-backports"} {
+		if k, err := LookupKernel(name); err != nil || k.Suite != "trixie-backports" || k.Name != "7.3" {
 			t.Errorf("LookupKernel(%q) = %+v, %v", name, k, err)
 		}
 	}
 	if _, err := LookupKernel("4.19"); err == nil {
 		t.Error("LookupKernel(4.19): want an error")
+	}
+	if newest := Matrix[len(Matrix)-1].Name; newest != "7.3" {
+		t.Errorf("newest kernel of the matrix %q, want 7.3 (it is the guests' MaxKernel)", newest)
+	}
+}
+
+func readTestdata(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// The apt-depends-*.txt files are real "apt-cache depends" answers of
+// trixie (6.12, one image package) and trixie-backports (7.3, split).
+func TestResolvePackages(t *testing.T) {
+	for _, tc := range []struct {
+		suite, kernel, image string
+		parts                []string
+	}{
+		{"trixie", "6.12", "linux-image-6.12.117+deb13-cloud-amd64", nil},
+		{"trixie-backports", "7.3", "linux-image-7.3.4+deb13-cloud-amd64", []string{
+			"linux-base-7.3.4+deb13-cloud-amd64",
+			"linux-binary-7.3.4+deb13-cloud-amd64",
+			"linux-modules-7.3.4+deb13-cloud-amd64",
+		}},
+	} {
+		image, err := pickImage(tc.suite, tc.kernel, parseDepends(readTestdata(t, "apt-depends-"+tc.suite+".txt")))
+		if err != nil || image != tc.image {
+			t.Errorf("%s: pickImage = %q, %v; want %q", tc.suite, image, err, tc.image)
+			continue
+		}
+		parts, err := splitParts(image, parseDepends(readTestdata(t, "apt-depends-"+image+".txt")))
+		if err != nil || !reflect.DeepEqual(parts, tc.parts) {
+			t.Errorf("%s: splitParts = %q, %v; want %q", image, parts, err, tc.parts)
+		}
+		kp := kernelPackages{Image: image, Parts: parts}
+		if all := kp.all(); all[0] != image || len(all) != 1+len(tc.parts) {
+			t.Errorf("%s: all() = %q", image, all)
+		}
+	}
+}
+
+func TestParseDepends(t *testing.T) {
+	got := parseDepends(readTestdata(t, "apt-depends-linux-image-7.3.4+deb13-cloud-amd64.txt"))
+	want := []string{"linux-base", "linux-base-7.3.4+deb13-cloud-amd64", "linux-binary-7.3.4+deb13-cloud-amd64", "linux-modules-7.3.4+deb13-cloud-amd64"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("parseDepends = %q, want %q (virtual <...> packages and Suggests left out)", got, want)
+	}
+	got = parseDepends(readTestdata(t, "apt-depends-linux-image-6.12.117+deb13-cloud-amd64.txt"))
+	want = []string{"linux-base", "kmod", "initramfs-tools"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("parseDepends = %q, want %q", got, want)
+	}
+}
+
+func TestPickImageErrors(t *testing.T) {
+	deps := parseDepends(readTestdata(t, "apt-depends-trixie-backports.txt"))
+	// The suite moved on to a kernel the matrix does not name (or the
+	// prefix would match a longer minor: 7.3 is not 7.30).
+	for _, kernel := range []string{"7.2", "7", "7.30"} {
+		if image, err := pickImage("trixie-backports", kernel, deps); err == nil {
+			t.Errorf("pickImage(%s) = %q, want an error", kernel, image)
+		}
+	}
+	if image, err := pickImage("trixie-backports", "7.3", []string{"linux-image-7.3.4+deb13-cloud-amd64-dbg", "linux-image-7.3.4+deb13-amd64"}); err == nil {
+		t.Errorf("pickImage of a non-cloud flavour = %q, want an error", image)
+	}
+	if image, err := pickImage("trixie", "6.12", nil); err == nil {
+		t.Errorf("pickImage without dependencies = %q, want an error", image)
+	}
+}
+
+func TestSplitPartsIncomplete(t *testing.T) {
+	image := "linux-image-7.3.4+deb13-cloud-amd64"
+	_, err := splitParts(image, []string{"linux-base", "linux-base-7.3.4+deb13-cloud-amd64", "linux-binary-7.3.4+deb13-cloud-amd64"})
+	if err == nil || !strings.Contains(err.Error(), "linux-modules-7.3.4+deb13-cloud-amd64") {
+		t.Errorf("splitParts without the modules = %v, want an error naming linux-modules-7.3.4+deb13-cloud-amd64", err)
+	}
+	// Parts of another release are not this image's.
+	if parts, err := splitParts(image, []string{"linux-binary-7.3.3+deb13-cloud-amd64"}); err != nil || parts != nil {
+		t.Errorf("splitParts(other release) = %q, %v", parts, err)
+	}
+}
+
+// The layouts of the unpacked packages: 5.10 (lib/modules), 6.12 (usr/lib,
+// vmlinuz in /boot) and 7.3 (linux-binary's vmlinuz in the modules
+// directory, linux-base's modules.builtin beside linux-modules' kernel/).
+func TestFindKernel(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string
+		vmlinuz string
+		release string
+		modules string
+	}{
+		{"5.10", map[string]string{
+			"boot/vmlinuz-5.10.0-32-cloud-amd64":                          "bzImage",
+			"boot/System.map-5.10.0-32-cloud-amd64":                       "",
+			"lib/modules/5.10.0-32-cloud-amd64/kernel/net/ipv4/ip_vti.ko": "",
+			"lib/modules/5.10.0-32-cloud-amd64/modules.builtin":           "",
+		}, "boot/vmlinuz-5.10.0-32-cloud-amd64", "5.10.0-32-cloud-amd64", "lib/modules/5.10.0-32-cloud-amd64"},
+		{"6.12", map[string]string{
+			"boot/vmlinuz-6.12.117+deb13-cloud-amd64":                                 "bzImage",
+			"usr/lib/modules/6.12.117+deb13-cloud-amd64/kernel/net/ipv4/ip_vti.ko.xz": "",
+			"usr/lib/modules/6.12.117+deb13-cloud-amd64/modules.builtin":              "",
+		}, "boot/vmlinuz-6.12.117+deb13-cloud-amd64", "6.12.117+deb13-cloud-amd64", "usr/lib/modules/6.12.117+deb13-cloud-amd64"},
+		{"7.3", map[string]string{
+			"usr/lib/modules/7.3.4+deb13-cloud-amd64/vmlinuz":                      "bzImage",
+			"usr/lib/modules/7.3.4+deb13-cloud-amd64/kernel/net/ipv4/ip_vti.ko.xz": "",
+			"usr/lib/modules/7.3.4+deb13-cloud-amd64/modules.builtin":              "",
+			"usr/lib/modules/7.3.4+deb13-cloud-amd64/modules.order":                "",
+			"usr/share/doc/linux-base-7.3.4+deb13-cloud-amd64/copyright":           "",
+		}, "usr/lib/modules/7.3.4+deb13-cloud-amd64/vmlinuz", "7.3.4+deb13-cloud-amd64", "usr/lib/modules/7.3.4+deb13-cloud-amd64"},
+	} {
+		x := writeFiles(t, tc.files)
+		vmlinuz, release, modules, err := findKernel(x)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if vmlinuz != filepath.Join(x, tc.vmlinuz) || release != tc.release || modules != filepath.Join(x, tc.modules) {
+			t.Errorf("%s: findKernel = %q, %q, %q", tc.name, vmlinuz, release, modules)
+		}
+	}
+}
+
+func TestFindKernelErrors(t *testing.T) {
+	for name, files := range map[string]map[string]string{
+		"no image":        {"usr/lib/modules/7.3.4+deb13-cloud-amd64/kernel/a.ko.xz": ""},
+		"both layouts":    {"boot/vmlinuz-7.3.4+deb13-cloud-amd64": "", "usr/lib/modules/7.3.4+deb13-cloud-amd64/vmlinuz": "", "usr/lib/modules/7.3.4+deb13-cloud-amd64/kernel/a.ko.xz": ""},
+		"binary only":     {"usr/lib/modules/7.3.4+deb13-cloud-amd64/vmlinuz": ""},
+		"no modules":      {"boot/vmlinuz-6.12.117+deb13-cloud-amd64": ""},
+		"two releases":    {"usr/lib/modules/7.3.4+deb13-cloud-amd64/vmlinuz": "", "usr/lib/modules/7.3.3+deb13-cloud-amd64/vmlinuz": ""},
+		"lib and usr/lib": {"boot/vmlinuz-6.1.0-50-cloud-amd64": "", "lib/modules/6.1.0-50-cloud-amd64/kernel/a.ko": "", "usr/lib/modules/6.1.0-50-cloud-amd64/kernel/a.ko": ""},
+	} {
+		if v, r, m, err := findKernel(writeFiles(t, files)); err == nil {
+			t.Errorf("%s: findKernel = %q, %q, %q; want an error", name, v, r, m)
+		}
+	}
+}
+
+// Lines of 7.3's modules.dep and modules.builtin (hand-trimmed): the
+// generic crypto drivers the tests name are gone, their successors are
+// built in (aes, sha256, libgf128hash) or modules (chacha, libpoly1305).
+const (
+	testModulesDep73 = `kernel/crypto/gcm.ko.xz:
+kernel/crypto/chacha20poly1305.ko.xz: kernel/lib/crypto/libpoly1305.ko.xz
+kernel/crypto/chacha.ko.xz: kernel/lib/crypto/libchacha.ko.xz
+kernel/lib/crypto/libchacha.ko.xz:
+kernel/lib/crypto/libpoly1305.ko.xz:
+kernel/crypto/seqiv.ko.xz: kernel/crypto/geniv.ko.xz
+kernel/crypto/geniv.ko.xz:
+kernel/net/ipv4/esp4.ko.xz: kernel/net/xfrm/xfrm_algo.ko.xz
+kernel/net/xfrm/xfrm_algo.ko.xz:
+`
+	testModulesBuiltin73 = "kernel/crypto/hmac.ko\nkernel/crypto/sha256.ko\nkernel/crypto/cbc.ko\nkernel/crypto/aes.ko\nkernel/lib/crypto/libgf128hash.ko\n"
+)
+
+func TestModuleClosureSuccessors(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"modules.dep":     testModulesDep73,
+		"modules.builtin": testModulesBuiltin73,
+	})
+	idx, err := readModuleIndex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, missing := idx.closure([]string{"esp4", "seqiv", "gcm", "ghash-generic", "aes_generic", "sha256_generic",
+		"chacha_generic", "poly1305_generic", "chacha20poly1305", "sha512_generic", "drbg"})
+	want := []string{
+		"kernel/crypto/chacha.ko.xz", // for chacha_generic
+		"kernel/crypto/chacha20poly1305.ko.xz",
+		"kernel/crypto/gcm.ko.xz",
+		"kernel/crypto/geniv.ko.xz",
+		"kernel/crypto/seqiv.ko.xz",
+		"kernel/lib/crypto/libchacha.ko.xz",
+		"kernel/lib/crypto/libpoly1305.ko.xz", // for poly1305_generic, and chacha20poly1305's dependency
+		"kernel/net/ipv4/esp4.ko.xz",
+		"kernel/net/xfrm/xfrm_algo.ko.xz",
+	}
+	if !reflect.DeepEqual(paths, want) {
+		t.Errorf("closure paths:\n got %q\nwant %q", paths, want)
+	}
+	// sha512 is not in this trimmed index: its successor is missing too.
+	if want := []string{"sha512_generic", "drbg"}; !reflect.DeepEqual(missing, want) {
+		t.Errorf("missing = %q, want %q", missing, want)
+	}
+
+	// On a kernel that has the old name, it is used and its successor is not.
+	paths, missing = idx.closure([]string{"libpoly1305"})
+	if !reflect.DeepEqual(paths, []string{"kernel/lib/crypto/libpoly1305.ko.xz"}) || missing != nil {
+		t.Errorf("closure(libpoly1305) = %q, %q", paths, missing)
+	}
+	old, err := readModuleIndex(writeFiles(t, map[string]string{"modules.dep": testModulesDep, "modules.builtin": testModulesBuiltin}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paths, missing := old.closure([]string{"ghash-generic", "aes_generic"}); !reflect.DeepEqual(paths, []string{"kernel/crypto/ghash-generic.ko.xz"}) || missing != nil {
+		t.Errorf("6.12 closure(ghash-generic, aes_generic) = %q, %q", paths, missing)
 	}
 }
