@@ -101,6 +101,32 @@
 //   - What no catalogue entry explains is an unexplained-counter finding or
 //     a note, never dropped.
 //
+// # Soundness, and how it is checked
+//
+// A finding never claims more than the counters prove. Two kinds of test
+// hold the engine to that:
+//
+//   - The soundness oracle (TestSoundnessOracle, FuzzSoundness) generates
+//     namespaces with several tunnels of every kind sharing one MIB, events
+//     drawn from the catalogue's signatures (link-only, link and MIB, silent,
+//     MIB-only), background traffic of the other address family under
+//     IPv4-only or dual-stack policies, renames, re-creations, resets, links
+//     that vanish or appear, every kernel of the matrix and unknown ones, and
+//     reads them as netlink stats64, as vtistat links or as /proc/net/dev. It
+//     knows the true count per link and cause and fails on an exact count
+//     that is not the truth, an at-most below it, an at-least above it, a
+//     group whose causes miss a true cause or explain more events than
+//     happened, and events no finding names. It stays independent of the
+//     engine: it uses only the catalogue's data (Causes), the public types
+//     and the meaning of Certainty documented here, and derives the truth
+//     forward, from what one event moves in the kernel, never by inverting
+//     counters as the engine does. Its one assumption is the engine's
+//     documented one for equal totals: every MIB event of the interval
+//     belongs to a tunnel of the reading.
+//   - The VM tests make the same situations with real traffic in Debian's
+//     5.10, 6.1, 6.12 and 7.3 kernels (TestVMExplain, TestVMSoundness) and
+//     check the reports on the captures on any host.
+//
 // # The catalogue
 //
 // The catalogue is data: Causes returns it and Lookup finds one entry. Each
