@@ -557,7 +557,6 @@ func (e *engine) enforceMIBBounds() {
 	}
 }
 
-
 // candidate is a cause still in the running for a bucket's events.
 type candidate struct {
 	c        *Cause
