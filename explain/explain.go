@@ -647,7 +647,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 			}
 			out = append(out, mk(cd, n, AtMost))
 		}
-	case len(cands) == 1 && useMIB && cd0MIBShort(cands[0], b.n):
+	case len(cands) == 1 && useMIB && mibShort(cands[0], b.n):
 		// The only cause left is one the MIB counts in full, and the MIB
 		// counted fewer: it bounds the cause, and the rest fits no cause
 		// left (a rule-out was wrong, or the catalogue misses a path).
@@ -901,9 +901,9 @@ func joinOr(ids []string) string {
 	return "one of " + strings.Join(ids[:len(ids)-1], ", ") + " or " + ids[len(ids)-1]
 }
 
-// cd0MIBShort reports whether cd is a cause every event of which moves the
+// mibShort reports whether cd is a cause every event of which moves the
 // MIB, and the MIB counted fewer than n in the namespace.
-func cd0MIBShort(cd candidate, n uint64) bool {
+func mibShort(cd candidate, n uint64) bool {
 	return cd.mibKnown && cd.c.mibBearing() && !cd.c.Signature.AlsoWithoutMIB && cd.m < n
 }
 
