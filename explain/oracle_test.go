@@ -242,6 +242,14 @@ func (w *oWorld) check(rep explain.Report) []oViolation {
 			add(cls("at_most below truth"), "%s", what)
 		}
 	}
+	// Words: an explanation never rules out, or says the kernel cannot
+	// produce, the cause of its own finding.
+	for _, f := range rep.Findings {
+		if contradicts(f) {
+			cur, curCause = w.byAfterName(f.Interface), f.Cause
+			add("explanation contradicts its finding", "%s: %s: %q", cmp.Or(f.Interface, "(namespace)"), f.Cause, f.Explanation)
+		}
+	}
 	// Groups.
 	type gkey struct{ iface, group string }
 	groups := map[gkey][]explain.Finding{}
@@ -632,4 +640,37 @@ func FuzzSoundness(f *testing.F) {
 		}
 		t.Fatalf("%s%s  report:\n%s", b.String(), w.dump(), reportDump(rep))
 	})
+}
+
+// contradicts reports whether f's explanation says its own cause did not
+// happen: a sentence that rules it out, says the kernel cannot produce it
+// or the MIB counted none of it, or a routing-loop, oversize or
+// unsupported-protocol finding that says none was one.
+func contradicts(f explain.Finding) bool {
+	id := string(f.Cause)
+	for _, sentence := range strings.Split(f.Explanation, ". ") {
+		if strings.Contains(sentence, "set aside") {
+			continue // evidence that would rule out every cause, said and not used
+		}
+		for _, neg := range []string{"rule out ", "cannot produce ", "counted no "} {
+			i := strings.Index(sentence, neg)
+			if i < 0 {
+				continue
+			}
+			for _, w := range strings.FieldsFunc(sentence[i+len(neg):], func(r rune) bool { return r == ',' || r == ' ' }) {
+				if w == id {
+					return true
+				}
+			}
+		}
+	}
+	none := map[explain.CauseID]string{
+		"tx-routing-loop":         "none was a routing loop",
+		"tx-too-big":              "an oversize packet",
+		"tx-unsupported-protocol": "an unsupported protocol",
+	}
+	if p, ok := none[f.Cause]; ok && strings.Contains(f.Explanation, "so none was") && strings.Contains(f.Explanation, p) {
+		return true
+	}
+	return false
 }
