@@ -97,7 +97,15 @@ func linkBuckets(kind string, d *counters, out *[12]bucket) (n int, unexplained 
 		withDrop := errs - min(aborted, errs)
 		lo, hi := drops-min(drops, withDrop), drops-min(drops, withDrop)
 		if !d.split || unpairedErrors[kind] {
-			hi = drops
+			// The errors of a counter whose every cause on this kind
+			// drops the packet came with a drop all the same.
+			var surely uint64
+			for _, c := range [...]ctr{ctrTxCarrier, ctrCollisions, ctrTxFIFO} {
+				if (d.split || c != ctrTxCarrier) && alwaysDrops[candidateKey{kind, c, d.split}] {
+					surely += v[c]
+				}
+			}
+			hi = drops - min(drops, surely)
 		}
 		if hi > 0 {
 			out[n] = bucket{key: ctrTxDropped, n: lo, upper: hi, only: true, lower: lo < hi}
@@ -188,6 +196,25 @@ var unpairedErrors = func() map[string]bool {
 				}
 			}
 		}
+	}
+	return m
+}()
+
+// alwaysDrops marks the buckets of a kind whose every cause moves
+// tx_dropped too: each of their events is a paired drop. Derived from the
+// catalogue at init (after candidateTable).
+var alwaysDrops = func() map[candidateKey]bool {
+	m := map[candidateKey]bool{}
+	for k, causes := range candidateTable {
+		all := len(causes) > 0
+		for _, c := range causes {
+			for _, ls := range c.linkSignatures(k.kind) {
+				if b, ok := bucketOf(ls.Counters[0], k.split); ok && b == k.key && !slices.Contains(ls.Counters, cTxDropped) {
+					all = false
+				}
+			}
+		}
+		m[k] = all
 	}
 	return m
 }()

@@ -508,3 +508,20 @@ func TestSitSpoofedBucket(t *testing.T) {
 	before, after = pair("6.12.107+deb13-cloud-amd64", []LinkReading{link("gre1", KindGRE, 6, S{RxErrors: 4})}, mib(), mib())
 	mustFind(t, Explain(before, after), want{"gre1", "unexplained-counter", 4, Exact})
 }
+
+// tx-no-sa on an ip6 tunnel is not silent (ip6_tnl_xmit uses plain
+// xfrm_lookup): carrier, errors and drops move together, and those drops
+// are the lookup failures' own, not drops of their own.
+func TestIP6TunnelNoSA(t *testing.T) {
+	for _, kind := range []string{KindIP6Tnl, KindIP6GRE} {
+		before, after := pair("7.3.4+deb13-cloud-amd64", []LinkReading{link("t6", kind, 6, S{TxErrors: 5, TxCarrierErrors: 5, TxDropped: 5})},
+			mib(), mib("XfrmOutNoStates", 5))
+		rep := Explain(before, after)
+		mustFind(t, rep, want{"t6", "tx-no-sa", 5, Exact})
+		for _, f := range rep.Findings {
+			if f.Cause == "tx-core-drop" || f.Cause == "tx-gre-drop" {
+				t.Errorf("%s: drops paired with the lookup failures reported as drops of their own:\n%s", kind, rep.String())
+			}
+		}
+	}
+}

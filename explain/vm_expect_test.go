@@ -379,7 +379,7 @@ var scenarios = []scenario{
 			return map[view][]want{
 				viewNetlink:  {aborted},
 				viewCounters: {aborted},
-				viewProcfs:   {spec("vti0: %s=%d candidate", vtiCarrierColumnGroup(k), events)},
+				viewProcfs:   append([]want{spec("vti0: %s=%d candidate", vtiCarrierColumnGroup(k), events)}, defaultPolicyNote(k, "vti0")...),
 			}
 		},
 	},
