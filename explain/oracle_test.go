@@ -522,11 +522,6 @@ func TestSoundnessOracle(t *testing.T) {
 	if testing.Short() {
 		n = 2000
 	}
-	type result struct {
-		classes map[string]*oExample
-		worlds  int
-		bad     int
-	}
 	const workers = 2
 	var mu sync.Mutex
 	all := map[string]*oExample{}
