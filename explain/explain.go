@@ -162,8 +162,9 @@ func (e *engine) note(format string, args ...any) {
 // whole lists once.
 func (e *engine) prevOf(i int) (int, linkid.How) {
 	if i < e.bl.len() {
-		if ax, bx := e.al.Index(i), e.bl.Index(i); ax != 0 && bx != 0 &&
-			linkid.SameLink(e.bl.Name(i), bx, e.bl.Kind(i), e.al.Name(i), ax, e.al.Kind(i)) {
+		bn, bx, bk := e.bl.identity(i)
+		an, ax, ak := e.al.identity(i)
+		if ax != 0 && bx != 0 && linkid.SameLink(bn, bx, bk, an, ax, ak) {
 			return i, linkid.Same
 		}
 	}

@@ -89,6 +89,16 @@ type linkView struct {
 
 func (v linkView) Len() int { return len(v.readings) + len(v.vti) }
 
+// identity returns what linkid compares of link i, in one lookup.
+func (v linkView) identity(i int) (name string, index int32, kind string) {
+	if i < len(v.readings) {
+		r := &v.readings[i]
+		return r.Name, r.Index, r.Kind
+	}
+	l := &v.vti[i-len(v.readings)]
+	return l.Name, l.Index, l.Kind
+}
+
 func (v linkView) Name(i int) string {
 	if i < len(v.readings) {
 		return v.readings[i].Name
