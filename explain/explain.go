@@ -676,7 +676,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		default: // no drop need be its own; up to upper may be
 			out = append(out, mk(cd, b.upper, AtMost))
 		}
-	case useMIB && shared <= 1 && e.lostEvents == "" && withMIB == 1 && mSum == b.n && !e.silentlyShared(cands, l):
+	case useMIB && shared <= 1 && e.lostEvents == "" && withMIB == 1 && mSum == b.n && !b.lower && !e.silentlyShared(cands, l):
 		// The tie: exactly one MIB counter among the candidates' moved, by
 		// exactly the link's count, and no other tunnel draws on it.
 		for _, cd := range cands {
