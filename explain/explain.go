@@ -565,6 +565,12 @@ type candidate struct {
 	mibKnown bool   // m is known
 }
 
+// countedInFull reports whether the MIB counted events of the cause and
+// counts every one of them, so that m bounds its events anywhere.
+func (cd candidate) countedInFull() bool {
+	return cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB
+}
+
 // bucket explains one bucket of one link. shared is how many links'
 // buckets draw on the same MIB counters.
 func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
@@ -709,7 +715,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		var parts, left []string
 		var counted uint64
 		for _, cd := range cands {
-			if cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB {
+			if cd.countedInFull() {
 				parts = append(parts, fmt.Sprintf("%s +%d", strings.Join(cd.c.Signature.MIB, "+"), cd.m))
 				out = append(out, mk(cd, cd.m, Exact))
 				counted += cd.m
@@ -718,7 +724,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		standalone = len(out)
 		rest := b.n - counted
 		for _, cd := range cands {
-			if !(cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB) {
+			if !cd.countedInFull() {
 				left = append(left, string(cd.c.ID))
 			}
 		}
@@ -727,7 +733,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 			cert = Exact
 		}
 		for _, cd := range cands {
-			if !(cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB) {
+			if !cd.countedInFull() {
 				out = append(out, mk(cd, rest, cert))
 			}
 		}
@@ -742,7 +748,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		}
 		for _, cd := range cands {
 			switch {
-			case cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB:
+			case cd.countedInFull():
 				out = append(out, mk(cd, min(b.upper, cd.m), AtMost))
 			case useMIB && mibLess == 1 && mSum < b.n && (!cd.c.mibBearing() || cd.c.Signature.AlsoWithoutMIB):
 				// The only cause the MIB does not count must take the
@@ -882,7 +888,7 @@ func closedSplit(cands []candidate, n uint64) bool {
 	var counted uint64
 	var full, rest int
 	for _, cd := range cands {
-		if cd.mibKnown && cd.m > 0 && !cd.c.Signature.AlsoWithoutMIB {
+		if cd.countedInFull() {
 			counted += cd.m
 			full++
 		} else if !cd.mibKnown || !cd.c.mibBearing() || cd.c.Signature.AlsoWithoutMIB {
