@@ -37,8 +37,8 @@
 // a namespace-wide finding), a Count and its Certainty:
 //
 //   - Exact: the counters account for every event. When a link count is
-//     matched with a MIB count, "exact" means the totals are equal and no
-//     other tunnel shares the MIB counter.
+//     matched with a MIB count, "exact" means the MIB's events of the
+//     interval can only be this tunnel's (see Exact).
 //   - AtMost: a bound, typically a namespace-wide MIB counter shared by
 //     several tunnels.
 //   - AtLeast: the events the MIB cannot account for, when only one cause

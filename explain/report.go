@@ -16,8 +16,12 @@ type Certainty uint8
 const (
 	// Exact: Count events of this cause happened here. When the count
 	// comes from matching link counters with namespace-wide MIB counters,
-	// "exact" rests on the totals being equal: every link event is matched
-	// by exactly one MIB event and no other traffic moved that MIB counter.
+	// "exact" rests on every MIB event of the interval belonging to a
+	// tunnel of the reading: no other bucket draws on the counter, no
+	// tunnel could have moved it without a link counter showing it, and
+	// no link was deleted, re-created or reset in between (then the MIB
+	// only bounds). Policy-based IPsec or forwarded traffic moving the same
+	// counter in the same interval is the one case this cannot see.
 	Exact Certainty = iota + 1
 	// AtMost: between 0 and Count events of this cause happened here. The
 	// counters bound it (typically: a namespace-wide MIB counter shared by
