@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func TestLiveExporter(t *testing.T) {
 	}
 	promtoolCheck(t, first)
 
-	_, _ = ns.Try("ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", "10.0.0.1", "10.0.1.2")
+	_, _ = ns.Ping(t, netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.1.2"), 3, testns.PingOpts{Interval: 200 * time.Millisecond})
 	second := scrapeURL(t, url, nil)
 	wantLines(t, second,
 		`tunnelstat_xfrm_mib_errors_total{counter="XfrmOutNoStates"} 3`,

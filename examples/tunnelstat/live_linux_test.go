@@ -5,11 +5,13 @@ package main
 import (
 	"bytes"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
@@ -41,10 +43,10 @@ func xfrmNamespace(t *testing.T) *testns.NS {
 }
 
 // sendNoSA sends n packets that the namespace's policy drops for want of
-// an SA (ping exits non-zero: none is answered).
+// an SA (marked 42, as the policy wants).
 func sendNoSA(t *testing.T, ns *testns.NS, n int) {
 	t.Helper()
-	_, _ = ns.Try("ping", "-n", "-q", "-c", itoa(n), "-i", "0.2", "-W", "1", "-m", "42", "-I", "10.0.0.1", "10.0.1.2")
+	_, _ = ns.Ping(t, netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.1.2"), n, testns.PingOpts{Interval: 200 * time.Millisecond, Mark: 42})
 }
 
 func TestLiveShowSnapshotExplain(t *testing.T) {
