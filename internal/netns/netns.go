@@ -83,3 +83,7 @@ func (t Target) String() string {
 	}
 	return "current netns"
 }
+
+// NotANetNS says why the kernel refused to enter a file (setns: EINVAL):
+// the --netns argument named a file that is no network namespace.
+const NotANetNS = "the file is not a network namespace: give a name from `ip netns list` or a path such as /proc/PID/ns/net"

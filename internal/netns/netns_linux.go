@@ -66,7 +66,11 @@ func (h *Handle) Do(fn func() error) error {
 		}
 		defer unix.Close(orig)
 		if err := unix.Setns(h.FD, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("netns: enter namespace: %w", os.NewSyscallError("setns", err))
+			why := ""
+			if err == unix.EINVAL {
+				why = " (" + NotANetNS + ")"
+			}
+			errc <- fmt.Errorf("netns: enter namespace%s: %w", why, os.NewSyscallError("setns", err))
 			runtime.UnlockOSThread()
 			return
 		}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +111,20 @@ func TestReuseAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocs per dump, want 0", allocs)
+	}
+}
+
+// A file that is no network namespace is refused with a message that says
+// so, not as a missing capability.
+func TestDialNotANamespace(t *testing.T) {
+	testns.RequireRoot(t)
+	f, err := os.CreateTemp(t.TempDir(), "notns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = nl.Dial(unix.NETLINK_ROUTE, int(f.Fd()), 0)
+	if err == nil || !strings.Contains(err.Error(), "not a network namespace") || strings.Contains(err.Error(), "CAP_SYS_ADMIN") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/tunnelstat/tunnelstat/internal/netns"
 )
 
 // DefaultDumpRetries is how many times a dump interrupted by concurrent
@@ -126,7 +128,11 @@ func errnoErr(e syscall.Errno) error {
 // EPROTONOSUPPORT means the kernel lacks the family (e.g. xfrm_user absent).
 func mapDialError(family int, err error) error {
 	if IsEnterNetNSError(err) {
-		return &OpError{Op: fmt.Sprintf("dial netlink family %d: enter the network namespace (needs CAP_SYS_ADMIN)", family), Err: err}
+		why := "needs CAP_SYS_ADMIN"
+		if errors.Is(err, unix.EINVAL) {
+			why = netns.NotANetNS
+		}
+		return &OpError{Op: fmt.Sprintf("dial netlink family %d: enter the network namespace (%s)", family, why), Err: err}
 	}
 	return &OpError{Op: fmt.Sprintf("dial netlink family %d", family), Err: err}
 }
