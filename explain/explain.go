@@ -47,6 +47,7 @@ type engine struct {
 	// reset in between took its events with it, though the MIB counted
 	// them. Equal totals then prove nothing.
 	lostEvents   string
+	dupNoted     map[string]bool // names listed twice, already noted
 	nsAttributed map[CauseID]uint64
 	valueCache   map[*LinkReading]checkValues
 	byIndex      map[int32]string
@@ -86,7 +87,7 @@ func (e *engine) run() Report {
 	}
 	e.setKernel()
 	e.setMIB()
-	for i := range e.al.len() {
+	for i := range e.al.Len() {
 		e.link(i)
 	}
 	if e.before != nil {
@@ -161,7 +162,7 @@ func (e *engine) note(format string, args ...any) {
 // kind is the same link whatever else changed. Anything else pairs the
 // whole lists once.
 func (e *engine) prevOf(i int) (int, linkid.How) {
-	if i < e.bl.len() {
+	if i < e.bl.Len() {
 		bn, bx, bk := e.bl.identity(i)
 		an, ax, ak := e.al.identity(i)
 		if ax != 0 && bx != 0 && linkid.SameLink(bn, bx, bk, an, ax, ak) {
@@ -187,23 +188,12 @@ func (e *engine) prevOf(i int) (int, linkid.How) {
 	return e.pairing.Prev[i], e.pairing.How[i]
 }
 
-// firstOfName reports whether link i is the first of the later reading
-// under its name.
-func (e *engine) firstOfName(i int) bool {
-	for k := range i {
-		if e.al.Name(k) == e.al.Name(i) {
-			return false
-		}
-	}
-	return true
-}
-
 // vanished notes the links of the earlier reading that no link of the
 // later one continues.
 func (e *engine) vanished() {
 	if !e.paired {
 		// Every later link was its earlier self at the same position.
-		for i := e.al.len(); i < e.bl.len(); i++ {
+		for i := e.al.Len(); i < e.bl.Len(); i++ {
 			e.note("%s is in the earlier reading only: it was deleted", e.bl.Name(i))
 			e.lose(e.bl.Name(i) + " (deleted)")
 		}
@@ -239,8 +229,12 @@ func (e *engine) link(i int) {
 		case linkid.Renamed:
 			e.note("%s was renamed %s (the same interface, index %d): its counters go on, and the rename is no event", e.bl.Name(j), e.al.Name(i), e.al.Index(i))
 		case linkid.Duplicate:
-			if e.firstOfName(i) {
-				e.note("%s is listed more than once in a reading: which earlier line continues which cannot be told, so it is not explained", e.al.Name(i))
+			if name := e.al.Name(i); !e.dupNoted[name] {
+				if e.dupNoted == nil {
+					e.dupNoted = map[string]bool{}
+				}
+				e.dupNoted[name] = true
+				e.note("%s is listed more than once in a reading: which earlier line continues which cannot be told, so it is not explained", name)
 			}
 			return
 		}
@@ -834,7 +828,7 @@ func (e *engine) silentlyShared(cands []candidate, self *LinkReading) bool {
 		c := cd.c
 		hiddenOnXfrm := e.xfrmErrorsMayBeHidden() && c.linkSignatureFor(KindXfrm) != nil &&
 			!c.movesAny(KindXfrm, cTxDropped, cRxDropped)
-		for i := range e.al.len() {
+		for i := range e.al.Len() {
 			name, kind, cross := e.al.kind(i)
 			if kind == "" {
 				kind = inferKind(name)
@@ -1225,8 +1219,8 @@ func (e *engine) values(l *LinkReading) checkValues {
 // linkName returns the name of the later reading's link with index idx.
 func (e *engine) linkName(idx int32) string {
 	if e.byIndex == nil {
-		e.byIndex = make(map[int32]string, e.al.len())
-		for i := range e.al.len() {
+		e.byIndex = make(map[int32]string, e.al.Len())
+		for i := range e.al.Len() {
 			if idx := e.al.Index(i); idx != 0 {
 				e.byIndex[idx] = e.al.Name(i)
 			}
@@ -1278,7 +1272,7 @@ func (e *engine) quirkDropsCountedAsSent() {
 		return
 	}
 	var vtis []string
-	for li := range e.al.len() {
+	for li := range e.al.Len() {
 		name, kind, cross := e.al.kind(li)
 		if kind == "" {
 			kind = inferKind(name)

@@ -15,8 +15,6 @@ func newLinkList(r *Reading) linkList {
 	return linkList{linkView: linkView{readings: r.Links, vti: r.VTIStatLinks}}
 }
 
-func (ll *linkList) len() int { return ll.Len() }
-
 // at returns link i as a LinkReading.
 func (ll *linkList) at(i int) *LinkReading {
 	if i < len(ll.readings) {
@@ -99,23 +97,6 @@ func (v linkView) identity(i int) (name string, index int32, kind string) {
 	return l.Name, l.Index, l.Kind
 }
 
-func (v linkView) Name(i int) string {
-	if i < len(v.readings) {
-		return v.readings[i].Name
-	}
-	return v.vti[i-len(v.readings)].Name
-}
-
-func (v linkView) Index(i int) int32 {
-	if i < len(v.readings) {
-		return v.readings[i].Index
-	}
-	return v.vti[i-len(v.readings)].Index
-}
-
-func (v linkView) Kind(i int) string {
-	if i < len(v.readings) {
-		return v.readings[i].Kind
-	}
-	return v.vti[i-len(v.readings)].Kind
-}
+func (v linkView) Name(i int) string { n, _, _ := v.identity(i); return n }
+func (v linkView) Index(i int) int32 { _, x, _ := v.identity(i); return x }
+func (v linkView) Kind(i int) string { _, _, k := v.identity(i); return k }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/tunnelstat/tunnelstat/internal/xfrm"
 	"github.com/tunnelstat/tunnelstat/vtistat"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
@@ -41,11 +42,6 @@ func markMatches(pm *xfrmstat.Mark, m uint32) bool {
 
 func wildcardPrefix(p netip.Prefix) bool { return !p.IsValid() || p.Bits() == 0 }
 
-const (
-	familyIPv4 = 2  // AF_INET
-	familyIPv6 = 10 // AF_INET6
-)
-
 // selectorFamily is the address family a selector matches: its Family, or
 // where that is unset, its prefixes'.
 func selectorFamily(s *xfrmstat.Selector) uint16 {
@@ -55,9 +51,9 @@ func selectorFamily(s *xfrmstat.Selector) uint16 {
 	for _, p := range [...]netip.Prefix{s.Dst, s.Src} {
 		if p.IsValid() {
 			if p.Addr().Is4() {
-				return familyIPv4
+				return xfrm.AFInet
 			}
-			return familyIPv6
+			return xfrm.AFInet6
 		}
 	}
 	return 0
@@ -104,9 +100,9 @@ func resolveTX(kind string, t *vtistat.Tunnel, r *Reading, look *lookups) resolu
 	for _, p := range matching {
 		if wildcardSelector(&p.Selector) {
 			switch selectorFamily(&p.Selector) {
-			case familyIPv4:
+			case xfrm.AFInet:
 				wildcard[0] = true
-			case familyIPv6:
+			case xfrm.AFInet6:
 				wildcard[1] = true
 			}
 		}
