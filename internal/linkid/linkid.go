@@ -28,7 +28,10 @@
 // (Pairing.ByName says so).
 package linkid
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // Links is one reading's interfaces as the pairing sees them.
 type Links interface {
@@ -171,8 +174,8 @@ func hasDuplicateName[L Links](l L) bool {
 // storage.
 func Pair[B, A Links](p *Pairing, before B, after A) {
 	na, nb := after.Len(), before.Len()
-	p.Prev = grow(p.Prev, na)
-	p.How = growHow(p.How, na)
+	p.Prev = slices.Grow(p.Prev[:0], na)[:na]
+	p.How = slices.Grow(p.How[:0], na)[:na]
 	p.Vanished = p.Vanished[:0]
 	p.VanishedDuplicate = p.VanishedDuplicate[:0]
 	p.ByName = hasNoIndex(before, after)
@@ -343,20 +346,6 @@ func longestInOrder(pair []int) []bool {
 		keep[j] = true
 	}
 	return keep
-}
-
-func grow(s []int, n int) []int {
-	if cap(s) < n {
-		return make([]int, n)
-	}
-	return s[:n]
-}
-
-func growHow(s []How, n int) []How {
-	if cap(s) < n {
-		return make([]How, n)
-	}
-	return s[:n]
 }
 
 // Recreated reports whether any link of the later reading is Recreated.
