@@ -4,13 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/tunnelstat/tunnelstat/internal/errs"
 )
 
 // ErrNotSupported reports that this system cannot provide what was asked:
 // /proc/net/xfrm_stat is missing because the kernel was built without
 // CONFIG_XFRM_STATISTICS, or the default /proc was asked for on an OS that is
-// not Linux. Test with errors.Is.
-var ErrNotSupported = errors.New("procnet: not supported")
+// not Linux. Test with errors.Is; the error wrapping it says which.
+//
+// It is the same value as vtistat.ErrNotSupported and
+// xfrmstat.ErrNotSupported: one errors.Is test covers all three packages.
+var ErrNotSupported = errs.ErrNotSupported
 
 // Kinds of parse failure, found with errors.Is through a *ParseError.
 var (

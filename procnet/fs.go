@@ -61,7 +61,7 @@ func (f FS) ThreadSelf() FS {
 // system's /proc and this OS has none.
 func (f FS) path(file string) (string, error) {
 	if !f.explicit && !haveProcNet {
-		return "", fmt.Errorf("%w: /proc/net is Linux-only (use NewFS with a copy of a Linux /proc)", ErrNotSupported)
+		return "", fmt.Errorf("procnet: %w: /proc/net is Linux-only (use NewFS with a copy of a Linux /proc)", ErrNotSupported)
 	}
 	return filepath.Join(f.Root(), "net", file), nil
 }
@@ -173,7 +173,7 @@ var readBufs = sync.Pool{New: func() any {
 func openError(path, file string, err error) error {
 	if file == "xfrm_stat" && errors.Is(err, fs.ErrNotExist) {
 		if st, statErr := os.Stat(filepath.Dir(path)); statErr == nil && st.IsDir() {
-			return fmt.Errorf("%w: %s does not exist: the kernel was built without CONFIG_XFRM_STATISTICS, so it keeps no XFRM MIB counters (%w)", ErrNotSupported, path, err)
+			return fmt.Errorf("procnet: %w: %s does not exist: the kernel was built without CONFIG_XFRM_STATISTICS, so it keeps no XFRM MIB counters (%w)", ErrNotSupported, path, err)
 		}
 	}
 	return fmt.Errorf("procnet: %w", err)

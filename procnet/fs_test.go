@@ -61,6 +61,11 @@ func TestFSErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "CONFIG_XFRM_STATISTICS") {
 			t.Errorf("%v does not explain CONFIG_XFRM_STATISTICS", err)
 		}
+		// ErrNotSupported is shared with vtistat and xfrmstat and names no
+		// package: the wrapping message does.
+		if err == nil || !strings.HasPrefix(err.Error(), "procnet: not supported: ") {
+			t.Errorf("%v does not start with %q", err, "procnet: not supported: ")
+		}
 		_, err = f.OpenXfrmStat(ctx)
 		if !errors.Is(err, ErrNotSupported) {
 			t.Errorf("OpenXfrmStat: %v; want ErrNotSupported", err)
