@@ -15,7 +15,7 @@ import (
 type Target struct {
 	Name string // a name under /run/netns
 	Path string // a path to a namespace file, e.g. /proc/1234/ns/net or a bind mount
-	FD   int    // an open namespace file descriptor (>0); the caller keeps ownership
+	FD   int    // an open namespace file descriptor (>0); Open duplicates it, the caller keeps theirs
 	PID  int    // a process whose namespace to use
 }
 

@@ -16,8 +16,10 @@ type Handle struct {
 	owned bool
 }
 
-// Open resolves t to an open namespace file descriptor. Close the Handle
-// when done; an FD target is not closed (the caller owns it).
+// Open resolves t to a namespace file descriptor of the Handle's own.
+// Close the Handle when done. A Name, Path or PID is opened; an FD target is
+// duplicated (close-on-exec), so that the caller may close theirs as soon as
+// Open returns and the Handle keeps working.
 func Open(t Target) (*Handle, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -26,7 +28,11 @@ func Open(t Target) (*Handle, error) {
 		return &Handle{FD: -1}, nil
 	}
 	if t.FD != 0 {
-		return &Handle{FD: t.FD}, nil
+		fd, err := unix.FcntlInt(uintptr(t.FD), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("netns: duplicate %s: %w", t, os.NewSyscallError("fcntl", err))
+		}
+		return &Handle{FD: fd, owned: true}, nil
 	}
 	p := t.FilePath()
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)

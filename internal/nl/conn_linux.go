@@ -23,6 +23,19 @@ import (
 // returned.
 const DefaultDumpRetries = 10
 
+// DumpRetries turns the Config.DumpRetries of the public clients into
+// Conn.Retries, so that both read it alike: 0 means DefaultDumpRetries, a
+// negative value means no retry, a positive one is the bound.
+func DumpRetries(configured int) int {
+	switch {
+	case configured > 0:
+		return configured
+	case configured < 0:
+		return 0
+	}
+	return DefaultDumpRetries
+}
+
 // The kernel fills a dump datagram up to about 32 KiB when the reader's
 // buffer allows it (net/netlink/af_netlink.c:netlink_dump), so a 64 KiB
 // buffer never truncates a dump and keeps the syscall count minimal.
