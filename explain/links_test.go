@@ -37,6 +37,10 @@ func vtiLinksFromBytes(data []byte) []vtistat.Link {
 				*p = v % 7
 			}
 		}
+		if l.StatsSource == vtistat.StatsProcNet { // as vtistat's fallback stores them: the line in Dev
+			d := devStatsFromStats64(l.Name, &l.Stats)
+			l.Dev, l.Stats = &d, vtistat.Stats64{}
+		}
 		links = append(links, l)
 	}
 	return links

@@ -129,9 +129,14 @@ func AppendLinksFromVTIStat(dst []LinkReading, links []vtistat.Link) []LinkReadi
 			r.Stats = l.Stats
 			r.Dev = procnet.DevStats{}
 		case vtistat.StatsProcNet:
+			if l.Dev == nil { // no line: no counters
+				r.Source = 0
+				r.Stats, r.Dev = vtistat.Stats64{}, procnet.DevStats{}
+				break
+			}
 			r.Source = SourceProcNetDev
 			r.Stats = vtistat.Stats64{}
-			r.Dev = devStatsFromStats64(l.Name, &l.Stats)
+			r.Dev = *l.Dev
 		default:
 			r.Source = 0
 			r.Stats, r.Dev = vtistat.Stats64{}, procnet.DevStats{}
@@ -140,9 +145,8 @@ func AppendLinksFromVTIStat(dst []LinkReading, links []vtistat.Link) []LinkReadi
 	return dst
 }
 
-// devStatsFromStats64 rebuilds the /proc/net/dev view of a link whose
-// stats64 were filled from /proc/net/dev (vtistat.StatsProcNet): the sum
-// columns were stored in the first field of each sum.
+// devStatsFromStats64 is the /proc/net/dev view of rtnetlink counters: the
+// columns /proc/net/dev prints as sums are summed, as the kernel sums them.
 func devStatsFromStats64(name string, s *vtistat.Stats64) procnet.DevStats {
 	return procnet.DevStats{
 		Name:         name,

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/tunnelstat/tunnelstat/procnet"
 	"github.com/tunnelstat/tunnelstat/vtistat"
 )
 
@@ -13,7 +14,8 @@ func TestLinksFromVTIStat(t *testing.T) {
 			Stats: vtistat.Stats64{TxErrors: 3, TxCarrierErrors: 2, TxAbortedErrors: 1}},
 		{Index: 6, Name: "vti1", Kind: "vti", LinkNetNSID: 0, Tunnel: vtiTunnel(), StatsSource: vtistat.Stats32Bit},
 		{Name: "vti2", LinkNetNSID: -1, StatsSource: vtistat.StatsProcNet,
-			Stats: vtistat.Stats64{TxErrors: 7, TxCarrierErrors: 7, RxDropped: 2, RxFrameErrors: 4}},
+			Dev: &procnet.DevStats{Name: "vti2", TxErrors: 7, TxCarrierSum: 7, RxDropSum: 2, RxFrameSum: 4}},
+		{Name: "vti3", LinkNetNSID: -1, StatsSource: vtistat.StatsProcNet}, // no line: no counters
 		{Index: 8, Name: "dummy0", Kind: "dummy", LinkNetNSID: -1},
 	}
 	got := LinksFromVTIStat(links)
@@ -26,13 +28,13 @@ func TestLinksFromVTIStat(t *testing.T) {
 	if got[2].Source != SourceProcNetDev || got[2].Dev.TxCarrierSum != 7 || got[2].Dev.RxFrameSum != 4 || got[2].Dev.RxDropSum != 2 {
 		t.Errorf("procnet fallback link: %+v", got[2])
 	}
-	if got[3].Source != 0 {
-		t.Errorf("link without counters: %+v", got[3])
+	if got[3].Source != 0 || got[4].Source != 0 {
+		t.Errorf("links without counters: %+v %+v", got[3], got[4])
 	}
 	rep := ExplainSinceBoot(&Reading{KernelRelease: "6.1.0-31-cloud-amd64", Links: got})
 	mustFind(t, rep, want{"vti0", "tx-sa-expired", 1, Candidate})
 	mustFind(t, rep, want{"vti2", "tx-no-sa", 7, Candidate})
-	if len(rep.Notes) != 1 || rep.Notes[0] != "dummy0: the kernel sent no counters" {
+	if len(rep.Notes) != 2 || rep.Notes[1] != "dummy0: the kernel sent no counters" {
 		t.Errorf("notes = %q", rep.Notes)
 	}
 }
@@ -44,7 +46,7 @@ func TestAppendLinksFromVTIStatReuses(t *testing.T) {
 	links := []vtistat.Link{
 		{Index: 5, Name: "vti0", Kind: "vti", LinkNetNSID: -1, Tunnel: vtiTunnel(), StatsSource: vtistat.Stats64Bit,
 			Stats: vtistat.Stats64{TxErrors: 3, TxCarrierErrors: 2}},
-		{Name: "vti2", LinkNetNSID: -1, StatsSource: vtistat.StatsProcNet, Stats: vtistat.Stats64{TxErrors: 7, TxCarrierErrors: 7}},
+		{Name: "vti2", LinkNetNSID: -1, StatsSource: vtistat.StatsProcNet, Dev: &procnet.DevStats{Name: "vti2", TxErrors: 7, TxCarrierSum: 7}},
 	}
 	first := LinkReading{Name: "kept"}
 	got := AppendLinksFromVTIStat([]LinkReading{first}, links)

@@ -144,7 +144,7 @@ func (r *rig) newSide(name string, ns *testns.NS, underlay, peer string) *side {
 	for _, f := range []string{"all", "default"} {
 		r.sysctl(s, "/proc/sys/net/ipv6/conf/"+f+"/disable_ipv6", "1")
 	}
-	if s.vti, err = vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}, NoProcFallback: true}); err != nil {
+	if s.vti, err = vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.vti.Close() })

@@ -2,24 +2,33 @@ package vtistat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/tunnelstat/tunnelstat/internal/errs"
 	"github.com/tunnelstat/tunnelstat/internal/nl"
 )
 
-// ErrNotSupported is returned on platforms without rtnetlink (anything but
-// Linux), and for selections the /proc/net/dev fallback cannot honour.
-var ErrNotSupported = errors.New("vtistat: not supported")
+// ErrNotSupported reports that this system cannot answer: not Linux (no
+// rtnetlink), or a selection the /proc/net/dev fallback cannot honour (by
+// kind or index). The error wrapping it says which.
+//
+// It is the same value as procnet.ErrNotSupported and
+// xfrmstat.ErrNotSupported: one errors.Is test covers all three packages.
+var ErrNotSupported = errs.ErrNotSupported
 
 // Errors a read can return, comparable with errors.Is. None of them comes
-// with a partial result.
+// with a partial result. xfrmstat exports the same values under the same
+// names: one errors.Is test covers both packages.
+//
+// Other failures match the standard library's errors, in this package as in
+// xfrmstat and procnet: a read after Close matches os.ErrClosed, a refused
+// request (EPERM, EACCES) os.ErrPermission, a namespace that does not exist
+// (Config.NetNS) os.ErrNotExist.
 var (
-	// ErrClosed: the Client was closed.
-	ErrClosed = nl.ErrClosed
-	// ErrDumpInterrupted: links kept changing while they were dumped
-	// (NLM_F_DUMP_INTR) for more than Config.DumpRetries restarts.
+	// ErrDumpInterrupted: the table kept changing while it was dumped
+	// (NLM_F_DUMP_INTR) on every one of the attempts Config.DumpRetries
+	// allows.
 	ErrDumpInterrupted = nl.ErrDumpInterrupted
 	// ErrOverrun: the socket's receive queue overflowed (ENOBUFS) and the
 	// kernel dropped part of the reply.
@@ -29,12 +38,17 @@ var (
 )
 
 // NetNS selects the network namespace a Client reads. The zero value is the
-// caller's namespace. Set at most one field.
+// caller's own namespace. Set at most one field.
+//
+// Dial resolves the selection once: a Name, Path or PID is opened at Dial,
+// and an FD is duplicated at Dial. The Client keeps its own descriptor until
+// Close, so the caller may close theirs as soon as Dial returns, and a
+// namespace name removed (ip netns delete) later does not affect the Client.
 type NetNS struct {
 	Name string // a namespace made by ip-netns(8): /run/netns/NAME
 	Path string // a namespace file: /proc/PID/ns/net, a bind mount …
-	FD   int    // an open namespace file descriptor; the caller keeps ownership and must keep it open until Close
-	PID  int    // the namespace of a process (/proc/PID/ns/net, resolved at Dial)
+	FD   int    // an open namespace file descriptor (> 0), duplicated at Dial
+	PID  int    // the namespace of a process (/proc/PID/ns/net)
 }
 
 // Config configures a Client. The zero value (or a nil *Config) reads the
@@ -43,16 +57,23 @@ type Config struct {
 	NetNS NetNS
 
 	// DumpRetries bounds how many times a dump that the kernel marks as
-	// interrupted by concurrent link changes (NLM_F_DUMP_INTR) is started
-	// again before the read fails with ErrDumpInterrupted. 0 means 10;
-	// negative means no retry.
+	// interrupted by concurrent changes (NLM_F_DUMP_INTR) is started again
+	// before the read fails with ErrDumpInterrupted. 0 means the default
+	// (10); a negative value means no retry: the first interrupted dump
+	// fails.
 	DumpRetries int
 
-	// NoProcFallback turns the /proc/net/dev fallback off: when the kernel
-	// refuses rtnetlink (EPERM or EACCES from seccomp, SELinux or a patched
-	// kernel), reads then fail with an error matching os.ErrPermission
-	// instead of returning links from /proc/net/dev.
-	NoProcFallback bool
+	// ProcNetDevFallback lets the Client read /proc/net/dev of the same
+	// namespace when the kernel refuses rtnetlink (EPERM or EACCES from
+	// seccomp, SELinux or a patched kernel). It is off by default: a
+	// refusal is then returned, as an error matching os.ErrPermission.
+	//
+	// With it, every link read from the file says so (Link.StatsSource is
+	// StatsProcNet), carries the file's line in Link.Dev and has zero Stats:
+	// the file prints sums of several kernel counters, which no field of
+	// Stats64 may hold. Client.FallbackReason returns the refusal. See the
+	// package documentation, "When netlink is refused".
+	ProcNetDevFallback bool
 }
 
 // Client reads links, their tunnel parameters and their counters from one
@@ -62,8 +83,12 @@ type Client struct {
 }
 
 // Dial opens a Client: an rtnetlink socket in the configured namespace. If
-// the kernel refuses rtnetlink (see Config.NoProcFallback) the Client reads
-// /proc/net/dev of that namespace instead, and FallbackReason says why.
+// the kernel refuses rtnetlink, Dial fails with an error matching
+// os.ErrPermission, unless Config.ProcNetDevFallback is set: the Client then
+// reads /proc/net/dev of that namespace instead, and FallbackReason says
+// why. A namespace that does not exist gives an error matching
+// os.ErrNotExist; on other systems than Linux the error matches
+// ErrNotSupported.
 func Dial(cfg *Config) (*Client, error) {
 	if cfg == nil {
 		cfg = &Config{}
@@ -75,8 +100,9 @@ func Dial(cfg *Config) (*Client, error) {
 	return &Client{c: c}, nil
 }
 
-// Close releases the socket and, for namespaces selected by Name, Path or
-// PID, the namespace file. Reads after Close fail with ErrClosed.
+// Close releases the socket and the Client's namespace descriptor. Reads
+// after Close fail with an error matching os.ErrClosed. Closing twice
+// returns nil.
 func (c *Client) Close() error { return c.c.close() }
 
 // Links reads the links that match every option, with their parameters and
@@ -119,17 +145,20 @@ func (c *Client) Snapshot(ctx context.Context, dst *Snapshot, opts ...Option) er
 // or a changed parameter, is seen only by the next full dump: call Snapshot
 // now and then if you need them fresh.
 //
-// For the /proc/net/dev fallback PollStats reads that file again. On error
-// dst holds no links.
+// PollStats takes no options: it selects the links dst was taken with. For
+// the /proc/net/dev fallback it reads that file again. On error dst holds no
+// links.
 func (c *Client) PollStats(ctx context.Context, dst *Snapshot) error {
 	return c.c.pollStats(ctx, dst)
 }
 
 // FallbackReason returns the rtnetlink error that made the Client read
-// /proc/net/dev instead, or nil while it uses rtnetlink.
+// /proc/net/dev instead, or nil while it uses rtnetlink. It is always nil
+// without Config.ProcNetDevFallback.
 func (c *Client) FallbackReason() error { return c.c.fallbackReason() }
 
-// Option selects links in Links, Snapshot and PollStats.
+// Option selects links in Links and Snapshot. A Snapshot remembers its
+// selection, and PollStats reads the same links again.
 type Option func(*query)
 
 // WithKind selects links whose IFLA_INFO_KIND is one of kinds ("vti",

@@ -30,10 +30,9 @@ type client struct {
 	target netns.Target
 	closed bool
 
-	noFallback  bool
+	fallback    bool  // Config.ProcNetDevFallback
 	fallbackErr error // why /proc/net/dev is read instead of rtnetlink
 	proc        *procnet.NetDevReader
-	devs        []procnet.DevStats
 
 	noGetStats bool // the kernel has no RTM_GETSTATS (before 4.7)
 
@@ -44,6 +43,7 @@ type client struct {
 	dst       *Snapshot
 	q         *query
 	n         int  // links stored so far
+	pos       int  // position of the next message in its dump; -1 for a single reply
 	cur       int  // PollStats: position expected for the next message
 	matched   int  // PollStats: dst links seen
 	skipSeen  int  // PollStats: skipped links seen
@@ -63,7 +63,7 @@ func dial(cfg *Config) (*client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vtistat: %w", err)
 	}
-	c := &client{ns: h, target: t, noFallback: cfg.NoProcFallback}
+	c := &client{ns: h, target: t, fallback: cfg.ProcNetDevFallback}
 	c.linkFn, c.linkReset = c.onLink, c.resetLinks
 	c.statFn, c.statReset = c.onStats, c.resetStats
 	c.censusFn, c.censusRst = c.onCensus, c.censusReset
@@ -72,7 +72,7 @@ func dial(cfg *Config) (*client, error) {
 	if err != nil {
 		// A refused socket leaves /proc/net/dev; a refused setns (entering
 		// another namespace needs CAP_SYS_ADMIN) would refuse that too.
-		if !c.noFallback && errors.Is(err, os.ErrPermission) && !nl.IsEnterNetNSError(err) {
+		if c.fallback && errors.Is(err, os.ErrPermission) && !nl.IsEnterNetNSError(err) {
 			if ferr := c.startFallback(context.Background(), err); ferr != nil {
 				h.Close()
 				return nil, ferr
@@ -82,12 +82,7 @@ func dial(cfg *Config) (*client, error) {
 		h.Close()
 		return nil, fmt.Errorf("vtistat: %s: %w", t, err)
 	}
-	switch {
-	case cfg.DumpRetries > 0:
-		conn.Retries = cfg.DumpRetries
-	case cfg.DumpRetries < 0:
-		conn.Retries = 0
-	}
+	conn.Retries = nl.DumpRetries(cfg.DumpRetries)
 	c.conn = conn
 	return c, nil
 }
@@ -121,7 +116,7 @@ func (c *client) lock(op string) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return fmt.Errorf("vtistat: %s: %w", op, ErrClosed)
+		return fmt.Errorf("vtistat: %s: %w", op, nl.ErrClosed) // matches os.ErrClosed
 	}
 	return nil
 }
@@ -239,9 +234,10 @@ func (c *client) dumpLinksLocked(ctx context.Context, dst *Snapshot, census bool
 	return nil
 }
 
-func (c *client) censusReset() { c.dst.skipped = c.dst.skipped[:0] }
+func (c *client) censusReset() { c.dst.skipped = c.dst.skipped[:0]; c.pos = 0 }
 
 func (c *client) onCensus(m nl.Message) error {
+	c.nextPos()
 	if m.Type != unix.RTM_NEWSTATS || len(m.Data) < sizeofIfStatsMsg {
 		return &nl.ReplyError{Op: "RTM_GETSTATS dump", Msg: fmt.Sprintf("message type %d of %d bytes, want RTM_NEWSTATS", m.Type, len(m.Data))}
 	}
@@ -252,12 +248,23 @@ func (c *client) onCensus(m nl.Message) error {
 const nlaFNested = 1 << 15
 
 func (c *client) resetLinks() {
-	c.n = 0
+	c.n, c.pos = 0, 0
 	c.dst.skipped = c.dst.skipped[:c.censusLen]
+}
+
+// nextPos returns the position of the message being handled in its dump
+// (DecodeError.Index), -1 for a single reply.
+func (c *client) nextPos() int {
+	p := c.pos
+	if p >= 0 {
+		c.pos++
+	}
+	return p
 }
 
 // onLink decodes one RTM_NEWLINK in place into the next slot of dst.Links.
 func (c *client) onLink(m nl.Message) error {
+	pos := c.nextPos()
 	if m.Type != unix.RTM_NEWLINK {
 		return &nl.ReplyError{Op: "RTM_GETLINK dump", Msg: fmt.Sprintf("message type %d, want RTM_NEWLINK", m.Type)}
 	}
@@ -277,6 +284,10 @@ func (c *client) onLink(m nl.Message) error {
 	dst.Links = links
 	l := &links[c.n]
 	if err := decodeLink(m.Data, l); err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			de.Index = pos
+		}
 		return err
 	}
 	if !c.q.match(l) {
@@ -334,6 +345,7 @@ func (c *client) getOneLocked(ctx context.Context, dst *Snapshot) error {
 	c.dst, c.q = dst, q
 	defer func() { c.dst, c.q = nil, nil }()
 	c.resetLinks()
+	c.pos = -1 // a single reply
 	err := c.conn.Request(ctx, "RTM_GETLINK", unix.RTM_GETLINK, 0, c.req, c.linkFn)
 	if err != nil {
 		if errors.Is(err, unix.ENODEV) {
@@ -357,6 +369,7 @@ func (c *client) pollOneLocked(ctx context.Context, dst *Snapshot) error {
 	c.dst = dst
 	defer func() { c.dst = nil }()
 	c.resetStats()
+	c.pos = -1 // a single reply
 	err := c.conn.Request(ctx, "RTM_GETSTATS", unix.RTM_GETSTATS, 0, c.req, c.statFn)
 	switch {
 	case errors.Is(err, unix.ENODEV):
@@ -413,7 +426,7 @@ func isNoGetStats(err error) bool {
 }
 
 func (c *client) resetStats() {
-	c.cur, c.matched, c.skipSeen, c.changed = 0, 0, 0, false
+	c.cur, c.matched, c.skipSeen, c.changed, c.pos = 0, 0, 0, false, 0
 	d := c.dst
 	d.gen++
 	if d.gen == 0 { // wrapped: stale marks could collide
@@ -429,11 +442,12 @@ func (c *client) resetStats() {
 // the same ifindex. Both dumps walk the links in the same order, so the
 // expected position is tried first and a binary search is the fallback.
 func (c *client) onStats(m nl.Message) error {
+	msgPos := c.nextPos()
 	if m.Type != unix.RTM_NEWSTATS {
 		return &nl.ReplyError{Op: "RTM_GETSTATS", Msg: fmt.Sprintf("message type %d, want RTM_NEWSTATS", m.Type)}
 	}
 	if len(m.Data) < sizeofIfStatsMsg {
-		return &DecodeError{Err: fmt.Errorf("RTM_NEWSTATS payload of %d bytes is shorter than struct if_stats_msg (%d)", len(m.Data), sizeofIfStatsMsg)}
+		return &DecodeError{Message: "RTM_NEWSTATS", Index: msgPos, Err: fmt.Errorf("RTM_NEWSTATS payload of %d bytes is shorter than struct if_stats_msg (%d)", len(m.Data), sizeofIfStatsMsg)}
 	}
 	idx := int32(binary.NativeEndian.Uint32(m.Data[4:]))
 	dst := c.dst
@@ -464,10 +478,10 @@ func (c *client) onStats(m nl.Message) error {
 		}
 	}
 	if err := a.Err(); err != nil {
-		return &DecodeError{Index: idx, Name: l.Name, Err: err}
+		return &DecodeError{Message: "RTM_NEWSTATS", Index: msgPos, IfIndex: idx, Name: l.Name, Err: err}
 	}
 	if !found {
-		return &DecodeError{Index: idx, Name: l.Name, Err: errors.New("RTM_NEWSTATS without IFLA_STATS_LINK_64")}
+		return &DecodeError{Message: "RTM_NEWSTATS", Index: msgPos, IfIndex: idx, Name: l.Name, Err: errors.New("RTM_NEWSTATS without IFLA_STATS_LINK_64")}
 	}
 	if dst.seen[pos] != dst.gen {
 		dst.seen[pos] = dst.gen
@@ -489,9 +503,9 @@ func (c *client) wrap(err error) error {
 }
 
 // mayFallBack reports whether err is rtnetlink being refused and the
-// /proc/net/dev fallback is allowed.
+// caller allowed the /proc/net/dev fallback (Config.ProcNetDevFallback).
 func (c *client) mayFallBack(err error) bool {
-	return !c.noFallback && errors.Is(err, os.ErrPermission)
+	return c.fallback && errors.Is(err, os.ErrPermission)
 }
 
 // startFallback switches the client to /proc/net/dev of its namespace,
@@ -527,14 +541,15 @@ func (c *client) startFallback(ctx context.Context, cause error) error {
 }
 
 // readProcLocked fills dst from /proc/net/dev. Only name selection works:
-// the file has no kinds and no ifindexes.
+// the file has no kinds and no ifindexes. Each link's Dev points at its
+// line in dst.devs; Stats stays zero (see Link.Dev).
 func (c *client) readProcLocked(ctx context.Context, dst *Snapshot) error {
 	q := &dst.q
 	if q.byKind || q.byIndex {
-		return fmt.Errorf("vtistat: select by %s: /proc/net/dev has no link kinds or indexes (rtnetlink refused: %v): %w", q, c.fallbackErr, ErrNotSupported)
+		return fmt.Errorf("vtistat: select by %s: %w: /proc/net/dev has no link kinds or indexes (rtnetlink refused: %v)", q, ErrNotSupported, c.fallbackErr)
 	}
-	devs, err := c.proc.Read(ctx, c.devs)
-	c.devs = devs
+	devs, err := c.proc.Read(ctx, dst.devs)
+	dst.devs = devs
 	if err != nil {
 		return fmt.Errorf("vtistat: %s: /proc/net/dev fallback: %w", c.target, err)
 	}
@@ -549,12 +564,7 @@ func (c *client) readProcLocked(ctx context.Context, dst *Snapshot) error {
 		} else {
 			dst.Links = append(dst.Links[:n], Link{})
 		}
-		l := &dst.Links[n]
-		name := l.Name
-		if name != d.Name {
-			name = d.Name
-		}
-		*l = Link{Name: name, LinkNetNSID: -1, StatsSource: StatsProcNet, Stats: statsFromProc(d)}
+		dst.Links[n] = Link{Name: d.Name, LinkNetNSID: -1, StatsSource: StatsProcNet, Dev: d}
 		n++
 	}
 	if q.byName && n == 0 {
@@ -565,17 +575,4 @@ func (c *client) readProcLocked(ctx context.Context, dst *Snapshot) error {
 	now := time.Now()
 	dst.Time, dst.ParamsTime = now, now
 	return nil
-}
-
-// statsFromProc maps the 16 columns of /proc/net/dev onto Stats64. The
-// three summed columns go to the field they are named after (see Stats64).
-func statsFromProc(d *procnet.DevStats) Stats64 {
-	return Stats64{
-		RxBytes: d.RxBytes, RxPackets: d.RxPackets, RxErrors: d.RxErrors, RxDropped: uint64(d.RxDropSum),
-		RxFIFOErrors: d.RxFIFOErrors, RxFrameErrors: uint64(d.RxFrameSum), RxCompressed: d.RxCompressed,
-		Multicast: d.RxMulticast,
-		TxBytes:   d.TxBytes, TxPackets: d.TxPackets, TxErrors: d.TxErrors, TxDropped: d.TxDropped,
-		TxFIFOErrors: d.TxFIFOErrors, Collisions: d.Collisions, TxCarrierErrors: uint64(d.TxCarrierSum),
-		TxCompressed: d.TxCompressed,
-	}
 }

@@ -93,19 +93,36 @@ func TunnelKinds() []string {
 	return append([]string(nil), tunnelKinds[:]...)
 }
 
-// DecodeError reports a link whose attributes could not be decoded. Err
-// names the attribute, its type and its offset.
+// DecodeError reports a kernel message that could not be decoded: which
+// message, where in its dump, which link, and what was wrong (Err names the
+// attribute, its type and its offset).
+//
+// Message and Index mean what they mean in xfrmstat.DecodeError; IfIndex
+// and Name say which link, which only this package has.
 type DecodeError struct {
-	Index int32  // ifindex, 0 if the header itself was bad
-	Name  string // "" if not reached
-	Err   error
+	Message string // the kernel's message name: "RTM_NEWLINK" or "RTM_NEWSTATS"
+	Index   int    // position of the message in its dump (0 is the first), -1 for a single reply or a message given to DecodeLink
+	IfIndex int32  // the link's ifindex, 0 if the message header itself was bad
+	Name    string // the link's name, "" if not reached
+	Err     error
 }
 
 func (e *DecodeError) Error() string {
-	if e.Name != "" {
-		return fmt.Sprintf("vtistat: link %d (%s): %v", e.Index, e.Name, e.Err)
+	msg := e.Message
+	if msg == "" {
+		msg = "message"
 	}
-	return fmt.Sprintf("vtistat: link %d: %v", e.Index, e.Err)
+	where := ""
+	if e.Index >= 0 {
+		where = fmt.Sprintf(" #%d of the dump", e.Index)
+	}
+	switch {
+	case e.Name != "":
+		return fmt.Sprintf("vtistat: decode %s%s: link %d (%s): %v", msg, where, e.IfIndex, e.Name, e.Err)
+	case e.IfIndex != 0:
+		return fmt.Sprintf("vtistat: decode %s%s: link %d: %v", msg, where, e.IfIndex, e.Err)
+	}
+	return fmt.Sprintf("vtistat: decode %s%s: %v", msg, where, e.Err)
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }
@@ -118,15 +135,16 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // again allocates nothing: Name, Alias and Kind strings that are unchanged
 // are kept, and a non-nil dst.Tunnel is filled in place (set dst.Tunnel to
 // nil first if another Link shares it). Attributes this package does not
-// know are skipped; a known attribute that is too short is an error naming
-// it, and dst is then only partly filled.
+// know are skipped; a known attribute that is too short is a *DecodeError
+// naming it (with Index -1: the message is not in a dump), and dst is then
+// only partly filled.
 func DecodeLink(msg []byte, dst *Link) error {
 	return decodeLink(msg, dst)
 }
 
 func decodeLink(msg []byte, dst *Link) error {
 	if len(msg) < sizeofIfInfomsg {
-		return &DecodeError{Err: fmt.Errorf("RTM_NEWLINK payload of %d bytes is shorter than struct ifinfomsg (%d)", len(msg), sizeofIfInfomsg)}
+		return &DecodeError{Message: "RTM_NEWLINK", Index: -1, Err: fmt.Errorf("RTM_NEWLINK payload of %d bytes is shorter than struct ifinfomsg (%d)", len(msg), sizeofIfInfomsg)}
 	}
 	name, alias, kind, tun := dst.Name, dst.Alias, dst.Kind, dst.Tunnel
 	*dst = Link{
@@ -199,7 +217,7 @@ func decodeLink(msg []byte, dst *Link) error {
 		dst.Kind = kind
 	}
 	if err := a.Err(); err != nil {
-		return &DecodeError{Index: dst.Index, Name: dst.Name, Err: err}
+		return &DecodeError{Message: "RTM_NEWLINK", Index: -1, IfIndex: dst.Index, Name: dst.Name, Err: err}
 	}
 	// The 32-bit block is a fallback only: it wraps at 2^32.
 	if !have64 && stats32 != nil {
@@ -213,7 +231,7 @@ func decodeLink(msg []byte, dst *Link) error {
 			*tun = Tunnel{}
 		}
 		if err := decodeTunnel(dst.Kind, infoData, tun); err != nil {
-			return &DecodeError{Index: dst.Index, Name: dst.Name, Err: err}
+			return &DecodeError{Message: "RTM_NEWLINK", Index: -1, IfIndex: dst.Index, Name: dst.Name, Err: err}
 		}
 		dst.Tunnel = tun
 	}

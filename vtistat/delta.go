@@ -1,10 +1,12 @@
 package vtistat
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/internal/linkid"
+	"github.com/tunnelstat/tunnelstat/procnet"
 )
 
 // ResetReason says why a link's delta is not simply after minus before.
@@ -67,6 +69,17 @@ type LinkDelta struct {
 	// was renamed (the same ifindex and kind under a new name: the same
 	// link, its counters subtracted as usual), "" for ResetNewLink.
 	PrevName string
+
+	// Dev is, for a link read from /proc/net/dev (Link.Dev set in after),
+	// the increase of every column of its line, under the rules Stats
+	// follows: the line as read in after for ResetNewLink and
+	// ResetRecreated, zero for ResetSourceChanged and ResetDuplicate, and
+	// with ResetCounterDecreased a column that went down holds its value in
+	// after (Decreased numbers the fields of Stats64 and stays 0). The Sum
+	// columns are differences of sums: still sums. Stats is then zero. Dev
+	// is nil for links read over rtnetlink. It points into the Delta's
+	// storage and is overwritten by the next DiffInto into it.
+	Dev *procnet.DevStats
 }
 
 // RemovedLink is a link of before that after does not have (and that was
@@ -86,6 +99,7 @@ type Delta struct {
 
 	// scratch for DiffInto, reused between calls
 	pairing linkid.Pairing
+	devs    []procnet.DevStats // what Links[i].Dev point into
 }
 
 // Resets reports whether any link's delta is not a plain difference.
@@ -119,26 +133,47 @@ func DiffInto(dst *Delta, before, after *Snapshot) {
 	dst.Removed = dst.Removed[:0]
 	p := &dst.pairing
 	linkid.Pair(p, snapLinks(before.Links), snapLinks(after.Links))
+	// The /proc/net/dev deltas get their storage first, so that the
+	// pointers into it stay valid.
+	nDev := 0
+	for j := range after.Links {
+		if after.Links[j].Dev != nil {
+			nDev++
+		}
+	}
+	dst.devs = slices.Grow(dst.devs[:0], nDev)[:nDev]
+	nDev = 0
 	for j := range after.Links {
 		a := &after.Links[j]
 		d := LinkDelta{Index: a.Index, Name: a.Name, Kind: a.Kind, PrevIndex: a.Index, PrevName: a.Name}
+		if a.Dev != nil {
+			d.Dev = &dst.devs[nDev]
+			*d.Dev = procnet.DevStats{Name: a.Dev.Name}
+			nDev++
+		}
 		switch p.How[j] {
 		case linkid.New:
 			d.Reset, d.Stats, d.PrevIndex, d.PrevName = ResetNewLink, a.Stats, 0, ""
+			if d.Dev != nil {
+				*d.Dev = *a.Dev
+			}
 		case linkid.Duplicate:
 			d.Reset, d.PrevIndex, d.PrevName = ResetDuplicate, 0, ""
 		case linkid.Recreated:
 			b := &before.Links[p.Prev[j]]
 			d.Reset, d.Stats, d.PrevIndex = ResetRecreated, a.Stats, b.Index
+			if d.Dev != nil {
+				*d.Dev = *a.Dev
+			}
 		default: // Same or Renamed
 			b := &before.Links[p.Prev[j]]
 			d.PrevName = b.Name
-			if b.StatsSource != a.StatsSource {
+			if b.StatsSource != a.StatsSource || (a.Dev == nil) != (b.Dev == nil) {
 				d.Reset = ResetSourceChanged
 				break
 			}
 			d.Decreased = subStats(&d.Stats, &a.Stats, &b.Stats)
-			if d.Decreased != 0 {
+			if d.Decreased != 0 || (d.Dev != nil && subDev(d.Dev, a.Dev, b.Dev)) {
 				d.Reset = ResetCounterDecreased
 			}
 		}
@@ -169,6 +204,31 @@ func subStats(d, a, b *Stats64) (decreased uint32) {
 			*df[i] = *af[i]
 			decreased |= 1 << i
 		}
+	}
+	return decreased
+}
+
+// subDev sets the columns of d to a − b. A column that went down holds its
+// value in a; the result says whether any did.
+func subDev(d, a, b *procnet.DevStats) (decreased bool) {
+	sub := func(a, b uint64) uint64 {
+		if a < b {
+			decreased = true
+			return a
+		}
+		return a - b
+	}
+	subSum := func(a, b procnet.Sum) procnet.Sum { return procnet.Sum(sub(uint64(a), uint64(b))) }
+	*d = procnet.DevStats{
+		Name:    a.Name,
+		RxBytes: sub(a.RxBytes, b.RxBytes), RxPackets: sub(a.RxPackets, b.RxPackets), RxErrors: sub(a.RxErrors, b.RxErrors),
+		RxDropSum: subSum(a.RxDropSum, b.RxDropSum), RxFIFOErrors: sub(a.RxFIFOErrors, b.RxFIFOErrors),
+		RxFrameSum: subSum(a.RxFrameSum, b.RxFrameSum), RxCompressed: sub(a.RxCompressed, b.RxCompressed),
+		RxMulticast: sub(a.RxMulticast, b.RxMulticast),
+		TxBytes:     sub(a.TxBytes, b.TxBytes), TxPackets: sub(a.TxPackets, b.TxPackets), TxErrors: sub(a.TxErrors, b.TxErrors),
+		TxDropped: sub(a.TxDropped, b.TxDropped), TxFIFOErrors: sub(a.TxFIFOErrors, b.TxFIFOErrors),
+		Collisions: sub(a.Collisions, b.Collisions), TxCarrierSum: subSum(a.TxCarrierSum, b.TxCarrierSum),
+		TxCompressed: sub(a.TxCompressed, b.TxCompressed),
 	}
 	return decreased
 }

@@ -3,9 +3,17 @@ package vtistat
 import (
 	"testing"
 	"time"
+
+	"github.com/tunnelstat/tunnelstat/procnet"
 )
 
 func snap(t time.Time, links ...Link) *Snapshot { return &Snapshot{Time: t, Links: links} }
+
+// devLink is a link as the /proc/net/dev fallback stores it: StatsProcNet,
+// the line in Dev, zero Stats.
+func devLink(d procnet.DevStats) Link {
+	return Link{Name: d.Name, LinkNetNSID: -1, StatsSource: StatsProcNet, Dev: &d}
+}
 
 func TestDiff(t *testing.T) {
 	t0 := time.Unix(1000, 0)
@@ -22,7 +30,7 @@ func TestDiff(t *testing.T) {
 		Link{Index: 1, Name: "lo", StatsSource: Stats64Bit, Stats: Stats64{RxPackets: 15, TxPackets: 15}},
 		Link{Index: 5, Name: "vti0", Kind: "vti", StatsSource: Stats64Bit, Stats: Stats64{TxErrors: 62, TxCarrierErrors: 59, Collisions: 3}},
 		Link{Index: 8, Name: "e32", StatsSource: Stats32Bit, Stats: Stats64{RxBytes: 20}},
-		Link{Index: 9, Name: "src", StatsSource: StatsProcNet, Stats: Stats64{RxBytes: 9}},
+		Link{Index: 9, Name: "src", StatsSource: StatsProcNet, Dev: &procnet.DevStats{Name: "src", RxBytes: 9}},
 		Link{Index: 11, Name: "vti1", Kind: "vti", StatsSource: Stats64Bit, Stats: Stats64{TxPackets: 4}},
 		Link{Index: 12, Name: "new", StatsSource: Stats64Bit, Stats: Stats64{RxPackets: 2}},
 	)
@@ -40,8 +48,16 @@ func TestDiff(t *testing.T) {
 			{Index: 12, Name: "new", Stats: Stats64{RxPackets: 2}, Reset: ResetNewLink},
 		}
 		for i := range want {
-			if d.Links[i] != want[i] {
-				t.Errorf("link %d:\n got %+v\nwant %+v", i, d.Links[i], want[i])
+			got := d.Links[i]
+			if i == 3 {
+				// A change of source subtracts nothing: a zero Dev.
+				if got.Dev == nil || *got.Dev != (procnet.DevStats{Name: "src"}) {
+					t.Errorf("link %d: Dev %+v, want a zero line", i, got.Dev)
+				}
+				got.Dev = nil
+			}
+			if got != want[i] {
+				t.Errorf("link %d:\n got %+v\nwant %+v", i, got, want[i])
 			}
 		}
 		if len(d.Removed) != 1 || d.Removed[0] != (RemovedLink{Index: 7, Name: "gone"}) {
@@ -73,16 +89,52 @@ func TestDiff(t *testing.T) {
 }
 
 func TestDiffByName(t *testing.T) {
-	// /proc/net/dev fallback: no ifindex, matched by name.
+	// /proc/net/dev fallback: no ifindex, matched by name; the deltas are
+	// of the file's columns, in Dev, and Stats stays zero.
 	t0 := time.Unix(1000, 0)
-	before := snap(t0, Link{Name: "lo", StatsSource: StatsProcNet, Stats: Stats64{RxPackets: 1}},
-		Link{Name: "eth0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 4}})
-	after := snap(t0.Add(time.Second), Link{Name: "eth0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 9}},
-		Link{Name: "vti0", StatsSource: StatsProcNet})
+	before := snap(t0, devLink(procnet.DevStats{Name: "lo", RxPackets: 1}),
+		devLink(procnet.DevStats{Name: "eth0", TxCarrierSum: 4, TxPackets: 10}))
+	after := snap(t0.Add(time.Second), devLink(procnet.DevStats{Name: "eth0", TxCarrierSum: 9, TxPackets: 12}),
+		devLink(procnet.DevStats{Name: "vti0", TxPackets: 3}))
 	d := Diff(before, after)
-	if len(d.Links) != 2 || d.Links[0].Stats.TxCarrierErrors != 5 || d.Links[0].Reset != NoReset ||
-		d.Links[1].Reset != ResetNewLink || len(d.Removed) != 1 || d.Removed[0].Name != "lo" {
-		t.Errorf("%+v", d)
+	if len(d.Links) != 2 || d.Links[0].Reset != NoReset || d.Links[1].Reset != ResetNewLink ||
+		len(d.Removed) != 1 || d.Removed[0].Name != "lo" {
+		t.Fatalf("%+v", d)
+	}
+	for _, l := range d.Links {
+		if l.Dev == nil || l.Stats != (Stats64{}) {
+			t.Fatalf("%s: Dev %+v, Stats %+v; want the columns in Dev and zero Stats", l.Name, l.Dev, l.Stats)
+		}
+	}
+	if got, want := *d.Links[0].Dev, (procnet.DevStats{Name: "eth0", TxCarrierSum: 5, TxPackets: 2}); got != want {
+		t.Errorf("eth0 delta %+v, want %+v", got, want)
+	}
+	if got, want := *d.Links[1].Dev, *after.Links[1].Dev; got != want {
+		t.Errorf("new vti0: %+v, want its line %+v", got, want)
+	}
+
+	// A column that went down: ResetCounterDecreased, the column holds its
+	// value in after, the others their increase; Decreased (which numbers
+	// Stats64 fields) stays 0.
+	later := snap(t0.Add(2*time.Second), devLink(procnet.DevStats{Name: "eth0", TxCarrierSum: 1, TxPackets: 20}),
+		devLink(procnet.DevStats{Name: "vti0", TxPackets: 3}))
+	var dd Delta
+	DiffInto(&dd, after, later)
+	if l := dd.Links[0]; l.Reset != ResetCounterDecreased || l.Decreased != 0 ||
+		*l.Dev != (procnet.DevStats{Name: "eth0", TxCarrierSum: 1, TxPackets: 8}) {
+		t.Errorf("decreased: %+v, Dev %+v", l, l.Dev)
+	}
+	if l := dd.Links[1]; l.Reset != NoReset || *l.Dev != (procnet.DevStats{Name: "vti0"}) {
+		t.Errorf("unchanged: %+v, Dev %+v", l, l.Dev)
+	}
+
+	// Reused storage: no allocation, and every Dev is fresh.
+	if n := testing.AllocsPerRun(100, func() { DiffInto(&dd, after, later) }); n != 0 {
+		t.Errorf("DiffInto with /proc/net/dev links: %v allocs", n)
+	}
+	DiffInto(&dd, before, after)
+	if *dd.Links[0].Dev != (procnet.DevStats{Name: "eth0", TxCarrierSum: 5, TxPackets: 2}) || dd.Links[0].Dev == dd.Links[1].Dev {
+		t.Errorf("reused delta: %+v %+v", dd.Links[0].Dev, dd.Links[1].Dev)
 	}
 }
 
@@ -109,12 +161,10 @@ func TestDiffIdentity(t *testing.T) {
 	}
 
 	// /proc/net/dev fallback: vti0 deleted and re-created moves behind eth0.
-	pb := snap(t0, Link{Name: "vti0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 10}},
-		Link{Name: "eth0", StatsSource: StatsProcNet})
-	pa := snap(t0.Add(time.Second), Link{Name: "eth0", StatsSource: StatsProcNet},
-		Link{Name: "vti0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 30}})
+	pb := snap(t0, devLink(procnet.DevStats{Name: "vti0", TxCarrierSum: 10}), devLink(procnet.DevStats{Name: "eth0"}))
+	pa := snap(t0.Add(time.Second), devLink(procnet.DevStats{Name: "eth0"}), devLink(procnet.DevStats{Name: "vti0", TxCarrierSum: 30}))
 	d = Diff(pb, pa)
-	if l := d.Links[1]; l.Reset != ResetRecreated || l.Stats.TxCarrierErrors != 30 {
+	if l := d.Links[1]; l.Reset != ResetRecreated || l.Dev == nil || l.Dev.TxCarrierSum != 30 {
 		t.Errorf("re-created under /proc/net/dev: %+v", l)
 	}
 	if l := d.Links[0]; l.Reset != NoReset {
@@ -122,9 +172,10 @@ func TestDiffIdentity(t *testing.T) {
 	}
 
 	// A name listed twice without indexes cannot be paired.
-	pd := snap(t0, Link{Name: "vti0", StatsSource: StatsProcNet}, Link{Name: "vti0", StatsSource: StatsProcNet})
+	pd := snap(t0, devLink(procnet.DevStats{Name: "vti0", TxPackets: 1}), devLink(procnet.DevStats{Name: "vti0", TxPackets: 2}))
 	d = Diff(pd, pd)
-	if d.Links[0].Reset != ResetDuplicate || d.Links[1].Reset != ResetDuplicate {
+	if d.Links[0].Reset != ResetDuplicate || d.Links[1].Reset != ResetDuplicate ||
+		*d.Links[0].Dev != (procnet.DevStats{Name: "vti0"}) || *d.Links[1].Dev != (procnet.DevStats{Name: "vti0"}) {
 		t.Errorf("duplicate: %+v", d.Links)
 	}
 }

@@ -66,7 +66,8 @@
 // kind are: a rename goes on counting (LinkDelta.PrevName has the old
 // name). procnet.DiffNetDev and package explain pair links by the same rule.
 //
-// Links, Snapshot and PollStats take options: WithKind, WithName, WithIndex.
+// Links and Snapshot take options: WithKind, WithName, WithIndex. A
+// Snapshot remembers them, and PollStats reads the same selection again.
 // With one kind and a kernel that checks dump requests strictly (4.20+), the
 // kernel filters the dump itself (IFLA_LINKINFO in the request); a name or
 // an index is one RTM_GETLINK request, not a dump.
@@ -83,16 +84,29 @@
 // # Consistency
 //
 // When links change while a dump runs, the kernel marks it NLM_F_DUMP_INTR;
-// the dump is then started again, up to Config.DumpRetries times, and
-// ErrDumpInterrupted is returned after that. An overflowing socket (ENOBUFS,
-// ErrOverrun) and a truncated reply (ErrTruncated) are errors too. A failed
-// read never returns a partial list: the Snapshot is emptied.
+// the dump is then started again, up to Config.DumpRetries times (0: 10,
+// negative: none), and ErrDumpInterrupted is returned after that. An
+// overflowing socket (ENOBUFS, ErrOverrun) and a truncated reply
+// (ErrTruncated) are errors too. A failed read never returns a partial
+// list: the Snapshot is emptied.
+//
+// # Errors
+//
+// The errors are those of package xfrmstat, under the same names and with
+// the same values: ErrNotSupported (also procnet's), ErrDumpInterrupted,
+// ErrOverrun and ErrTruncated; and the standard library's for the rest: a
+// read after Close matches os.ErrClosed, a refused request os.ErrPermission,
+// a namespace or a selected link that does not exist os.ErrNotExist. A
+// message that cannot be decoded is a *DecodeError, whose Message and Index
+// (the position in the dump) mean what they mean in xfrmstat.
 //
 // # Namespaces
 //
 // Config.NetNS selects the network namespace: by name (/run/netns/NAME, as
 // ip-netns(8) makes them), by path (/proc/PID/ns/net, a bind mount), by an
-// open file descriptor, or by process ID. The socket is opened inside that
+// open file descriptor, or by process ID. Dial resolves it once and keeps a
+// descriptor of its own (a file descriptor given is duplicated), so the
+// caller may close theirs after Dial. The socket is opened inside that
 // namespace and stays bound to it; nothing else in the process changes
 // namespace.
 //
@@ -100,12 +114,20 @@
 //
 // Some sandboxes refuse rtnetlink: a seccomp profile that forbids netlink
 // sockets (EPERM), SELinux denying the request (EACCES), patched kernels.
-// Then, unless Config.NoProcFallback is set, the Client reads /proc/net/dev of
-// the same namespace instead, and says so: Client.FallbackReason returns the
-// refusal, and every Link has StatsSource StatsProcNet, Index 0 and an empty
-// Kind (unknown, not "none"). /proc/net/dev prints three sums, which land in
-// the field they are named after (see Stats64): RxDropped, RxFrameErrors and
-// TxCarrierErrors. Selecting by kind or index is then ErrNotSupported;
+// The refusal is then returned, as an error matching os.ErrPermission:
+// nothing falls back silently.
+//
+// A caller who would rather have less than nothing sets
+// Config.ProcNetDevFallback: the Client then reads /proc/net/dev of the
+// same namespace instead, and says so on every result. Client.FallbackReason
+// returns the refusal, and every Link has StatsSource StatsProcNet, Index 0,
+// an empty Kind (unknown, not "none"), zero Stats and its line of the file
+// in Link.Dev. The file prints three sums (rx drop, rx frame and tx
+// carrier, see procnet.DevStats), so its counters are never stored in the
+// Stats64 fields named for one kernel counter: from /proc/net/dev a VTI
+// whose policy lookup fails cannot be told from one whose IPsec output
+// fails, and Stats64 must not pretend otherwise. Diff subtracts the lines
+// into LinkDelta.Dev. Selecting by kind or index is then ErrNotSupported;
 // selecting by name works.
 //
 // # Platforms

@@ -81,7 +81,7 @@ func TestProcFallbackUnderSeccomp(t *testing.T) {
 	}
 	p := newQuietPair(t)
 	p.sendUDP(t, 7, 50)
-	for _, mode := range []string{"socket-eperm", "sendto-eacces", "nofallback"} {
+	for _, mode := range []string{"socket-eperm", "sendto-eacces", "nofallback", "sendto-nofallback"} {
 		t.Run(mode, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestSeccompChild$", "-test.v")
 			cmd.Env = append(os.Environ(), envSeccompChild+"="+mode+":"+p.A.Name)
@@ -101,18 +101,41 @@ func TestSeccompChild(t *testing.T) {
 		t.Skip("runs only as a child of TestProcFallbackUnderSeccomp")
 	}
 	mode, nsName, _ := strings.Cut(env, ":")
-	cfg := &Config{NetNS: NetNS{Name: nsName}}
+	cfg := &Config{NetNS: NetNS{Name: nsName}, ProcNetDevFallback: true}
 	switch mode {
 	case "socket-eperm", "nofallback": // seccomp refusing netlink sockets
 		refuse(t, unix.SYS_SOCKET, unix.AF_NETLINK, unix.EPERM)
-	case "sendto-eacces": // the socket opens, requests are refused (as SELinux does)
+	case "sendto-eacces", "sendto-nofallback": // the socket opens, requests are refused (as SELinux does)
 		refuse(t, unix.SYS_SENDTO, -1, unix.EACCES)
 	}
-	if mode == "nofallback" {
-		cfg.NoProcFallback = true
+	ctx := context.Background()
+	switch mode {
+	case "nofallback":
+		// The fallback is the caller's choice: without it, the refusal.
+		cfg.ProcNetDevFallback = false
 		_, err := Dial(cfg)
 		if !errors.Is(err, os.ErrPermission) {
-			t.Fatalf("Dial with NoProcFallback: %v, want os.ErrPermission", err)
+			t.Fatalf("Dial without ProcNetDevFallback: %v, want os.ErrPermission", err)
+		}
+		t.Logf("refused as expected: %v", err)
+		return
+	case "sendto-nofallback":
+		cfg.ProcNetDevFallback = false
+		c, err := Dial(cfg)
+		if err != nil {
+			t.Fatal(err) // the socket itself is allowed
+		}
+		defer c.Close()
+		var s Snapshot
+		err = c.Snapshot(ctx, &s)
+		if !errors.Is(err, os.ErrPermission) || len(s.Links) != 0 {
+			t.Fatalf("Snapshot without ProcNetDevFallback: %v, %d links; want os.ErrPermission and none", err, len(s.Links))
+		}
+		if err := c.PollStats(ctx, &s); !errors.Is(err, os.ErrPermission) {
+			t.Fatalf("PollStats without ProcNetDevFallback: %v, want os.ErrPermission", err)
+		}
+		if r := c.FallbackReason(); r != nil {
+			t.Fatalf("FallbackReason %v without ProcNetDevFallback, want nil", r)
 		}
 		t.Logf("refused as expected: %v", err)
 		return
@@ -122,7 +145,6 @@ func TestSeccompChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ctx := context.Background()
 	var s Snapshot
 	if err := c.Snapshot(ctx, &s); err != nil {
 		t.Fatal(err)
@@ -137,17 +159,35 @@ func TestSeccompChild(t *testing.T) {
 		t.Fatalf("links %+v, want lo and a0", s.Links)
 	}
 	const frame = 14 + 20 + 8 + 50
-	if a0.StatsSource != StatsProcNet || a0.Kind != "" || a0.Index != 0 || a0.LinkNetNSID != -1 ||
-		a0.Stats.TxPackets != 7 || a0.Stats.TxBytes != 7*frame {
-		t.Fatalf("a0 %+v", a0)
+	// Every result says where it came from, carries the file's line in
+	// Dev, and stores no sum in a field named for one counter.
+	for _, l := range s.Links {
+		if l.StatsSource != StatsProcNet || l.Dev == nil || l.Dev.Name != l.Name || l.Stats != (Stats64{}) {
+			t.Fatalf("fallback link %+v (Dev %+v): want StatsProcNet, its /proc/net/dev line in Dev, zero Stats", l, l.Dev)
+		}
+	}
+	if a0.Kind != "" || a0.Index != 0 || a0.LinkNetNSID != -1 ||
+		a0.Dev.TxPackets != 7 || a0.Dev.TxBytes != 7*frame {
+		t.Fatalf("a0 %+v, Dev %+v", a0, a0.Dev)
 	}
 	prev := s.Clone()
+	if prev.ByName("a0").Dev == a0.Dev {
+		t.Fatal("Clone shares Dev with the original")
+	}
 	if err := c.PollStats(ctx, &s); err != nil {
 		t.Fatal(err)
 	}
 	d := Diff(prev, &s)
 	if len(d.Links) != 2 || d.Resets() || len(d.Removed) != 0 {
 		t.Fatalf("delta %+v", d)
+	}
+	for _, ld := range d.Links {
+		if ld.Dev == nil || ld.Stats != (Stats64{}) {
+			t.Fatalf("delta of %s: Dev %+v, Stats %+v; want the /proc/net/dev delta in Dev and zero Stats", ld.Name, ld.Dev, ld.Stats)
+		}
+		if ld.Name == "a0" && (ld.Dev.TxPackets != 0 || ld.Dev.Name != "a0") {
+			t.Fatalf("a0 delta %+v, want no packets (the pair is quiet)", ld.Dev)
+		}
 	}
 	if _, err := c.Links(ctx, WithKind("vti")); !errors.Is(err, ErrNotSupported) {
 		t.Errorf("kind selection in fallback: %v, want ErrNotSupported", err)

@@ -101,7 +101,7 @@ func TestHardeningUnprivilegedChild(t *testing.T) {
 	ctx := context.Background()
 
 	// vtistat over rtnetlink, no fallback allowed: it must really work.
-	c, err := vtistat.Dial(&vtistat.Config{NoProcFallback: true})
+	c, err := vtistat.Dial(&vtistat.Config{})
 	if err != nil {
 		t.Fatalf("vtistat.Dial: %v", err)
 	}
@@ -195,7 +195,7 @@ func TestHardeningNamespaceDeleted(t *testing.T) {
 	if out, err := exec.Command("ip", "-n", name, "link", "add", "nd0", "type", "veth", "peer", "name", "nd1").CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: name}, NoProcFallback: true})
+	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: name}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestHardeningLinkDeletedMidPoll(t *testing.T) {
 	ns.IP(t, "link", "add", "md0", "type", "veth", "peer", "name", "md1")
 	ns.IP(t, "link", "add", "re0", "type", "veth", "peer", "name", "re1")
 	harness.LeakCheck(t)
-	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}, NoProcFallback: true})
+	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,12 +285,12 @@ func TestHardeningLinkDeletedMidPoll(t *testing.T) {
 }
 
 // TestHardeningClosedAndCancelled: every read after Close fails with
-// ErrClosed; a cancelled or expired context gives context.Canceled or
+// an error matching os.ErrClosed; a cancelled or expired context gives context.Canceled or
 // DeadlineExceeded, and the Client works afterwards. Nothing leaks.
 func TestHardeningClosedAndCancelled(t *testing.T) {
 	ns := testns.New(t)
 	harness.LeakCheck(t)
-	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}, NoProcFallback: true})
+	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,13 +328,13 @@ func TestHardeningClosedAndCancelled(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if err := c.Snapshot(bg, &snap); !errors.Is(err, vtistat.ErrClosed) {
+	if err := c.Snapshot(bg, &snap); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Snapshot after Close: %v", err)
 	}
-	if err := c.PollStats(bg, &snap); !errors.Is(err, vtistat.ErrClosed) {
+	if err := c.PollStats(bg, &snap); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("PollStats after Close: %v", err)
 	}
-	if _, err := c.Links(bg); !errors.Is(err, vtistat.ErrClosed) {
+	if _, err := c.Links(bg); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Links after Close: %v", err)
 	}
 	if len(snap.Links) != 0 {
@@ -349,7 +349,7 @@ func TestHardeningConcurrentClient(t *testing.T) {
 	ns := testns.New(t)
 	ns.IP(t, "link", "add", "cc0", "type", "veth", "peer", "name", "cc1")
 	harness.LeakCheck(t)
-	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}, NoProcFallback: true})
+	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}})
 	if err != nil {
 		t.Fatal(err)
 	}

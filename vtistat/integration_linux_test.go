@@ -597,10 +597,10 @@ func TestCloseAndCancel(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := c.Links(context.Background()); !errors.Is(err, ErrClosed) {
-		t.Errorf("after Close: %v, want ErrClosed", err)
+	if _, err := c.Links(context.Background()); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("after Close: %v, want os.ErrClosed", err)
 	}
-	if err := c.PollStats(context.Background(), &s); !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "closed") {
-		t.Errorf("after Close: %v, want ErrClosed", err)
+	if err := c.PollStats(context.Background(), &s); !errors.Is(err, os.ErrClosed) || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("after Close: %v, want os.ErrClosed", err)
 	}
 }

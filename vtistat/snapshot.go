@@ -26,9 +26,14 @@ func (s *Snapshot) Clone() *Snapshot {
 		gen:        s.gen,
 	}
 	for i := range c.Links {
-		if t := c.Links[i].Tunnel; t != nil {
+		l := &c.Links[i]
+		if t := l.Tunnel; t != nil {
 			tc := *t
-			c.Links[i].Tunnel = &tc
+			l.Tunnel = &tc
+		}
+		if d := l.Dev; d != nil {
+			dc := *d
+			l.Dev = &dc
 		}
 	}
 	return c

@@ -4,17 +4,17 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/tunnelstat/tunnelstat/procnet"
 )
 
 // Stats64 is the kernel's struct rtnl_link_stats64 (include/uapi/linux/if_link.h),
 // every field kept apart. Fields the running kernel does not send (RxNoHandler
 // before 4.6, RxOtherhostDropped before 5.19) are zero.
 //
-// When the link's StatsSource is StatsProcNet, three fields hold the sums
-// /proc/net/dev prints instead of the single counter: RxDropped holds
-// rx_dropped + rx_missed_errors, RxFrameErrors holds rx_length + rx_over +
-// rx_crc + rx_frame errors, and TxCarrierErrors holds tx_carrier + tx_aborted
-// + tx_window + tx_heartbeat errors; the fields summed into them are zero.
+// Every field holds the one kernel counter it is named after, never a sum of
+// several: a link read from /proc/net/dev (StatsSource StatsProcNet) has
+// zero Stats and its counters in Link.Dev instead.
 type Stats64 struct {
 	RxPackets          uint64
 	TxPackets          uint64
@@ -50,7 +50,7 @@ const (
 	StatsNone    StatsSource = iota // the kernel sent no counters
 	Stats64Bit                      // IFLA_STATS64 or IFLA_STATS_LINK_64
 	Stats32Bit                      // only the legacy 32-bit IFLA_STATS: values wrap at 2^32
-	StatsProcNet                    // /proc/net/dev fallback: three fields are sums (see Stats64 and procnet.DevStats)
+	StatsProcNet                    // /proc/net/dev fallback (Config.ProcNetDevFallback): the counters are in Link.Dev, Stats is zero
 )
 
 // String names the source: "none", "stats64", "stats32", "procnet".
@@ -71,8 +71,8 @@ func (s StatsSource) String() string {
 // Link is one network interface as rtnetlink reports it.
 //
 // Links from the /proc/net/dev fallback (StatsSource StatsProcNet) carry only
-// Name and Stats: Index is 0, Kind is "" (unknown, not "no kind"), Flags,
-// OperState, MTU and ParentIndex are zero, LinkNetNSID is -1.
+// Name and Dev: Index is 0, Kind is "" (unknown, not "no kind"), Flags,
+// OperState, MTU and ParentIndex are zero, LinkNetNSID is -1, Stats is zero.
 type Link struct {
 	Index     int32
 	Name      string
@@ -88,8 +88,20 @@ type Link struct {
 	// -1 when it is the link's own namespace.
 	LinkNetNSID int32
 
+	// Stats are the link's counters when StatsSource is Stats64Bit or
+	// Stats32Bit; zero otherwise.
 	Stats       Stats64
 	StatsSource StatsSource
+
+	// Dev is the link's line of /proc/net/dev when StatsSource is
+	// StatsProcNet (the fallback Config.ProcNetDevFallback allows), nil
+	// otherwise. It is not folded into Stats because three of its columns
+	// are sums of several kernel counters: Dev.TxCarrierSum is tx_carrier +
+	// tx_aborted + tx_window + tx_heartbeat errors, so on a VTI a failed
+	// policy lookup cannot be told from a failed IPsec output (see
+	// procnet.DevStats). It points into the Snapshot's storage, like
+	// Tunnel, and is overwritten by the next read into that Snapshot.
+	Dev *procnet.DevStats
 
 	// Tunnel holds the decoded tunnel parameters for the kinds this package
 	// knows (vti, vti6, xfrm, gre, gretap, ip6gre, ip6gretap, ipip, sit,
@@ -201,8 +213,9 @@ type Snapshot struct {
 	// marked as interrupted by concurrent changes (NLM_F_DUMP_INTR).
 	Retries int
 
-	q       query   // the selection the snapshot was taken with
-	skipped []int32 // sorted indexes of links the selection left out
+	q       query              // the selection the snapshot was taken with
+	devs    []procnet.DevStats // the /proc/net/dev lines Links[i].Dev point into (fallback only)
+	skipped []int32            // sorted indexes of links the selection left out
 	seen    []uint32
 	gen     uint32
 }

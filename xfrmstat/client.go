@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/tunnelstat/tunnelstat/internal/errs"
 	"github.com/tunnelstat/tunnelstat/internal/nl"
 	"github.com/tunnelstat/tunnelstat/internal/xfrm"
 	"github.com/tunnelstat/tunnelstat/procnet"
@@ -15,35 +16,63 @@ import (
 // xfrm_user module is absent (EPROTONOSUPPORT), the kernel is too old for a
 // request, or /proc/net/xfrm_stat does not exist (CONFIG_XFRM_STATISTICS
 // off). The error wrapping it says which.
-var ErrNotSupported = errors.New("xfrmstat: not supported")
+//
+// It is the same value as procnet.ErrNotSupported and
+// vtistat.ErrNotSupported: one errors.Is test covers all three packages.
+var ErrNotSupported = errs.ErrNotSupported
 
-// ErrDumpInterrupted reports that the kernel marked a dump inconsistent
-// (NLM_F_DUMP_INTR: the table changed during it) on every one of the
-// Client's attempts (Config.DumpRetries). The XFRM dumps resume from a
-// position marker the kernel keeps in its SA and policy lists, and the
-// kernels tested here did not set the flag even with the tables changing
-// during a dump; the check guards against one that does.
-var ErrDumpInterrupted = nl.ErrDumpInterrupted
+// Errors a read can return, comparable with errors.Is. None of them comes
+// with a partial result. vtistat exports the same values under the same
+// names: one errors.Is test covers both packages.
+//
+// Other failures match the standard library's errors, in this package as in
+// vtistat and procnet: a read after Close matches os.ErrClosed, a refused
+// request (EPERM, EACCES) os.ErrPermission, a namespace that does not exist
+// (Config.NetNS) os.ErrNotExist.
+var (
+	// ErrDumpInterrupted: the table kept changing while it was dumped
+	// (NLM_F_DUMP_INTR) on every one of the attempts Config.DumpRetries
+	// allows. The XFRM dumps resume from a position marker the kernel keeps
+	// in its SA and policy lists, and the kernels tested here did not set
+	// the flag even with the tables changing during a dump; the check
+	// guards against one that does.
+	ErrDumpInterrupted = nl.ErrDumpInterrupted
+	// ErrOverrun: the socket's receive queue overflowed (ENOBUFS) and the
+	// kernel dropped part of the reply. (A Subscription reports its own
+	// overflow as an EventsLost event, not as this error.)
+	ErrOverrun = nl.ErrOverrun
+	// ErrTruncated: a reply did not fit the receive buffer.
+	ErrTruncated = nl.ErrTruncated
+)
 
-// Config configures a Client. The zero value works on the caller's
-// network namespace.
+// NetNS selects the network namespace a Client reads. The zero value is the
+// caller's own namespace. Set at most one field.
+//
+// Dial resolves the selection once: a Name, Path or PID is opened at Dial,
+// and an FD is duplicated at Dial. The Client keeps its own descriptor until
+// Close, so the caller may close theirs as soon as Dial returns, and a
+// namespace name removed (ip netns delete) later does not affect the Client.
+type NetNS struct {
+	Name string // a namespace made by ip-netns(8): /run/netns/NAME
+	Path string // a namespace file: /proc/PID/ns/net, a bind mount …
+	FD   int    // an open namespace file descriptor (> 0), duplicated at Dial
+	PID  int    // the namespace of a process (/proc/PID/ns/net)
+}
+
+// Config configures a Client. The zero value (or a nil *Config) reads the
+// caller's namespace with the defaults.
 type Config struct {
 	// NetNS selects the network namespace to read. XFRM state is per
 	// namespace: SAs, policies, SPD/SAD info, events and the MIB all come
 	// from this one.
 	NetNS NetNS
-	// DumpRetries bounds how many times a dump interrupted by concurrent
-	// changes is started again; 0 means the default (10).
-	DumpRetries int
-}
 
-// NetNS selects a network namespace. Set at most one field; the zero value
-// is the caller's own namespace.
-type NetNS struct {
-	Name string // a name under /run/netns, as ip-netns(8) creates
-	Path string // a namespace file, e.g. /proc/1234/ns/net or a bind mount
-	FD   int    // an open namespace file descriptor; the Client duplicates it
-	PID  int    // the namespace of this process
+	// DumpRetries bounds how many times a dump that the kernel marks as
+	// interrupted by concurrent changes (NLM_F_DUMP_INTR) is started again
+	// before the read fails with ErrDumpInterrupted. 0 means the default
+	// (10); a negative value means no retry: the first interrupted dump
+	// fails.
+	DumpRetries int
 }
 
 // SAFilter narrows an SA dump. The kernel applies it (XFRMA_ADDRESS_FILTER,
@@ -169,8 +198,9 @@ type Client struct {
 }
 
 // Dial opens a Client on the namespace cfg selects (nil: the caller's). On
-// a kernel without XFRM netlink (the xfrm_user module absent) the error
-// matches ErrNotSupported.
+// a kernel without XFRM netlink (the xfrm_user module absent), and on other
+// systems than Linux, the error matches ErrNotSupported. A namespace that
+// does not exist gives an error matching os.ErrNotExist.
 func Dial(cfg *Config) (*Client, error) {
 	c, err := dial(cfg)
 	if err != nil {
@@ -179,8 +209,10 @@ func Dial(cfg *Config) (*Client, error) {
 	return &Client{c: c}, nil
 }
 
-// Close releases the Client's socket and namespace handle. Subscriptions
-// made from it keep working until closed themselves.
+// Close releases the Client's socket and its namespace descriptor. Reads
+// after Close fail with an error matching os.ErrClosed. Closing twice
+// returns nil. Subscriptions made from it keep working until closed
+// themselves.
 func (c *Client) Close() error { return c.c.close() }
 
 // SAs dumps the SAs (the security association database, SAD) that match
@@ -231,8 +263,8 @@ func (c *Client) PolicyDefaults(ctx context.Context) (PolicyDefaults, error) {
 
 // MIB reads /proc/net/xfrm_stat of the Client's namespace: the XFRM error
 // counters (XfrmInNoStates, XfrmOutPolBlock, …). A kernel built without
-// CONFIG_XFRM_STATISTICS has no such file: the error then matches both
-// ErrNotSupported and procnet.ErrNotSupported.
+// CONFIG_XFRM_STATISTICS has no such file: the error then matches
+// ErrNotSupported (the same value as procnet.ErrNotSupported).
 func (c *Client) MIB(ctx context.Context) (*procnet.XfrmStat, error) {
 	s := new(procnet.XfrmStat)
 	if err := c.c.mibInto(ctx, s); err != nil {

@@ -23,8 +23,7 @@ import (
 type client struct {
 	mu     sync.Mutex
 	conn   *nl.Conn
-	ns     *netns.Handle
-	dupFD  int // our duplicate of a caller's FD target, -1 if none
+	ns     *netns.Handle // our own descriptor: an FD target is duplicated
 	where  string
 	closed bool
 
@@ -57,31 +56,21 @@ func dial(cfg *Config) (*client, error) {
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("xfrmstat: %w", err)
 	}
-	c := &client{dupFD: -1, where: t.String()}
-	if t.FD > 0 {
-		// Keep our own descriptor: the caller may close theirs, and
-		// Subscribe opens sockets in the namespace later.
-		fd, err := unix.FcntlInt(uintptr(t.FD), unix.F_DUPFD_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("xfrmstat: duplicate %s: %w", t, os.NewSyscallError("fcntl", err))
-		}
-		c.dupFD, t.FD = fd, fd
-	}
+	c := &client{where: t.String()}
+	// Open keeps a descriptor of its own (an FD target is duplicated): the
+	// caller may close theirs, and Subscribe opens sockets in the namespace
+	// later.
 	h, err := netns.Open(t)
 	if err != nil {
-		c.closeFD()
 		return nil, fmt.Errorf("xfrmstat: %w", err)
 	}
 	c.ns = h
 	conn, err := nl.Dial(unix.NETLINK_XFRM, h.FD, 0)
 	if err != nil {
 		h.Close()
-		c.closeFD()
 		return nil, c.dialError(err)
 	}
-	if conf.DumpRetries > 0 {
-		conn.Retries = conf.DumpRetries
-	}
+	conn.Retries = nl.DumpRetries(conf.DumpRetries)
 	c.conn = conn
 	c.saFn, c.polFn, c.spdFn, c.sadFn, c.defFn = c.onSA, c.onPolicy, c.onSPDInfo, c.onSADInfo, c.onDefaults
 	c.saReset = func() { c.sas = c.sas[:0] }
@@ -89,18 +78,11 @@ func dial(cfg *Config) (*client, error) {
 	return c, nil
 }
 
-func (c *client) closeFD() {
-	if c.dupFD >= 0 {
-		unix.Close(c.dupFD)
-		c.dupFD = -1
-	}
-}
-
 // dialError maps a socket error: EPROTONOSUPPORT means the kernel has no
 // NETLINK_XFRM (xfrm_user not loaded or not built).
 func (c *client) dialError(err error) error {
 	if errors.Is(err, unix.EPROTONOSUPPORT) {
-		return fmt.Errorf("%w: %s has no XFRM netlink (load the xfrm_user module, or build with CONFIG_XFRM_USER): %w", ErrNotSupported, c.where, err)
+		return fmt.Errorf("xfrmstat: %w: %s has no XFRM netlink (load the xfrm_user module, or build with CONFIG_XFRM_USER): %w", ErrNotSupported, c.where, err)
 	}
 	return fmt.Errorf("xfrmstat: open XFRM netlink socket in %s: %w", c.where, err)
 }
@@ -131,7 +113,6 @@ func (c *client) close() error {
 		c.mib = nil
 	}
 	c.ns.Close()
-	c.closeFD()
 	return err
 }
 
@@ -275,7 +256,7 @@ func (c *client) policyDefaults(ctx context.Context) (PolicyDefaults, error) {
 	if errors.Is(err, unix.EINVAL) {
 		// Before 5.16 the message type is past XFRM_MSG_MAX, which the
 		// kernel rejects with EINVAL.
-		return PolicyDefaults{}, fmt.Errorf("%w: XFRM_MSG_GETDEFAULT in %s needs Linux 5.16 or later (older kernels accept packets that match no policy): %w", ErrNotSupported, c.where, err)
+		return PolicyDefaults{}, fmt.Errorf("xfrmstat: %w: XFRM_MSG_GETDEFAULT in %s needs Linux 5.16 or later (older kernels accept packets that match no policy): %w", ErrNotSupported, c.where, err)
 	}
 	if err != nil {
 		return PolicyDefaults{}, c.opError("read default policy", err)
@@ -314,7 +295,7 @@ func (c *client) mibInto(ctx context.Context, dst *procnet.XfrmStat) error {
 			return err
 		})
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%w: %s has no /proc/net/xfrm_stat: the kernel was built without CONFIG_XFRM_STATISTICS: %w", ErrNotSupported, c.where, procnet.ErrNotSupported)
+			return fmt.Errorf("xfrmstat: %w: %s has no /proc/net/xfrm_stat: the kernel was built without CONFIG_XFRM_STATISTICS (%w)", ErrNotSupported, c.where, err)
 		}
 		if err != nil {
 			return fmt.Errorf("xfrmstat: open xfrm_stat of %s: %w", c.where, err)
@@ -359,14 +340,15 @@ type subscription struct {
 }
 
 func (c *client) subscribe(ctx context.Context, groups Group) (*subscription, error) {
+	// The socket is opened under the lock: Close must not release the
+	// namespace descriptor while it is being entered.
 	c.mu.Lock()
-	fd := c.ns.FD
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.closed {
+		c.mu.Unlock()
 		return nil, fmt.Errorf("xfrmstat: subscribe: %w", os.ErrClosed)
 	}
-	conn, err := nl.Dial(unix.NETLINK_XFRM, fd, 0)
+	conn, err := nl.Dial(unix.NETLINK_XFRM, c.ns.FD, 0)
+	c.mu.Unlock()
 	if err != nil {
 		return nil, c.dialError(err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // errOS is what every call returns off Linux: XFRM is Linux's IPsec stack.
-var errOS = fmt.Errorf("%w: XFRM netlink exists only on Linux, not %s", ErrNotSupported, runtime.GOOS)
+var errOS = fmt.Errorf("xfrmstat: %w: XFRM netlink exists only on Linux, not %s", ErrNotSupported, runtime.GOOS)
 
 type client struct{}
 

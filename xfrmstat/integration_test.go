@@ -899,7 +899,9 @@ func TestDialErrors(t *testing.T) {
 		t.Fatalf("netlink family 30: %v, want EPROTONOSUPPORT", err)
 	}
 	c := &client{where: "current netns"}
-	if err := c.dialError(err); !errors.Is(err, ErrNotSupported) || !errors.Is(err, unix.EPROTONOSUPPORT) || !strings.Contains(err.Error(), "xfrm_user") {
+	if err := c.dialError(err); !errors.Is(err, ErrNotSupported) || !errors.Is(err, procnet.ErrNotSupported) ||
+		!errors.Is(err, unix.EPROTONOSUPPORT) || !strings.Contains(err.Error(), "xfrm_user") ||
+		!strings.HasPrefix(err.Error(), "xfrmstat: not supported: ") {
 		t.Errorf("mapped: %v", err)
 	}
 }

@@ -53,6 +53,11 @@ func LinkFromVTIStat(l *vtistat.Link) Link {
 	if out.StatsFrom == "" {
 		out.StatsFrom = "none"
 	}
+	if l.Dev != nil {
+		// vtistat keeps the /proc/net/dev line apart; this document stores
+		// its sums in the named fields, and StatsFrom says so.
+		out.Stats = LinkFromProcNetDev(l.Dev).Stats
+	}
 	if t := l.Tunnel; t != nil {
 		out.Tunnel = &Tunnel{
 			Local: t.Local, Remote: t.Remote, IKey: t.IKey, OKey: t.OKey, Link: t.Link, FwMark: t.FwMark, IfID: t.IfID,
@@ -80,6 +85,19 @@ func (l *Link) VTIStat() vtistat.Link {
 		StatsSource: statsSourceOf(l.StatsFrom),
 		Stats:       vtistat.Stats64(l.Stats),
 	}
+	if out.StatsSource == vtistat.StatsProcNet {
+		// vtistat keeps a /proc/net/dev line in Dev, never in Stats.
+		s := &l.Stats
+		out.Dev = &procnet.DevStats{
+			Name: l.Name, RxBytes: s.RxBytes, RxPackets: s.RxPackets, RxErrors: s.RxErrors,
+			RxDropSum: procnet.Sum(s.RxDropped), RxFIFOErrors: s.RxFIFOErrors, RxFrameSum: procnet.Sum(s.RxFrameErrors),
+			RxCompressed: s.RxCompressed, RxMulticast: s.Multicast,
+			TxBytes: s.TxBytes, TxPackets: s.TxPackets, TxErrors: s.TxErrors, TxDropped: s.TxDropped,
+			TxFIFOErrors: s.TxFIFOErrors, Collisions: s.Collisions, TxCarrierSum: procnet.Sum(s.TxCarrierErrors),
+			TxCompressed: s.TxCompressed,
+		}
+		out.Stats = vtistat.Stats64{}
+	}
 	if t := l.Tunnel; t != nil {
 		out.Tunnel = &vtistat.Tunnel{
 			Local: t.Local, Remote: t.Remote, IKey: t.IKey, OKey: t.OKey, Link: t.Link, FwMark: t.FwMark, IfID: t.IfID,
@@ -101,8 +119,8 @@ func (s *Snapshot) vtistatLinks() []vtistat.Link {
 }
 
 // LinkFromProcNetDev converts one /proc/net/dev line. The three sum columns
-// land in the field they are named after, as vtistat's own /proc/net/dev
-// fallback stores them (see vtistat.Stats64), and StatsFrom says so.
+// land in the field they are named after, and StatsFrom ("proc/net/dev")
+// says so. (vtistat itself keeps such a line apart, in vtistat.Link.Dev.)
 func LinkFromProcNetDev(d *procnet.DevStats) Link {
 	return Link{
 		Name:        d.Name,
@@ -140,14 +158,15 @@ func (s *Stats) field(name string) *uint64 {
 	return nil
 }
 
-// linkReader reads links over rtnetlink (or vtistat's /proc/net/dev
-// fallback when the kernel refuses rtnetlink).
+// linkReader reads links over rtnetlink, or, when the kernel refuses
+// rtnetlink, from /proc/net/dev: the fallback is asked for
+// (vtistat.Config.ProcNetDevFallback) and reported in Snapshot.Unread.
 type linkReader struct {
 	c *vtistat.Client
 }
 
 func (r *linkReader) open(ns NetNS) error {
-	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name, Path: ns.Path}})
+	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name, Path: ns.Path}, ProcNetDevFallback: true})
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func TestSoakPollAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	vc, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}, NoProcFallback: true})
+	vc, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}})
 	if err != nil {
 		t.Fatal(err)
 	}

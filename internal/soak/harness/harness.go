@@ -316,7 +316,7 @@ func generator(ctx context.Context, ns *Namespace, line func(i uint64) string, c
 // a loop, and checks every read.
 func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 	var res ChurnResult
-	vc, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: cfg.NS.Name}, NoProcFallback: true})
+	vc, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: cfg.NS.Name}})
 	if err != nil {
 		return res, err
 	}
@@ -573,7 +573,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakResult, error) {
 	if cfg.Samples <= 0 {
 		cfg.Samples = 10
 	}
-	vc, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: cfg.NS.Name}, NoProcFallback: true})
+	vc, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: cfg.NS.Name}})
 	if err != nil {
 		return res, err
 	}
