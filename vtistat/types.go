@@ -196,8 +196,8 @@ const (
 // Snapshot is a set of links read at one time.
 //
 // A Snapshot owns its storage: Client.Snapshot and Client.PollStats
-// overwrite dst in place and reuse its Links slice, the Tunnel structs it
-// points to and its strings. To keep an earlier reading for Diff, alternate
+// overwrite dst in place and reuse its Links slice, the Tunnel structs and
+// /proc/net/dev lines (Link.Dev) it points to, and its strings. To keep an earlier reading for Diff, alternate
 // between two Snapshot values (or Clone one); a shallow copy (a := *b)
 // shares storage and is overwritten by the next call on b.
 type Snapshot struct {

@@ -27,11 +27,12 @@ var (
 )
 
 // DecodeError reports a kernel message that could not be decoded: which
-// message, where in its dump or stream, and what was wrong (the wrapped
-// error names the attribute or structure and the byte offset).
+// message, where in its dump, and what was wrong (the wrapped error names
+// the attribute or structure and the byte offset). Message and Index mean
+// what they mean in vtistat.DecodeError.
 type DecodeError struct {
 	Message string // the kernel's message name, e.g. "XFRM_MSG_NEWSA"
-	Index   int    // position of the message in its dump, -1 for a single reply or an event
+	Index   int    // position of the message in its dump (0 is the first), -1 for a single reply or an event
 	Err     error
 }
 

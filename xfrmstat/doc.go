@@ -73,10 +73,23 @@
 // XFRM state is per network namespace. Config.NetNS selects one by name
 // (ip netns), path, file descriptor or process; everything a Client reads
 // (dumps, info, events, and the MIB from /proc/net/xfrm_stat) comes from that
-// namespace. The kernel demands CAP_NET_ADMIN over the namespace for every
+// namespace. Dial resolves it once and keeps a descriptor of its own (a file
+// descriptor given is duplicated), so the caller may close theirs after
+// Dial. The kernel demands CAP_NET_ADMIN over the namespace for every
 // XFRM netlink request, reads included; without it errors match
 // os.ErrPermission. A kernel without the xfrm_user module gives
 // ErrNotSupported, as does every call on other operating systems.
+//
+// # Errors
+//
+// The errors are those of package vtistat, under the same names and with
+// the same values: ErrNotSupported (also procnet's), ErrDumpInterrupted
+// (after Config.DumpRetries restarts: 0 means 10, negative none), ErrOverrun
+// and ErrTruncated; and the standard library's for the rest: a read after
+// Close matches os.ErrClosed, a refused request os.ErrPermission, a
+// namespace that does not exist os.ErrNotExist. A message that cannot be
+// decoded is a *DecodeError, whose Message and Index (the position in the
+// dump) mean what they mean in vtistat.
 //
 // # Polling without allocating
 //

@@ -17,8 +17,10 @@ const (
 	ModeIPTFS     Mode = 5 // Linux 6.14+
 )
 
-// Dir is a policy direction (XFRM_POLICY_IN/OUT/FWD) or, for SAs on 6.10+,
-// the SA direction (XFRM_SA_DIR_IN=1, XFRM_SA_DIR_OUT=2; see SA.Dir).
+// Dir is a policy direction (XFRM_POLICY_IN/OUT/FWD, and the directions of
+// per-socket policies). An SA's direction (Linux 6.10+) is numbered
+// differently (XFRM_SA_DIR_IN=1, XFRM_SA_DIR_OUT=2) and is not a Dir: it is
+// SA.SADir, compared with SADirIn and SADirOut.
 type Dir uint8
 
 const (

@@ -89,7 +89,9 @@ type Link struct {
 	LinkNetNSID int32 `json:"link_netnsid"`
 
 	// StatsFrom is "stats64", "stats32", "proc/net/dev" (three fields hold
-	// the file's sums, see vtistat.Stats64) or "none".
+	// the file's sums: RxDropped, RxFrameErrors and TxCarrierErrors hold
+	// the columns procnet.DevStats calls RxDropSum, RxFrameSum and
+	// TxCarrierSum) or "none".
 	StatsFrom string  `json:"stats_from"`
 	Stats     Stats   `json:"stats"`
 	Tunnel    *Tunnel `json:"tunnel,omitempty"`
