@@ -5,10 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/tunnelstat/tunnelstat/procnet"
 )
-
-func mibOf(outNoStates int) *procnet.XfrmStat { return mib("XfrmOutNoStates", outNoStates) }
 
 // A poll loop handing its readings to explain: nothing allocated per
 // tunnel when nothing moved.

@@ -822,13 +822,6 @@ func genPolicies(r oRand, w *oWorld) {
 	}
 }
 
-func addrFam(a netip.Addr) uint16 {
-	if a.Is4() {
-		return 2
-	}
-	return 10
-}
-
 // apply moves the counters of ev on l and in the MIB.
 func (w *oWorld) apply(l *oLink, c explain.Cause, ev oEv) {
 	kv := w.kernel.v

@@ -2,8 +2,6 @@ package explain
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -13,7 +11,11 @@ import (
 // promises it does no I/O; the readers live in vtistat, xfrmstat and
 // explain/monitor.
 func TestPure(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// go test puts its own go command first on the PATH.
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list explain's dependencies: %v", err)
+	}
 	forbidden := []string{
 		"github.com/mdlayher/netlink", "github.com/mdlayher/socket", "golang.org/x/net", "golang.org/x/sync",
 		"github.com/tunnelstat/tunnelstat/vtistat", "github.com/tunnelstat/tunnelstat/xfrmstat",
