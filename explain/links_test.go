@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
-
 )
 
 // A poll loop handing its readings to explain: nothing allocated per
