@@ -7,10 +7,10 @@ package bench
 // (xfrmstat MIBInto), the SPD and SAD sizes (SPDInfo, SADInfo) and
 // explains what moved since the previous poll (explain.Explain, which
 // computes the deltas), all into storage reused from poll to poll: the
-// poll the scale issue describes. Two Snapshots alternate, and explain
-// reads their links directly (Reading.VTIStatLinks); -pollloop.convert
-// converts them into LinkReadings first instead (AppendLinksFromVTIStat),
-// which costs a pass over every link and 8 MB more at 10 000 links. Full dumps happen only when something
+// poll the scale issue describes. One Snapshot is polled in place, its
+// links are converted into the older of two alternating explain.Readings
+// (explain/monitor.AppendLinkReadings, which reuses their storage), and
+// explain compares the two readings. Full dumps happen only when something
 // changed: PollStats does one itself when the set of links changed, and
 // the policy and SA lists are read again when the SPD or SAD size moved.
 // -pollloop.refresh N adds a periodic full refresh every N polls (link
@@ -55,6 +55,7 @@ import (
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/procnet"
 	"github.com/tunnelstat/tunnelstat/vtistat"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
@@ -69,8 +70,7 @@ var (
 	pollPolicies = flag.Int("pollloop.policies", -1, "policies in the agent's namespace (-1: one per tunnel)")
 	pollAsVTI    = flag.Bool("pollloop.asvti", true, "hand the stand-in links to explain as VTIs with tunnel parameters")
 	pollRefresh  = flag.Int("pollloop.refresh", 0, "a full refresh (Snapshot, policy and SA lists) every this many polls; 0: only when the link set, the SPD or the SAD changed size")
-	pollConvert  = flag.Bool("pollloop.convert", false, "hand explain LinkReadings converted with explain.AppendLinksFromVTIStat instead of the snapshot's links (Reading.VTIStatLinks)")
-	pollMode     = flag.String("pollloop.mode", "agent", "TestPollLoop: agent (the whole poll), agent-convert (the same with -pollloop.convert), stats (vtistat PollStats only) or floor (the raw stats-only dump sent and received with plain syscalls, nothing decoded: the kernel's own cost at the same rate) or idle (nothing: the cost of the measuring loop itself); a comma-separated list runs each in turn on one namespace")
+	pollMode     = flag.String("pollloop.mode", "agent", "TestPollLoop: agent (the whole poll), stats (vtistat PollStats only) or floor (the raw stats-only dump sent and received with plain syscalls, nothing decoded: the kernel's own cost at the same rate) or idle (nothing: the cost of the measuring loop itself); a comma-separated list runs each in turn on one namespace")
 )
 
 // agent is the poll loop's state: two of everything, alternated, so that
@@ -82,15 +82,17 @@ type agent struct {
 	asVTI   bool
 
 	cur     int
-	convert bool                // LinkReadings (AppendLinksFromVTIStat) rather than VTIStatLinks
-	snap    [2]vtistat.Snapshot // the previous poll's links stay as they were for explain
+	snap    vtistat.Snapshot // polled in place; the previous poll lives on in its reading
 	mib     [2]procnet.XfrmStat
 	reading [2]explain.Reading
 	tunnels []vtistat.Tunnel // stand-in parameters, one per link, when asVTI
 	pols    []xfrmstat.Policy
 	sas     []xfrmstat.SA
-	spd     xfrmstat.SPDInfo
-	sad     xfrmstat.SADInfo
+	// What explain reads of pols and sas, converted when they are read.
+	explainPols []explain.Policy
+	explainSAs  []explain.SA
+	spd         xfrmstat.SPDInfo
+	sad         xfrmstat.SADInfo
 
 	polls, refreshes, listReads, findings int
 
@@ -107,7 +109,7 @@ const (
 	phaseMIB             // MIBInto
 	phaseInfo            // SPDInfo + SADInfo
 	phaseLists           // PoliciesInto + SAsInto, when read
-	phaseReadings        // links for explain: the conversion with -pollloop.convert, else the stand-ins' parameters after a full dump
+	phaseReadings        // links for explain: the stand-ins' parameters after a full dump, and the conversion
 	phaseExplain         // explain.Explain
 	phaseCount
 )
@@ -135,7 +137,7 @@ func newAgent(tb testing.TB, ns *linkNS, asVTI bool) *agent {
 	tb.Cleanup(func() { xc.Close() })
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
-	a := &agent{vc: vc, xc: xc, release: unix.ByteSliceToString(uts.Release[:]), asVTI: asVTI, convert: *pollConvert}
+	a := &agent{vc: vc, xc: xc, release: unix.ByteSliceToString(uts.Release[:]), asVTI: asVTI}
 	return a
 }
 
@@ -143,7 +145,7 @@ func newAgent(tb testing.TB, ns *linkNS, asVTI bool) *agent {
 func (a *agent) poll(ctx context.Context) error {
 	prev := a.cur
 	a.cur ^= 1
-	s := &a.snap[a.cur]
+	s := &a.snap
 	refresh := a.polls == 0 || (*pollRefresh > 0 && a.polls%*pollRefresh == 0)
 	a.polls++
 	t := time.Now()
@@ -183,21 +185,18 @@ func (a *agent) poll(ctx context.Context) error {
 		if a.sas == nil {
 			a.sas = []xfrmstat.SA{} // read, and there were none
 		}
+		a.explainPols, a.explainSAs = monitor.ExplainPolicies(a.pols), monitor.ExplainSAs(a.sas)
 		a.mark(phaseLists, &t)
 	}
 	a.spd, a.sad = spd, sad
 
 	// explain computes the deltas itself (with resets) from the two
-	// readings, here straight from the two snapshots' links; an agent
+	// readings; an agent
 	// exporting rates would add vtistat.DiffInto and a Delta (about 2.6 MB
 	// more at 10 000 links).
 	r := &a.reading[a.cur]
-	r.Time, r.KernelRelease, r.MIB, r.Policies, r.SAs = s.Time, a.release, &a.mib[a.cur], a.pols, a.sas
-	if a.convert {
-		r.Links = explain.AppendLinksFromVTIStat(r.Links[:0], a.standIns(s))
-	} else {
-		r.VTIStatLinks = a.standIns(s)
-	}
+	r.Time, r.KernelRelease, r.MIB, r.Policies, r.SAs = s.Time, a.release, &a.mib[a.cur], a.explainPols, a.explainSAs
+	r.Links = monitor.AppendLinkReadings(r.Links[:0], a.standIns(s))
 	a.mark(phaseReadings, &t)
 	if a.polls == 1 { // first poll: nothing to compare with yet
 		return nil
@@ -208,8 +207,7 @@ func (a *agent) poll(ctx context.Context) error {
 	return nil
 }
 
-// standIns returns the snapshot's links for explain (as they are, or
-// converted with -pollloop.convert), as VTIs with tunnel parameters under
+// standIns returns the snapshot's links for explain, as VTIs with tunnel parameters under
 // -pollloop.asvti. The parameters are set when a full dump has just read
 // the links (PollStats keeps them between dumps), which is also when the
 // counters are checked to come from stats64, the path measured here.
@@ -315,8 +313,8 @@ func TestPollLoop(t *testing.T) {
 	}
 	modes := strings.Split(*pollMode, ",")
 	for _, mode := range modes {
-		if !slices.Contains([]string{"agent", "agent-convert", "stats", "floor", "idle"}, mode) {
-			t.Fatalf("-pollloop.mode %q: want agent, agent-convert, stats, floor or idle, or a comma-separated list of them", mode)
+		if !slices.Contains([]string{"agent", "stats", "floor", "idle"}, mode) {
+			t.Fatalf("-pollloop.mode %q: want agent, stats, floor or idle, or a comma-separated list of them", mode)
 		}
 	}
 	ns := agentNamespace(t, *pollTunnels, *pollPolicies)
@@ -339,14 +337,11 @@ func runPollLoop(t *testing.T, ns *linkNS, mode string) {
 	switch mode {
 	case "agent":
 		poll = a.poll
-	case "agent-convert":
-		a.convert = true
-		poll = a.poll
 	case "stats":
-		if err := a.vc.Snapshot(ctx, &a.snap[0]); err != nil {
+		if err := a.vc.Snapshot(ctx, &a.snap); err != nil {
 			t.Fatal(err)
 		}
-		poll = func(ctx context.Context) error { return a.vc.PollStats(ctx, &a.snap[0]) }
+		poll = func(ctx context.Context) error { return a.vc.PollStats(ctx, &a.snap) }
 	case "idle":
 		poll = func(context.Context) error { return nil }
 	case "floor":

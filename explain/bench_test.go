@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/tunnelstat/tunnelstat/procnet"
-	"github.com/tunnelstat/tunnelstat/vtistat"
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // quietReadings returns two readings of n VTIs with realistic, equal error
@@ -17,8 +15,8 @@ func quietReadings(n int) (*Reading, *Reading) {
 	before := &Reading{Time: t0, KernelRelease: "6.1.0-31-cloud-amd64", MIB: mib("XfrmOutNoStates", 70)}
 	after := &Reading{Time: t0.Add(10e9), KernelRelease: "6.1.0-31-cloud-amd64", MIB: mib("XfrmOutNoStates", 70)}
 	for i := range n {
-		s := vtistat.Stats64{RxPackets: 1e9, TxPackets: 9e8, RxBytes: 1e12, TxBytes: 9e11, TxErrors: 59, TxCarrierErrors: 59}
-		tun := &vtistat.Tunnel{Local: tLocal, Remote: netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}), IKey: uint32(i), OKey: uint32(i)}
+		s := Stats64{RxPackets: 1e9, TxPackets: 9e8, RxBytes: 1e12, TxBytes: 9e11, TxErrors: 59, TxCarrierErrors: 59}
+		tun := &Tunnel{Local: tLocal, Remote: netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}), IKey: uint32(i), OKey: uint32(i)}
 		l := LinkReading{Name: fmt.Sprintf("vti%d", i), Index: int32(10 + i), Kind: KindVTI, Tunnel: tun, Source: SourceStats64, Stats: s}
 		before.Links = append(before.Links, l)
 		s.RxPackets += 1000
@@ -65,7 +63,7 @@ func BenchmarkExplainBusy100(b *testing.B) {
 		after.Links[i].Stats.TxCarrierErrors += 5
 	}
 	after.MIB = mib("XfrmOutNoStates", 70+400)
-	after.Policies = []xfrmstat.Policy{outPolicy(1, tunnelTmpl(tLocal, tRemote))}
+	after.Policies = []Policy{outPolicy(1, tunnelTmpl(tLocal, tRemote))}
 	b.ReportAllocs()
 	for b.Loop() {
 		Explain(before, after)
@@ -116,7 +114,7 @@ func FuzzExplain(f *testing.F) {
 		la, ma := mk()
 		before := &Reading{KernelRelease: "6.1.0", Links: []LinkReading{lb}, MIB: mb}
 		after := &Reading{KernelRelease: "6.1.0", Links: []LinkReading{la}, MIB: ma}
-		for _, rep := range []Report{Explain(before, after), ExplainSinceBoot(after)} {
+		for _, rep := range []Report{Explain(before, after), Explain(nil, after)} {
 			_ = rep.String()
 			for _, f := range rep.Findings {
 				if causeByID(f.Cause) == nil {
@@ -160,18 +158,18 @@ func busyReadings(n, sas int) (*Reading, *Reading) {
 		after.Links[i].Stats.TxCarrierErrors += 5
 	}
 	after.MIB = mib("XfrmOutNoStates", 70+5*n)
-	after.Policies = make([]xfrmstat.Policy, 0, n)
+	after.Policies = make([]Policy, 0, n)
 	for i := range n {
 		after.Policies = append(after.Policies, outPolicy(uint32(i), tunnelTmpl(tLocal, after.Links[i].Tunnel.Remote)))
 	}
-	after.SAs = make([]xfrmstat.SA, 0, sas)
+	after.SAs = make([]SA, 0, sas)
 	for i := range sas {
 		dst := netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)})
 		if i < n {
 			dst = after.Links[i].Tunnel.Remote
 		}
-		after.SAs = append(after.SAs, xfrmstat.SA{Src: tLocal, Dst: dst, Proto: 50, SPI: uint32(0x1000 + i),
-			Mode: xfrmstat.ModeTunnel, Mark: &xfrmstat.Mark{Value: uint32(i), Mask: 0xffffffff}})
+		after.SAs = append(after.SAs, SA{Src: tLocal, Dst: dst, Proto: 50, SPI: uint32(0x1000 + i),
+			Mode: ModeTunnel, Mark: &Mark{Value: uint32(i), Mask: 0xffffffff}})
 	}
 	return before, after
 }
@@ -190,42 +188,4 @@ func BenchmarkExplainBusy(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/tunnel")
 		})
 	}
-}
-
-// BenchmarkAppendLinksFromVTIStat10k: a poll loop's conversion of 10 000
-// links into reused readings.
-func BenchmarkAppendLinksFromVTIStat10k(b *testing.B) {
-	links := make([]vtistat.Link, 10_000)
-	for i := range links {
-		links[i] = vtistat.Link{Index: int32(i + 2), Name: fmt.Sprintf("vti%d", i), Kind: KindVTI, LinkNetNSID: -1,
-			Tunnel: &vtistat.Tunnel{Local: tLocal, Remote: tRemote}, StatsSource: vtistat.Stats64Bit,
-			Stats: vtistat.Stats64{RxPackets: uint64(i), TxPackets: uint64(i)}}
-	}
-	dst := AppendLinksFromVTIStat(nil, links)
-	b.ReportAllocs()
-	for b.Loop() {
-		dst = AppendLinksFromVTIStat(dst[:0], links)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/link")
-}
-
-// BenchmarkExplainQuietVTIStat10k is BenchmarkExplainQuiet10k with the
-// links handed over as a poll loop's vtistat links (Reading.VTIStatLinks).
-func BenchmarkExplainQuietVTIStat10k(b *testing.B) {
-	mk := func(rx uint64) []vtistat.Link {
-		links := make([]vtistat.Link, 10_000)
-		for i := range links {
-			links[i] = vtistat.Link{Index: int32(i + 2), Name: fmt.Sprintf("vti%d", i), Kind: KindVTI, LinkNetNSID: -1,
-				Tunnel:      &vtistat.Tunnel{Local: tLocal, Remote: netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})},
-				StatsSource: vtistat.Stats64Bit, Stats: vtistat.Stats64{RxPackets: rx, TxPackets: rx, TxErrors: 59, TxCarrierErrors: 59}}
-		}
-		return links
-	}
-	before := &Reading{KernelRelease: "6.1.0-31-cloud-amd64", VTIStatLinks: mk(1e9), MIB: mib("XfrmOutNoStates", 70)}
-	after := &Reading{KernelRelease: "6.1.0-31-cloud-amd64", VTIStatLinks: mk(1e9 + 1000), MIB: mib("XfrmOutNoStates", 70)}
-	b.ReportAllocs()
-	for b.Loop() {
-		Explain(before, after)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/tunnel")
 }

@@ -7,11 +7,9 @@ import (
 	"testing"
 
 	"github.com/tunnelstat/tunnelstat/procnet"
-	"github.com/tunnelstat/tunnelstat/vtistat"
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
-type S = vtistat.Stats64
+type S = Stats64
 
 // causeCase is one scenario: deltas that one cause produces, as the kernel
 // code counts them, and what explain must say.
@@ -21,8 +19,8 @@ type causeCase struct {
 	links    []LinkReading
 	mib      *procnet.XfrmStat // after; before is all zero with every counter present
 	noMIB    bool
-	policies []xfrmstat.Policy
-	sas      []xfrmstat.SA
+	policies []Policy
+	sas      []SA
 	defBlock *bool
 	want     []want
 	// group, if set, is the exact set of link causes expected on want[0].iface
@@ -109,7 +107,7 @@ func TestEveryTXCause(t *testing.T) {
 			name:     "tx-no-policy: no policy has the tunnel's mark",
 			release:  "6.12.12+deb13-cloud-amd64",
 			links:    []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 12, TxCarrierErrors: 12})},
-			policies: []xfrmstat.Policy{outPolicy(0x20, tunnelTmpl(tLocal, tRemote))},
+			policies: []Policy{outPolicy(0x20, tunnelTmpl(tLocal, tRemote))},
 			defBlock: boolp(false),
 			want:     []want{{"vti0", "tx-no-policy", 12, Candidate}},
 			group:    ids("tx-no-policy", "tx-no-route"),
@@ -118,7 +116,7 @@ func TestEveryTXCause(t *testing.T) {
 			name:     "tx-policy-default-block: no policy, default out block",
 			release:  "6.1.0-31-cloud-amd64",
 			links:    []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 4, TxCarrierErrors: 4})},
-			policies: []xfrmstat.Policy{},
+			policies: []Policy{},
 			defBlock: boolp(true),
 			want:     []want{{"vti0", "tx-policy-default-block", 4, Candidate}},
 			group:    ids("tx-policy-default-block", "tx-no-route"),
@@ -135,8 +133,8 @@ func TestEveryTXCause(t *testing.T) {
 			name:    "tx-sa-mismatch: transport-mode template",
 			release: "5.10.0-33-amd64",
 			links:   []LinkReading{link("vti0", KindVTI, 5, S{TxErrors: 3, TxCarrierErrors: 3})},
-			policies: dualStack(outPolicy(0x10, xfrmstat.Template{Src: tLocal, Dst: tRemote, Proto: 50,
-				Mode: xfrmstat.ModeTransport, Family: 2})),
+			policies: dualStack(outPolicy(0x10, Template{Src: tLocal, Dst: tRemote, Proto: 50,
+				Mode: ModeTransport})),
 			want:  []want{{"vti0", "tx-sa-mismatch", 3, Candidate}},
 			group: ids("tx-sa-mismatch", "tx-no-route"),
 		},

@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // checkValues are the values a check template's placeholders take for one
@@ -59,14 +57,14 @@ func valuesFor(l *LinkReading, r *Reading, linkName func(int32) string, look *lo
 // findSPI returns the SPI (as 0x%08x) of an ESP SA from src to dst whose
 // mark matches, preferring tunnel mode; "" if none. look finds the SAs (a
 // scan when nil).
-func findSPI(sas []xfrmstat.SA, look *lookups, src, dst netip.Addr, mark uint32) string {
+func findSPI(sas []SA, look *lookups, src, dst netip.Addr, mark uint32) string {
 	best := -1
 	for i := range look.espSAs(sas, src, dst) {
 		sa := &sas[i]
 		if !markMatches(sa.Mark, mark) {
 			continue
 		}
-		if best < 0 || (sa.Mode == xfrmstat.ModeTunnel && sas[best].Mode != xfrmstat.ModeTunnel) {
+		if best < 0 || (sa.Mode == ModeTunnel && sas[best].Mode != ModeTunnel) {
 			best = i
 		}
 	}

@@ -2,7 +2,6 @@ package explain
 
 import (
 	"github.com/tunnelstat/tunnelstat/procnet"
-	"github.com/tunnelstat/tunnelstat/vtistat"
 )
 
 // ctr indexes the link error counters explain looks at.
@@ -61,7 +60,7 @@ type counters struct {
 	split bool
 }
 
-func countersFromStats(s *vtistat.Stats64) counters {
+func countersFromStats(s *Stats64) counters {
 	return counters{split: true, v: [nCtr]uint64{
 		ctrTxErrors: s.TxErrors, ctrTxDropped: s.TxDropped, ctrTxCarrier: s.TxCarrierErrors,
 		ctrTxAborted: s.TxAbortedErrors, ctrTxWindow: s.TxWindowErrors, ctrTxHeartbeat: s.TxHeartbeatErrors,
@@ -106,7 +105,7 @@ func nothingToExplain(b, a *LinkReading) bool {
 	return false
 }
 
-func nothingToExplainStats(x, y *vtistat.Stats64) bool {
+func nothingToExplainStats(x, y *Stats64) bool {
 	return y.RxPackets >= x.RxPackets && y.RxBytes >= x.RxBytes && y.TxPackets >= x.TxPackets && y.TxBytes >= x.TxBytes &&
 		y.TxErrors == x.TxErrors && y.TxDropped == x.TxDropped && y.TxCarrierErrors == x.TxCarrierErrors &&
 		y.TxAbortedErrors == x.TxAbortedErrors && y.TxWindowErrors == x.TxWindowErrors &&
@@ -261,4 +260,29 @@ func (d *mibDelta) count(c *Cause) (uint64, bool) {
 		return 0, true
 	}
 	return n - minus, true
+}
+
+// devStatsFromStats64 is the /proc/net/dev view of stats64 counters: the
+// kernel's dev_seq_printf_stats sums, so that a link read from netlink
+// once and from /proc/net/dev once compares like with like.
+func devStatsFromStats64(name string, s *Stats64) procnet.DevStats {
+	return procnet.DevStats{
+		Name:         name,
+		RxBytes:      s.RxBytes,
+		RxPackets:    s.RxPackets,
+		RxErrors:     s.RxErrors,
+		RxDropSum:    procnet.Sum(s.RxDropped + s.RxMissedErrors),
+		RxFIFOErrors: s.RxFIFOErrors,
+		RxFrameSum:   procnet.Sum(s.RxLengthErrors + s.RxOverErrors + s.RxCRCErrors + s.RxFrameErrors),
+		RxCompressed: s.RxCompressed,
+		RxMulticast:  s.Multicast,
+		TxBytes:      s.TxBytes,
+		TxPackets:    s.TxPackets,
+		TxErrors:     s.TxErrors,
+		TxDropped:    s.TxDropped,
+		TxFIFOErrors: s.TxFIFOErrors,
+		Collisions:   s.Collisions,
+		TxCarrierSum: procnet.Sum(s.TxCarrierErrors + s.TxAbortedErrors + s.TxWindowErrors + s.TxHeartbeatErrors),
+		TxCompressed: s.TxCompressed,
+	}
 }

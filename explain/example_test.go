@@ -8,14 +8,12 @@ import (
 
 	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/procnet"
-	"github.com/tunnelstat/tunnelstat/vtistat"
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // The seed question: a VyOS router's /proc/net/dev shows TX errors on its
 // VTIs. Explained since boot from that file alone, the errors are
 // candidates of two families that only netlink stats64 tell apart.
-func ExampleExplainSinceBoot() {
+func ExampleExplain_sinceBoot() {
 	f, err := os.Open("testdata/vyos-seed003-proc-net-dev.txt")
 	if err != nil {
 		panic(err)
@@ -25,7 +23,7 @@ func ExampleExplainSinceBoot() {
 	if err != nil {
 		panic(err)
 	}
-	rep := explain.ExplainSinceBoot(&explain.Reading{Links: explain.LinksFromProcNetDev(devs)})
+	rep := explain.Explain(nil, &explain.Reading{Links: explain.LinksFromProcNetDev(devs)})
 	for _, iface := range []string{"vti0", "vti1"} {
 		var lookup, output int
 		var count uint64
@@ -55,7 +53,7 @@ func ExampleExplainSinceBoot() {
 // Two netlink readings ten seconds apart with the XFRM MIB: the tunnel's 17
 // lookup failures match 17 XfrmOutNoStates, so each is a missing SA.
 func ExampleExplain() {
-	tun := &vtistat.Tunnel{
+	tun := &explain.Tunnel{
 		Local:  netip.MustParseAddr("192.0.2.1"),
 		Remote: netip.MustParseAddr("198.51.100.2"),
 		IKey:   0x10, OKey: 0x10,
@@ -66,7 +64,7 @@ func ExampleExplain() {
 			Links: []explain.LinkReading{{
 				Name: "vti0", Index: 5, Kind: explain.KindVTI, Tunnel: tun,
 				Source: explain.SourceStats64,
-				Stats:  vtistat.Stats64{TxPackets: 1e6, TxErrors: carrier, TxCarrierErrors: carrier},
+				Stats:  explain.Stats64{TxPackets: 1e6, TxErrors: carrier, TxCarrierErrors: carrier},
 			}},
 			MIB: &procnet.XfrmStat{OutNoStates: noStates},
 		}
@@ -89,26 +87,26 @@ func ExampleExplain() {
 // cause out only for the traffic its selector covers) send to another peer.
 func ExampleExplain_policies() {
 	local, remote := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("198.51.100.2")
-	tun := &vtistat.Tunnel{Local: local, Remote: remote, IKey: 0x10, OKey: 0x10}
+	tun := &explain.Tunnel{Local: local, Remote: remote, IKey: 0x10, OKey: 0x10}
 	reading := func(carrier uint64) *explain.Reading {
 		return &explain.Reading{
 			KernelRelease: "5.10.0-33-amd64",
 			Links: []explain.LinkReading{{Name: "vti0", Index: 5, Kind: explain.KindVTI, Tunnel: tun,
-				Source: explain.SourceStats64, Stats: vtistat.Stats64{TxErrors: carrier, TxCarrierErrors: carrier}}},
+				Source: explain.SourceStats64, Stats: explain.Stats64{TxErrors: carrier, TxCarrierErrors: carrier}}},
 			MIB: &procnet.XfrmStat{},
 		}
 	}
 	before, after := reading(0), reading(9)
-	policy := func(any string) xfrmstat.Policy {
-		return xfrmstat.Policy{
-			Dir:      xfrmstat.DirOut,
-			Selector: xfrmstat.Selector{Src: netip.MustParsePrefix(any), Dst: netip.MustParsePrefix(any)},
-			Mark:     &xfrmstat.Mark{Value: 0x10, Mask: 0xffffffff},
-			Templates: []xfrmstat.Template{{Src: local, Dst: netip.MustParseAddr("203.0.113.9"),
-				Proto: 50, Mode: xfrmstat.ModeTunnel}},
+	policy := func(any string) explain.Policy {
+		return explain.Policy{
+			Dir:      explain.DirOut,
+			Selector: explain.Selector{Src: netip.MustParsePrefix(any), Dst: netip.MustParsePrefix(any)},
+			Mark:     &explain.Mark{Value: 0x10, Mask: 0xffffffff},
+			Templates: []explain.Template{{Src: local, Dst: netip.MustParseAddr("203.0.113.9"),
+				Proto: 50, Mode: explain.ModeTunnel}},
 		}
 	}
-	after.Policies = []xfrmstat.Policy{policy("0.0.0.0/0"), policy("::/0")}
+	after.Policies = []explain.Policy{policy("0.0.0.0/0"), policy("::/0")}
 	for _, f := range explain.Explain(before, after).Findings {
 		fmt.Println(f.Interface, f.Cause, f.Count, f.Certainty)
 	}
@@ -130,33 +128,4 @@ func ExampleLookup() {
 	// Routing loop: the route to the tunnel's peer leads back into the tunnel
 	// [vti] [collisions tx_errors]
 	// true
-}
-
-// A poll loop's two snapshots, handed to explain as they are: vti1's
-// lookups failed between the polls, vti0 only carried traffic.
-func ExampleReading_vtiStatLinks() {
-	tun := func(okey uint32) *vtistat.Tunnel {
-		return &vtistat.Tunnel{Local: netip.MustParseAddr("192.0.2.1"), Remote: netip.MustParseAddr("198.51.100.2"), IKey: okey, OKey: okey}
-	}
-	// What two PollStats calls on alternating Snapshots hold.
-	prev := []vtistat.Link{
-		{Index: 5, Name: "vti0", Kind: "vti", Tunnel: tun(0x10), LinkNetNSID: -1, StatsSource: vtistat.Stats64Bit, Stats: vtistat.Stats64{TxPackets: 1000}},
-		{Index: 6, Name: "vti1", Kind: "vti", Tunnel: tun(0x11), LinkNetNSID: -1, StatsSource: vtistat.Stats64Bit, Stats: vtistat.Stats64{TxPackets: 50}},
-	}
-	cur := []vtistat.Link{
-		{Index: 5, Name: "vti0", Kind: "vti", Tunnel: tun(0x10), LinkNetNSID: -1, StatsSource: vtistat.Stats64Bit, Stats: vtistat.Stats64{TxPackets: 1900}},
-		{Index: 6, Name: "vti1", Kind: "vti", Tunnel: tun(0x11), LinkNetNSID: -1, StatsSource: vtistat.Stats64Bit,
-			Stats: vtistat.Stats64{TxPackets: 50, TxErrors: 12, TxCarrierErrors: 12}},
-	}
-	before := &explain.Reading{KernelRelease: "6.1.0-31-cloud-amd64", VTIStatLinks: prev,
-		MIB: &procnet.XfrmStat{}}
-	after := &explain.Reading{KernelRelease: "6.1.0-31-cloud-amd64", VTIStatLinks: cur,
-		MIB: &procnet.XfrmStat{OutNoStates: 12}}
-	for _, f := range explain.Explain(before, after).Findings {
-		if f.Interface != "" { // the namespace-wide total follows the tunnels' findings
-			fmt.Println(f.Interface, f.Cause, f.Count, f.Certainty)
-		}
-	}
-	// Output:
-	// vti1 tx-no-sa 12 exact
 }

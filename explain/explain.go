@@ -12,7 +12,8 @@ import (
 
 // Explain explains what the counters did between two readings of the same
 // network namespace: before is the earlier one. A nil before means "since
-// boot": every counter is explained from zero, as ExplainSinceBoot does.
+// boot": every counter is explained from zero, as counters count since
+// boot or since each interface was created.
 //
 // Explain never fails: what it cannot explain it reports (as an
 // unexplained-counter finding or a note), and what it can only bound it
@@ -25,14 +26,10 @@ func Explain(before, after *Reading) Report {
 	return e.run()
 }
 
-// ExplainSinceBoot explains a single reading's counters from zero: they
-// count since boot, or since each interface was created.
-func ExplainSinceBoot(r *Reading) Report { return Explain(nil, r) }
-
 // engine holds the state of one Explain call.
 type engine struct {
 	before, after *Reading
-	bl, al        linkList // their links: Links, then VTIStatLinks
+	bl, al        linkList // their links
 	kernel        KernelVersion
 	kernelKnown   bool
 	mib           mibDelta
@@ -144,7 +141,7 @@ func (e *engine) setMIB() {
 		}
 		for _, i := range e.mib.reset {
 			b, a := e.mib.before[i], e.mib.after[i]
-			f.Evidence = append(f.Evidence, Evidence{Counter: mibNames[i], Source: SourceNameXfrmStat, Before: &b, After: &a})
+			f.Evidence = append(f.Evidence, Evidence{Counter: mibNames[i], Source: SourceXfrmStat, Before: &b, After: &a})
 		}
 		e.fill(&f, causeByID("counter-reset"), nil, "The namespace's XFRM MIB is smaller in the later reading, so IPsec causes are explained from the links alone.")
 		e.addNamespace(f)
@@ -419,19 +416,21 @@ func (e *engine) reset(l *LinkReading, bc, ac *counters, reset uint32) {
 // src names where the link's deltas come from.
 func (m *movedLink) src() Source {
 	if !m.d.split {
-		return SourceNameProcDev
+		return SourceProcNetDev
 	}
 	return sourceName(m.link.Source)
 }
 
-func sourceName(s CounterSource) Source {
+// sourceName is the evidence source of a link's counters (stats64 for a link
+// read without a source, which is never explained).
+func sourceName(s Source) Source {
 	switch s {
 	case SourceStats32:
-		return SourceNameStats32
+		return SourceStats32
 	case SourceProcNetDev:
-		return SourceNameProcDev
+		return SourceProcNetDev
 	}
-	return SourceNameStats64
+	return SourceStats64
 }
 
 // explainLinks turns the buckets of every moved link into findings.
@@ -545,7 +544,7 @@ func (e *engine) enforceMIBBounds() {
 				if f.Cause == id && (f.Certainty == Exact || f.Certainty == AtLeast) {
 					f.Certainty, f.Count = AtMost, min(f.Count, m)
 					f.Explanation += why
-					f.groupWhy += why
+					f.GroupExplanation += why
 				}
 			}
 		}
@@ -787,12 +786,12 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 		}
 		c := causeByID(f.Cause)
 		e.fill(f, c, l, shared2)
-		f.groupWhy = shared2
+		f.GroupExplanation = shared2
 		for i, ls := range c.linkSignatures(m.kind) {
 			// The signature that put the cause in this bucket (an xfrm
 			// interface's hidden errors: the first).
 			if k, ok := bucketOf(ls.Counters[0], m.d.split); i == 0 || (ok && k == b.key) {
-				f.via = ls.Counters[0]
+				f.Field = ls.Counters[0]
 				if ok && k == b.key {
 					break
 				}
@@ -1070,7 +1069,7 @@ func (e *engine) mibEvidence(c *Cause) []Evidence {
 	for _, name := range append(slices.Clip(c.Signature.MIB), c.Signature.MIBMinus...) {
 		i := mibIndex[name]
 		if e.mib.present[i] {
-			ev = append(ev, Evidence{Counter: name, Delta: e.mib.v[i], Source: SourceNameXfrmStat})
+			ev = append(ev, Evidence{Counter: name, Delta: e.mib.v[i], Source: SourceXfrmStat})
 		}
 	}
 	return ev
@@ -1288,7 +1287,7 @@ func (e *engine) quirkDropsCountedAsSent() {
 	// A VTI counts an IPsec drop of this kind as a sent packet, so its own
 	// output errors say nothing of them: up to all are such drops.
 	f := Finding{Cause: "kernel-drops-counted-as-sent", Count: p, Certainty: AtMost,
-		Evidence: []Evidence{{Counter: "XfrmOutStateProtoError", Delta: p, Source: SourceNameXfrmStat}}}
+		Evidence: []Evidence{{Counter: "XfrmOutStateProtoError", Delta: p, Source: SourceXfrmStat}}}
 	e.fill(&f, causeByID("kernel-drops-counted-as-sent"), nil,
 		fmt.Sprintf("XfrmOutStateProtoError rose by %d with VTIs in the namespace (%s), which count such a drop as a sent packet: up to %d IPsec drops were counted by the tunnels as sent packets. Some may instead be asynchronous crypto failures or traffic outside the tunnels, which no link counts either.",
 			p, strings.Join(vtis, ", "), p))
@@ -1306,7 +1305,7 @@ func (e *engine) quirkDeadCounters() {
 			continue // old kernels still counted it
 		}
 		f := Finding{Cause: "kernel-dead-counter", Count: n, Certainty: Exact,
-			Evidence: []Evidence{{Counter: name, Delta: n, Source: SourceNameXfrmStat}}}
+			Evidence: []Evidence{{Counter: name, Delta: n, Source: SourceXfrmStat}}}
 		e.fill(&f, causeByID("kernel-dead-counter"), nil, fmt.Sprintf("%s moved by %d.", name, n))
 		e.addNamespace(f)
 	}

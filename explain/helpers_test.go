@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/procnet"
-	"github.com/tunnelstat/tunnelstat/vtistat"
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // Realistic values for hand-made readings: a VTI between 192.0.2.1 and
@@ -21,13 +19,13 @@ var (
 	t0      = time.Date(2025, 5, 20, 10, 0, 0, 0, time.UTC)
 )
 
-func vtiTunnel() *vtistat.Tunnel {
-	return &vtistat.Tunnel{Local: tLocal, Remote: tRemote, IKey: 0x10, OKey: 0x10, Link: 2}
+func vtiTunnel() *Tunnel {
+	return &Tunnel{Local: tLocal, Remote: tRemote, IKey: 0x10, OKey: 0x10, Link: 2}
 }
 
 // link builds a stats64 link; traffic counters are set so that the
 // readings look like a busy tunnel.
-func link(name, kind string, idx int32, s vtistat.Stats64) LinkReading {
+func link(name, kind string, idx int32, s Stats64) LinkReading {
 	s.RxPackets += 1_000_000
 	s.TxPackets += 900_000
 	s.RxBytes += 1_200_000_000
@@ -41,7 +39,7 @@ func link(name, kind string, idx int32, s vtistat.Stats64) LinkReading {
 		l.Tunnel.Remote = netip.MustParseAddr("2001:db8:1::2")
 	}
 	if kind == KindXfrm {
-		l.Tunnel = &vtistat.Tunnel{IfID: 7, Link: 2}
+		l.Tunnel = &Tunnel{IfID: 7, Link: 2}
 	}
 	return l
 }
@@ -49,7 +47,7 @@ func link(name, kind string, idx int32, s vtistat.Stats64) LinkReading {
 // underlay is the namespace's uplink, always present and quiet.
 func underlay() LinkReading {
 	return LinkReading{Name: "eth0", Index: 2, Kind: "", Source: SourceStats64,
-		Stats: vtistat.Stats64{RxPackets: 5_000_000, TxPackets: 4_000_000}}
+		Stats: Stats64{RxPackets: 5_000_000, TxPackets: 4_000_000}}
 }
 
 // mib returns a MIB with every counter present and the given ones set.
@@ -97,7 +95,7 @@ func pair(release string, links []LinkReading, mibBefore, mibAfter *procnet.Xfrm
 	after.Links = append(after.Links, underlay())
 	for _, l := range links {
 		b := l
-		b.Stats = vtistat.Stats64{RxPackets: 1_000_000, TxPackets: 900_000, RxBytes: 1_200_000_000, TxBytes: 1_000_000_000}
+		b.Stats = Stats64{RxPackets: 1_000_000, TxPackets: 900_000, RxBytes: 1_200_000_000, TxBytes: 1_000_000_000}
 		before.Links = append(before.Links, b)
 		after.Links = append(after.Links, l)
 	}
@@ -168,27 +166,26 @@ func ids(s ...string) []CauseID {
 
 // outPolicy is an outbound VTI policy as strongSwan installs it for a
 // route-based tunnel: wildcard selector, mark = okey, one ESP template.
-func outPolicy(mark uint32, tmpl xfrmstat.Template) xfrmstat.Policy {
-	return xfrmstat.Policy{
-		Selector:  xfrmstat.Selector{Src: netip.MustParsePrefix("0.0.0.0/0"), Dst: netip.MustParsePrefix("0.0.0.0/0"), Family: 2},
-		Dir:       xfrmstat.DirOut,
-		Priority:  383616,
-		Templates: []xfrmstat.Template{tmpl},
-		Mark:      &xfrmstat.Mark{Value: mark, Mask: 0xffffffff},
+func outPolicy(mark uint32, tmpl Template) Policy {
+	return Policy{
+		Selector:  Selector{Src: netip.MustParsePrefix("0.0.0.0/0"), Dst: netip.MustParsePrefix("0.0.0.0/0"), Family: 2},
+		Dir:       DirOut,
+		Templates: []Template{tmpl},
+		Mark:      &Mark{Value: mark, Mask: 0xffffffff},
 	}
 }
 
 // dualStack returns p and its IPv6 twin (selector ::/0), as an IKE daemon
 // installs them for traffic selectors 0.0.0.0/0,::/0: together they cover
 // every flow the tunnel can carry.
-func dualStack(p xfrmstat.Policy) []xfrmstat.Policy {
+func dualStack(p Policy) []Policy {
 	p6 := p
 	p6.Selector.Src, p6.Selector.Dst, p6.Selector.Family = netip.MustParsePrefix("::/0"), netip.MustParsePrefix("::/0"), 10
-	return []xfrmstat.Policy{p, p6}
+	return []Policy{p, p6}
 }
 
-func tunnelTmpl(src, dst netip.Addr) xfrmstat.Template {
-	return xfrmstat.Template{Src: src, Dst: dst, Proto: 50, Mode: xfrmstat.ModeTunnel, ReqID: 1, Family: 2}
+func tunnelTmpl(src, dst netip.Addr) Template {
+	return Template{Src: src, Dst: dst, Proto: 50, Mode: ModeTunnel}
 }
 
 func boolp(b bool) *bool { return &b }

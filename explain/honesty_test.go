@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/tunnelstat/tunnelstat/procnet"
-	"github.com/tunnelstat/tunnelstat/vtistat"
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // procLink builds a /proc/net/dev link (no kind, no parameters).
@@ -29,7 +27,7 @@ func TestCarrierColumnIsASum(t *testing.T) {
 	r := &Reading{KernelRelease: "6.1.0-31-cloud-amd64", Links: []LinkReading{
 		procLink("vti0", procnet.DevStats{TxErrors: 12, TxCarrierSum: 12}),
 	}}
-	rep := ExplainSinceBoot(r)
+	rep := Explain(nil, r)
 	got := causesOn(rep, "vti0", true)
 	for _, id := range []CauseID{"tx-no-sa", "tx-no-policy", "tx-sa-mismatch", "tx-output-error", "tx-sa-expired", "tx-netfilter-drop"} {
 		if !slices.Contains(got, id) {
@@ -45,7 +43,7 @@ func TestCarrierColumnIsASum(t *testing.T) {
 			t.Errorf("explanation lacks %q:\n%s", s, f.Explanation)
 		}
 	}
-	if e := f.Evidence[0]; e.Counter != "carrier" || e.Source != SourceNameProcDev || len(e.SumOf) != 4 {
+	if e := f.Evidence[0]; e.Counter != "carrier" || e.Source != SourceProcNetDev || len(e.SumOf) != 4 {
 		t.Errorf("evidence[0] = %+v, want the carrier column as a sum of 4", e)
 	}
 	if f.Checks[0].Command != "ip -s -s link show dev vti0" {
@@ -55,9 +53,9 @@ func TestCarrierColumnIsASum(t *testing.T) {
 	// The same events read over netlink are apart: carrier only → no
 	// output-failure candidate.
 	r2 := &Reading{KernelRelease: "6.1.0-31-cloud-amd64", Links: []LinkReading{
-		link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 12, TxCarrierErrors: 12}),
+		link("vti0", KindVTI, 5, Stats64{TxErrors: 12, TxCarrierErrors: 12}),
 	}}
-	rep2 := ExplainSinceBoot(r2)
+	rep2 := Explain(nil, r2)
 	got2 := causesOn(rep2, "vti0", true)
 	if slices.Contains(got2, "tx-output-error") || !slices.Contains(got2, "tx-no-sa") {
 		t.Errorf("stats64 carrier: got %v, want lookup causes only", got2)
@@ -70,7 +68,7 @@ func TestFrameColumnIsASum(t *testing.T) {
 	r := &Reading{KernelRelease: "6.1.0-31-cloud-amd64", Links: []LinkReading{
 		procLink("gre1", procnet.DevStats{RxErrors: 4, RxFrameSum: 4}),
 	}}
-	rep := ExplainSinceBoot(r)
+	rep := Explain(nil, r)
 	if got := causesOn(rep, "gre1", true); !slices.Equal(got, ids("rx-checksum", "rx-ecn", "rx-length")) {
 		t.Fatalf("frame column candidates = %v\n%s", got, rep.String())
 	}
@@ -81,8 +79,8 @@ func TestFrameColumnIsASum(t *testing.T) {
 func TestMIBIsPerNamespace(t *testing.T) {
 	t.Run("MIB smaller than the links' total", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 10, TxCarrierErrors: 10}),
-			link("vti1", KindVTI, 6, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5}),
+			link("vti0", KindVTI, 5, Stats64{TxErrors: 10, TxCarrierErrors: 10}),
+			link("vti1", KindVTI, 6, Stats64{TxErrors: 5, TxCarrierErrors: 5}),
 		}, mib(), mib("XfrmOutNoStates", 12))
 		rep := Explain(before, after)
 		mustFind(t, rep, want{"vti0", "tx-no-sa", 10, AtMost})
@@ -100,8 +98,8 @@ func TestMIBIsPerNamespace(t *testing.T) {
 	})
 	t.Run("MIB equal to the links' total is still shared", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 10, TxCarrierErrors: 10}),
-			link("vti1", KindVTI, 6, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5}),
+			link("vti0", KindVTI, 5, Stats64{TxErrors: 10, TxCarrierErrors: 10}),
+			link("vti1", KindVTI, 6, Stats64{TxErrors: 5, TxCarrierErrors: 5}),
 		}, mib(), mib("XfrmOutNoStates", 15))
 		rep := Explain(before, after)
 		mustFind(t, rep, want{"vti0", "tx-no-sa", 10, AtMost})
@@ -109,7 +107,7 @@ func TestMIBIsPerNamespace(t *testing.T) {
 	})
 	t.Run("one tunnel, MIB smaller: at least the rest needs no MIB", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 10, TxCarrierErrors: 10}),
+			link("vti0", KindVTI, 5, Stats64{TxErrors: 10, TxCarrierErrors: 10}),
 		}, mib(), mib("XfrmOutNoStates", 4))
 		after.Policies = dualStack(outPolicy(0x10, tunnelTmpl(tLocal, netip.MustParseAddr("203.0.113.9"))))
 		rep := Explain(before, after)
@@ -121,7 +119,7 @@ func TestMIBIsPerNamespace(t *testing.T) {
 		mustFind(t, rep, want{"vti0", "tx-no-route", 6, Candidate})
 	})
 	t.Run("cross-namespace tunnel does not use this MIB", func(t *testing.T) {
-		l := link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 10, TxCarrierErrors: 10})
+		l := link("vti0", KindVTI, 5, Stats64{TxErrors: 10, TxCarrierErrors: 10})
 		l.CrossNetns = true
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{l}, mib(), mib())
 		rep := Explain(before, after)
@@ -135,7 +133,7 @@ func TestMIBIsPerNamespace(t *testing.T) {
 // Honesty rule 3: identical signatures stay candidates until the policies
 // and SAs settle them.
 func TestIdenticalSignaturesResolvedByPolicies(t *testing.T) {
-	links := []LinkReading{link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 9, TxCarrierErrors: 9})}
+	links := []LinkReading{link("vti0", KindVTI, 5, Stats64{TxErrors: 9, TxCarrierErrors: 9})}
 	t.Run("counters alone", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", links, mib(), mib())
 		rep := Explain(before, after)
@@ -168,7 +166,7 @@ func TestIdenticalSignaturesResolvedByPolicies(t *testing.T) {
 	})
 	t.Run("no policy with the mark", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", links, mib(), mib())
-		after.Policies = []xfrmstat.Policy{outPolicy(0x99, tunnelTmpl(tLocal, tRemote))}
+		after.Policies = []Policy{outPolicy(0x99, tunnelTmpl(tLocal, tRemote))}
 		rep := Explain(before, after)
 		if got := causesOn(rep, "vti0", true); !slices.Equal(got, ids("tx-no-policy", "tx-no-route", "tx-policy-default-block")) {
 			t.Fatalf("got %v", got)
@@ -179,7 +177,7 @@ func TestIdenticalSignaturesResolvedByPolicies(t *testing.T) {
 	t.Run("mark matches under a mask", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", links, mib(), mib())
 		p := outPolicy(0, tunnelTmpl(tLocal, netip.MustParseAddr("203.0.113.9")))
-		p.Mark = &xfrmstat.Mark{Value: 0x10, Mask: 0xf0}
+		p.Mark = &Mark{Value: 0x10, Mask: 0xf0}
 		after.Policies = dualStack(p)
 		mustFind(t, Explain(before, after), want{"vti0", "tx-sa-mismatch", 9, Candidate})
 	})
@@ -195,7 +193,7 @@ func TestIdenticalSignaturesResolvedByPolicies(t *testing.T) {
 	t.Run("policy fine, MIB says no SA", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", links, mib(), mib("XfrmOutNoStates", 9))
 		after.Policies = dualStack(outPolicy(0x10, tunnelTmpl(tLocal, tRemote)))
-		after.SAs = []xfrmstat.SA{}
+		after.SAs = []SA{}
 		mustFind(t, Explain(before, after), want{"vti0", "tx-no-sa", 9, Exact})
 	})
 }
@@ -205,7 +203,7 @@ func TestIdenticalSignaturesResolvedByPolicies(t *testing.T) {
 func TestCounterReset(t *testing.T) {
 	t.Run("same index, smaller counters", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 3, TxCarrierErrors: 3}),
+			link("vti0", KindVTI, 5, Stats64{TxErrors: 3, TxCarrierErrors: 3}),
 		}, mib(), mib())
 		before.Links[1].Stats.TxErrors = 1000
 		before.Links[1].Stats.TxCarrierErrors = 1000
@@ -220,7 +218,7 @@ func TestCounterReset(t *testing.T) {
 	})
 	t.Run("recreated interface: counts since creation", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("vti0", KindVTI, 9, vtistat.Stats64{TxErrors: 3, Collisions: 3}),
+			link("vti0", KindVTI, 9, Stats64{TxErrors: 3, Collisions: 3}),
 		}, mib(), mib())
 		before.Links[1].Index = 5
 		before.Links[1].Stats.TxErrors = 500
@@ -233,7 +231,7 @@ func TestCounterReset(t *testing.T) {
 	})
 	t.Run("32-bit wrap", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5}),
+			link("vti0", KindVTI, 5, Stats64{TxErrors: 5, TxCarrierErrors: 5}),
 		}, mib(), mib())
 		before.Links[1].Source, after.Links[1].Source = SourceStats32, SourceStats32
 		before.Links[1].Stats.TxErrors = math.MaxUint32 - 2
@@ -245,7 +243,7 @@ func TestCounterReset(t *testing.T) {
 	})
 	t.Run("MIB went backwards", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5}),
+			link("vti0", KindVTI, 5, Stats64{TxErrors: 5, TxCarrierErrors: 5}),
 		}, mib("XfrmOutNoStates", 900), mib("XfrmOutNoStates", 5))
 		rep := Explain(before, after)
 		mustFind(t, rep, want{"", "counter-reset", 1, Exact})
@@ -261,7 +259,7 @@ func TestCounterReset(t *testing.T) {
 func TestKernelQuirks(t *testing.T) {
 	t.Run("crypto backlog drops counted as sent", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("vti0", KindVTI, 5, vtistat.Stats64{}),
+			link("vti0", KindVTI, 5, Stats64{}),
 		}, mib(), mib("XfrmOutStateProtoError", 1375))
 		after.Links[1].Stats.TxPackets += 1375
 		after.Links[1].Stats.TxBytes += 1375
@@ -274,7 +272,7 @@ func TestKernelQuirks(t *testing.T) {
 	})
 	t.Run("some counted as aborted", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 5, TxAbortedErrors: 5}),
+			link("vti0", KindVTI, 5, Stats64{TxErrors: 5, TxAbortedErrors: 5}),
 		}, mib(), mib("XfrmOutStateProtoError", 30))
 		rep := Explain(before, after)
 		// The 5 aborted errors need not be crypto drops (any output
@@ -284,7 +282,7 @@ func TestKernelQuirks(t *testing.T) {
 	})
 	t.Run("no quirk without a VTI", func(t *testing.T) {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("ipsec0", KindXfrm, 5, vtistat.Stats64{TxErrors: 30, TxAbortedErrors: 30}),
+			link("ipsec0", KindXfrm, 5, Stats64{TxErrors: 30, TxAbortedErrors: 30}),
 		}, mib(), mib("XfrmOutStateProtoError", 30))
 		rep := Explain(before, after)
 		if find(rep, "", "kernel-drops-counted-as-sent") != nil {
@@ -309,7 +307,7 @@ func TestKernelQuirks(t *testing.T) {
 		}
 	})
 	t.Run("version dependent: unknown kernel", func(t *testing.T) {
-		before, after := pair("", []LinkReading{link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 31})}, mib(), mib())
+		before, after := pair("", []LinkReading{link("vti0", KindVTI, 5, Stats64{TxErrors: 31})}, mib(), mib())
 		rep := Explain(before, after)
 		f := mustFind(t, rep, want{"vti0", "kernel-version-dependent", 31, AtMost})
 		if !strings.Contains(f.Explanation, "5.12") || !strings.Contains(f.Explanation, "unknown") {
@@ -317,11 +315,11 @@ func TestKernelQuirks(t *testing.T) {
 		}
 	})
 	t.Run("version dependent: 5.10 may or may not have the DF fix", func(t *testing.T) {
-		before, after := pair("5.10.0-33-amd64", []LinkReading{link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 31})}, mib(), mib())
+		before, after := pair("5.10.0-33-amd64", []LinkReading{link("vti0", KindVTI, 5, Stats64{TxErrors: 31})}, mib(), mib())
 		mustFind(t, Explain(before, after), want{"vti0", "kernel-version-dependent", 31, AtMost})
 	})
 	t.Run("version known and past every change", func(t *testing.T) {
-		before, after := pair("6.12.12+deb13-cloud-amd64", []LinkReading{link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 31})}, mib(), mib())
+		before, after := pair("6.12.12+deb13-cloud-amd64", []LinkReading{link("vti0", KindVTI, 5, Stats64{TxErrors: 31})}, mib(), mib())
 		if f := find(Explain(before, after), "vti0", "kernel-version-dependent"); f != nil {
 			t.Errorf("unexpected %+v", f)
 		}
@@ -330,8 +328,8 @@ func TestKernelQuirks(t *testing.T) {
 
 func TestUnexplainedCounter(t *testing.T) {
 	before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-		link("vti0", KindVTI, 5, vtistat.Stats64{RxCRCErrors: 2, RxErrors: 2, RxDropped: 2}),
-		link("gre1", KindGRE, 6, vtistat.Stats64{TxWindowErrors: 1}),
+		link("vti0", KindVTI, 5, Stats64{RxCRCErrors: 2, RxErrors: 2, RxDropped: 2}),
+		link("gre1", KindGRE, 6, Stats64{TxWindowErrors: 1}),
 	}, mib(), mib("XfrmInNoStates", 2))
 	rep := Explain(before, after)
 	mustFind(t, rep, want{"vti0", "unexplained-counter", 2, Exact})
@@ -361,10 +359,10 @@ func TestNotesAndKinds(t *testing.T) {
 
 func TestChecksFilled(t *testing.T) {
 	before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-		link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 4, TxCarrierErrors: 4}),
+		link("vti0", KindVTI, 5, Stats64{TxErrors: 4, TxCarrierErrors: 4}),
 	}, mib(), mib("XfrmOutNoStates", 4))
-	after.SAs = []xfrmstat.SA{
-		{Src: tLocal, Dst: tRemote, SPI: 0xc1a2b3d4, Proto: 50, Mode: xfrmstat.ModeTunnel, Mark: &xfrmstat.Mark{Value: 0x10, Mask: 0xffffffff}},
+	after.SAs = []SA{
+		{Src: tLocal, Dst: tRemote, SPI: 0xc1a2b3d4, Proto: 50, Mode: ModeTunnel, Mark: &Mark{Value: 0x10, Mask: 0xffffffff}},
 	}
 	rep := Explain(before, after)
 	f := mustFind(t, rep, want{"vti0", "tx-no-sa", 4, Exact})
@@ -398,7 +396,7 @@ func TestChecksFilled(t *testing.T) {
 
 func TestJSON(t *testing.T) {
 	before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-		link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 4, TxCarrierErrors: 4}),
+		link("vti0", KindVTI, 5, Stats64{TxErrors: 4, TxCarrierErrors: 4}),
 	}, mib(), mib("XfrmOutNoStates", 4))
 	rep := Explain(before, after)
 	b, err := json.Marshal(rep)
@@ -448,8 +446,9 @@ func TestSeedVyOS(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &Reading{Links: LinksFromProcNetDev(devs)}
-	rep := ExplainSinceBoot(r)
+	rep := Explain(nil, r)
 	t.Log("\n" + rep.String())
+	checkJSONRoundTrip(t, rep)
 
 	lookup := []CauseID{"tx-no-route", "tx-no-policy", "tx-policy-default-block", "tx-sa-mismatch", "tx-no-sa",
 		"tx-underlay-unreachable", "tx-policy-block", "tx-policy-error", "tx-sa-dir-error"}
@@ -505,8 +504,8 @@ func TestSeedVyOS(t *testing.T) {
 	// With the tunnel's kind and parameters known (ip -d link), the checks
 	// carry the real values.
 	r.Links[0].Kind = KindVTI
-	r.Links[0].Tunnel = &vtistat.Tunnel{Local: tLocal, Remote: tRemote, IKey: 0x900001, OKey: 0x900001}
-	rep = ExplainSinceBoot(r)
+	r.Links[0].Tunnel = &Tunnel{Local: tLocal, Remote: tRemote, IKey: 0x900001, OKey: 0x900001}
+	rep = Explain(nil, r)
 	fd := find(rep, "vti0", "tx-no-policy")
 	if !slices.ContainsFunc(fd.Checks, func(c Check) bool {
 		return c.Command == "ip xfrm policy get dir out src 0.0.0.0/0 dst 0.0.0.0/0 mark 0x900001"
@@ -523,12 +522,12 @@ func TestSeedVyOS(t *testing.T) {
 // traffic at least), and an IPv6 packet matches no policy. The issue's
 // case: 3 IPv4 packets without an SA and 1 IPv6 packet.
 func TestPolicyCoversItsFamilyOnly(t *testing.T) {
-	xi := link("xi9", KindXfrm, 9, vtistat.Stats64{TxErrors: 4, TxCarrierErrors: 4, TxDropped: 4})
+	xi := link("xi9", KindXfrm, 9, Stats64{TxErrors: 4, TxCarrierErrors: 4, TxDropped: 4})
 	before, after := pair("6.12.107+deb13-cloud-amd64", []LinkReading{xi}, mib(), mib("XfrmOutNoStates", 3))
 	p := outPolicy(0, tunnelTmpl(tLocal, tRemote))
 	p.Mark, p.IfID = nil, 7
-	after.Policies = []xfrmstat.Policy{p}
-	after.SAs = []xfrmstat.SA{}
+	after.Policies = []Policy{p}
+	after.SAs = []SA{}
 	rep := Explain(before, after)
 	for _, f := range rep.Findings {
 		if f.Interface == "xi9" && f.Cause == "tx-no-sa" && (f.Certainty == Exact || f.Certainty == AtLeast) && f.Count > 3 {
@@ -542,7 +541,7 @@ func TestPolicyCoversItsFamilyOnly(t *testing.T) {
 	mustFind(t, rep, want{"", "tx-no-sa", 3, Exact})
 	// With another xfrm interface failing beside it the MIB is shared: a
 	// bound only.
-	xj := link("xi10", KindXfrm, 10, vtistat.Stats64{TxErrors: 2, TxCarrierErrors: 2, TxDropped: 2})
+	xj := link("xi10", KindXfrm, 10, Stats64{TxErrors: 2, TxCarrierErrors: 2, TxDropped: 2})
 	b2, a2 := pair("6.12.107+deb13-cloud-amd64", []LinkReading{xi, xj}, mib(), mib("XfrmOutNoStates", 3))
 	a2.Policies, a2.SAs = after.Policies, after.SAs
 	rep2 := Explain(b2, a2)
@@ -567,8 +566,8 @@ func TestPolicyCoversItsFamilyOnly(t *testing.T) {
 // moved the MIB counter without a link counter showing it: GRE over IPsec
 // counts a packet without an SA as sent (blackhole route).
 func TestSilentTunnelSharesTheMIB(t *testing.T) {
-	vti := link("vti0", KindVTI, 5, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5})
-	gre := link("gre1", KindGRE, 6, vtistat.Stats64{})
+	vti := link("vti0", KindVTI, 5, Stats64{TxErrors: 5, TxCarrierErrors: 5})
+	gre := link("gre1", KindGRE, 6, Stats64{})
 	before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{vti, gre}, mib(), mib("XfrmOutNoStates", 5))
 	// Without traffic on gre1 the tie stands.
 	mustFind(t, Explain(before, after), want{"vti0", "tx-no-sa", 5, Exact})
@@ -586,7 +585,7 @@ func TestSilentTunnelSharesTheMIB(t *testing.T) {
 // drop counters: a lookup failure shows as tx_dropped alone and an IPsec
 // input failure as rx_dropped alone. They are not plain drops.
 func TestXfrmStatsBefore511(t *testing.T) {
-	xi := link("xfrm1", KindXfrm, 9, vtistat.Stats64{TxDropped: 3, RxDropped: 2})
+	xi := link("xfrm1", KindXfrm, 9, Stats64{TxDropped: 3, RxDropped: 2})
 	for _, c := range []struct {
 		release string
 		mib     *procnet.XfrmStat
@@ -640,12 +639,32 @@ func TestXfrmStatsBefore511(t *testing.T) {
 func TestWordsAgreeWithFinding(t *testing.T) {
 	for _, kind := range []string{KindGRE, KindVTI, KindIPIP} {
 		before, after := pair("6.1.0-31-cloud-amd64", []LinkReading{
-			link("t1", kind, 5, vtistat.Stats64{TxErrors: 5, Collisions: 5}),
+			link("t1", kind, 5, Stats64{TxErrors: 5, Collisions: 5}),
 		}, mib(), mib())
 		rep := Explain(before, after)
 		f := mustFind(t, rep, want{"t1", "tx-routing-loop", 5, Exact})
 		if strings.Contains(f.Explanation, "none was a routing loop") {
 			t.Errorf("%s: the routing-loop finding says none was a routing loop:\n%s", kind, f.Explanation)
 		}
+	}
+}
+
+// checkJSONRoundTrip: a report read back from its JSON prints and encodes
+// exactly as the original (the per-counter grouping included).
+func checkJSONRoundTrip(t testing.TB, rep Report) {
+	t.Helper()
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("report JSON does not decode: %v", err)
+	}
+	if got, want := back.String(), rep.String(); got != want {
+		t.Errorf("report read back from JSON prints differently:\n got:\n%s\nwant:\n%s", got, want)
+	}
+	if b2, _ := json.Marshal(back); string(b2) != string(b) {
+		t.Errorf("report JSON does not survive a round trip:\n%s\n---\n%s", b, b2)
 	}
 }

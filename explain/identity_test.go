@@ -5,12 +5,11 @@ import (
 	"testing"
 
 	"github.com/tunnelstat/tunnelstat/procnet"
-	"github.com/tunnelstat/tunnelstat/vtistat"
 )
 
 // A renamed tunnel is the same link: its old errors are no new events.
 func TestRenamedLinkIsNoEvent(t *testing.T) {
-	old := vtistat.Stats64{TxErrors: 3, TxCarrierErrors: 3}
+	old := Stats64{TxErrors: 3, TxCarrierErrors: 3}
 	before := &Reading{Time: t0, KernelRelease: "6.1.0", MIB: mib("XfrmOutNoStates", 3),
 		Links: []LinkReading{underlay(), link("vti1", KindVTI, 7, old)}}
 	after := &Reading{Time: t0.Add(60e9), KernelRelease: "6.1.0", MIB: mib("XfrmOutNoStates", 3),
@@ -24,7 +23,7 @@ func TestRenamedLinkIsNoEvent(t *testing.T) {
 	}
 	// Errors after the rename are the renamed link's, counted from the
 	// earlier reading's values.
-	after.Links[1] = link("vti9", KindVTI, 7, vtistat.Stats64{TxErrors: 5, TxCarrierErrors: 5})
+	after.Links[1] = link("vti9", KindVTI, 7, Stats64{TxErrors: 5, TxCarrierErrors: 5})
 	after.MIB = mib("XfrmOutNoStates", 5)
 	rep = Explain(before, after)
 	if f := only(t, rep, "vti9"); f.Cause != "tx-no-sa" || f.Count != 2 {

@@ -3,8 +3,6 @@ package explain
 import (
 	"iter"
 	"net/netip"
-
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // A finding looks up the outbound policies its tunnel's traffic can match
@@ -71,13 +69,13 @@ func newLookups(r *Reading) *lookups {
 
 // mainOutbound reports whether p is an outbound policy of the main type,
 // the only ones a tunnel's output lookup consults.
-func mainOutbound(p *xfrmstat.Policy) bool { return p.Dir == xfrmstat.DirOut && p.Type == 0 }
+func mainOutbound(p *Policy) bool { return p.Dir == DirOut && p.Type == 0 }
 
 // outboundPolicies returns the main-type outbound policies that traffic of
 // tunnel kind kind with output mark okey (or if_id ifID, for xfrm
 // interfaces) can match, in list order.
-func (l *lookups) outboundPolicies(r *Reading, kind string, okey, ifID uint32) []*xfrmstat.Policy {
-	var matching []*xfrmstat.Policy
+func (l *lookups) outboundPolicies(r *Reading, kind string, okey, ifID uint32) []*Policy {
+	var matching []*Policy
 	if l == nil || l.pol == nil {
 		for i := range r.Policies {
 			p := &r.Policies[i]
@@ -120,7 +118,7 @@ func (l *lookups) outboundPolicies(r *Reading, kind string, okey, ifID uint32) [
 
 // espSAs yields the positions of the ESP SAs from src to dst, in list
 // order.
-func (l *lookups) espSAs(sas []xfrmstat.SA, src, dst netip.Addr) iter.Seq[int] {
+func (l *lookups) espSAs(sas []SA, src, dst netip.Addr) iter.Seq[int] {
 	return func(yield func(int) bool) {
 		if l == nil || l.sas == nil {
 			for i := range sas {

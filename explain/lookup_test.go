@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // TestIndexedLookupsAgree: explaining many moved links with the policy and
@@ -29,39 +27,39 @@ func TestIndexedLookupsAgree(t *testing.T) {
 		}
 	}
 	remote := func(i int) netip.Addr { return after.Links[i%n].Tunnel.Remote }
-	var pols []xfrmstat.Policy
-	var sas []xfrmstat.SA
+	var pols []Policy
+	var sas []SA
 	for i := range 3 * n {
 		p := outPolicy(uint32(i%n), tunnelTmpl(tLocal, remote(i)))
 		switch i % 11 {
 		case 1:
 			p.Mark = nil // matches every okey
 		case 2:
-			p.Mark = &xfrmstat.Mark{Value: uint32(i % 4), Mask: 0x3} // partial mask
+			p.Mark = &Mark{Value: uint32(i % 4), Mask: 0x3} // partial mask
 		case 3:
 			p.Mark.Value |= 0x100 // full mask, another value
 		case 4:
 			p.IfID = uint32(i % 7)
 		case 5:
-			p.Dir = xfrmstat.DirIn
+			p.Dir = DirIn
 		case 6:
 			p.Type = 1 // sub policy
 		case 7:
-			p.Action = xfrmstat.ActionBlock
+			p.Action = ActionBlock
 		case 8:
-			p.Templates[0].Mode = xfrmstat.ModeTransport
+			p.Templates[0].Mode = ModeTransport
 		case 9:
 			p.Templates = nil
 		case 10:
-			p.Mark = &xfrmstat.Mark{Value: 0x5, Mask: 0x1} // value outside the mask: never matches
+			p.Mark = &Mark{Value: 0x5, Mask: 0x1} // value outside the mask: never matches
 		}
 		pols = append(pols, p)
 		for k := range 3 {
-			sa := xfrmstat.SA{Src: tLocal, Dst: remote(i), Proto: 50, SPI: uint32(0x100*k + i), Mode: xfrmstat.ModeTunnel,
-				Mark: &xfrmstat.Mark{Value: uint32(i % n), Mask: 0xffffffff}}
+			sa := SA{Src: tLocal, Dst: remote(i), Proto: 50, SPI: uint32(0x100*k + i), Mode: ModeTunnel,
+				Mark: &Mark{Value: uint32(i % n), Mask: 0xffffffff}}
 			switch (i + k) % 5 {
 			case 1:
-				sa.Mode = xfrmstat.ModeTransport
+				sa.Mode = ModeTransport
 			case 2:
 				sa.Proto = 51
 			case 3:

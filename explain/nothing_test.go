@@ -25,7 +25,7 @@ func slowQuiet(b, a *LinkReading) bool {
 // test agrees with the general path: a counter added to counters.go but
 // forgotten in nothingToExplain fails here.
 func TestNothingToExplainAgrees(t *testing.T) {
-	for _, src := range []CounterSource{SourceStats64, SourceStats32, SourceProcNetDev} {
+	for _, src := range []Source{SourceStats64, SourceStats32, SourceProcNetDev} {
 		var stats reflect.Value
 		base := LinkReading{Name: "vti0", Index: 7, Source: src}
 		if src == SourceProcNetDev {

@@ -8,8 +8,6 @@ import (
 
 	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/procnet"
-	"github.com/tunnelstat/tunnelstat/vtistat"
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // Hand-built worlds, one per class of false claim TestSoundnessOracle
@@ -30,10 +28,10 @@ func handWorld(label string, release string, view oView, withMIB bool, phase int
 	return w
 }
 
-func (w *oWorld) hand(kind, nameB, nameA string, idxB, idxA int32, fate oFate, before vtistat.Stats64) *oLink {
+func (w *oWorld) hand(kind, nameB, nameA string, idxB, idxA int32, fate oFate, before explain.Stats64) *oLink {
 	l := &oLink{kind: kind, nameB: nameB, nameA: nameA, idxB: idxB, idxA: idxA, fate: fate, sB: before, tun: tunnelFor(kind, len(w.links))}
 	if nameB == "" {
-		l.sB = vtistat.Stats64{}
+		l.sB = explain.Stats64{}
 	}
 	if fate == fNormal || fate == fRenamed {
 		l.sA = l.sB
@@ -52,7 +50,7 @@ func (w *oWorld) handEvent(l *oLink, id explain.CauseID, variant byte, fam byte,
 }
 
 func TestSoundnessOracleKnown(t *testing.T) {
-	base := vtistat.Stats64{TxPackets: 5000, RxPackets: 5000, TxBytes: 650000, RxBytes: 600000}
+	base := explain.Stats64{TxPackets: 5000, RxPackets: 5000, TxBytes: 650000, RxBytes: 600000}
 	cases := map[string]func() *oWorld{
 		// An xfrm interface whose only outbound policy is IPv4 0.0.0.0/0
 		// without an SA: 3 IPv4 packets meet no SA (XfrmOutNoStates +3), an
@@ -62,10 +60,10 @@ func TestSoundnessOracleKnown(t *testing.T) {
 			l := w.hand(explain.KindXfrm, "xfrm1", "xfrm1", 3, 3, fNormal, base)
 			l.pol.fam[0] = oFamCfg{policy: true}
 			l.tLocal, l.tRemote = netipMust("203.0.113.1"), netipMust("203.0.113.10")
-			w.policies = []xfrmstat.Policy{{Dir: xfrmstat.DirOut, IfID: l.tun.IfID, Index: 8,
-				Selector:  xfrmstat.Selector{Src: prefixMust("0.0.0.0/0"), Dst: prefixMust("0.0.0.0/0"), Family: 2},
-				Templates: []xfrmstat.Template{{Src: l.tLocal, Dst: l.tRemote, Proto: 50, Mode: xfrmstat.ModeTunnel, Family: 2}}}}
-			w.sas = []xfrmstat.SA{}
+			w.policies = []explain.Policy{{Dir: explain.DirOut, IfID: l.tun.IfID, Index: 8,
+				Selector:  explain.Selector{Src: prefixMust("0.0.0.0/0"), Dst: prefixMust("0.0.0.0/0"), Family: 2},
+				Templates: []explain.Template{{Src: l.tLocal, Dst: l.tRemote, Proto: 50, Mode: explain.ModeTunnel}}}}
+			w.sas = []explain.SA{}
 			w.handEvent(l, "tx-no-sa", 'M', '4', 3)
 			w.handEvent(l, "tx-no-policy", 'L', '6', 1)
 			return w
@@ -83,7 +81,7 @@ func TestSoundnessOracleKnown(t *testing.T) {
 		// vti2 and its new counters overtake the old ones.
 		"proc-net-dev re-created VTI": func() *oWorld {
 			w := handWorld("known/procnet-recreated", "6.1.0-50-cloud-amd64", vProcKind, false, 1)
-			young := vtistat.Stats64{TxPackets: 3, TxBytes: 300, TxErrors: 1, TxCarrierErrors: 1}
+			young := explain.Stats64{TxPackets: 3, TxBytes: 300, TxErrors: 1, TxCarrierErrors: 1}
 			l := w.hand(explain.KindVTI, "vti1", "vti1", 3, 5, fRecreated, young)
 			w.hand(explain.KindVTI, "vti2", "vti2", 4, 4, fNormal, base)
 			w.handEvent(l, "tx-no-policy", 'L', 0, 3)
@@ -111,7 +109,7 @@ func TestSoundnessOracleKnown(t *testing.T) {
 		// without a route (bpf_redirect) fails the route lookup first.
 		"no-route under a policy list": func() *oWorld {
 			w := handWorld("known/no-route", "6.1.0-50-cloud-amd64", vStats64, true, 2)
-			w.policies, w.sas = []xfrmstat.Policy{}, []xfrmstat.SA{}
+			w.policies, w.sas = []explain.Policy{}, []explain.SA{}
 			l := w.hand(explain.KindVTI, "vti1", "vti1", 3, 3, fNormal, base)
 			w.handEvent(l, "tx-no-route", 'L', '4', 1)
 			return w
@@ -153,10 +151,10 @@ func TestSoundnessOracleKnown(t *testing.T) {
 			w := handWorld("known/vti6-ipv6-no-policy", "7.3.1+bpo-cloud-amd64", vStats64, true, 2)
 			l := w.hand(explain.KindVTI6, "ip6_vti1", "ip6_vti1", 3, 3, fNormal, base)
 			l.pol.fam[0] = oFamCfg{policy: true, block: true}
-			w.policies = []xfrmstat.Policy{{Dir: xfrmstat.DirOut, Action: xfrmstat.ActionBlock, Index: 8,
-				Mark:     &xfrmstat.Mark{Value: l.tun.OKey, Mask: 0xffffffff},
-				Selector: xfrmstat.Selector{Src: prefixMust("0.0.0.0/0"), Dst: prefixMust("0.0.0.0/0"), Family: 2}}}
-			w.sas = []xfrmstat.SA{}
+			w.policies = []explain.Policy{{Dir: explain.DirOut, Action: explain.ActionBlock, Index: 8,
+				Mark:     &explain.Mark{Value: l.tun.OKey, Mask: 0xffffffff},
+				Selector: explain.Selector{Src: prefixMust("0.0.0.0/0"), Dst: prefixMust("0.0.0.0/0"), Family: 2}}}
+			w.sas = []explain.SA{}
 			w.handEvent(l, "tx-policy-block", 'M', '4', 1)
 			w.handEvent(l, "tx-no-policy", 'L', '6', 2)
 			return w

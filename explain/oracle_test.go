@@ -51,7 +51,6 @@ import (
 
 	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/procnet"
-	"github.com/tunnelstat/tunnelstat/vtistat"
 )
 
 // ---- truth ----
@@ -281,7 +280,7 @@ func (w *oWorld) check(rep explain.Report) []oViolation {
 				set = append(set, f.Cause)
 			}
 			for _, e := range f.Evidence {
-				if e.Delta > 0 && e.Source != explain.SourceNameXfrmStat {
+				if e.Delta > 0 && e.Source != explain.SourceXfrmStat {
 					evidence[e.Counter] = true
 				}
 			}
@@ -415,7 +414,7 @@ func (w *oWorld) size() (int, uint64) {
 	return len(w.links), n
 }
 
-func statsDelta(b, a vtistat.Stats64) string {
+func statsDelta(b, a explain.Stats64) string {
 	var parts []string
 	for _, name := range []string{"tx_errors", "tx_dropped", "tx_carrier_errors", "tx_aborted_errors", "tx_fifo_errors", "collisions",
 		"tx_window_errors", "tx_heartbeat_errors", "rx_errors", "rx_dropped", "rx_missed_errors", "rx_crc_errors", "rx_fifo_errors",

@@ -104,9 +104,9 @@ import (
 	"sync"
 
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/procnet"
 	"github.com/tunnelstat/tunnelstat/vtistat"
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // ---- randomness: seeded for the test, bytes for the fuzzer ----
@@ -297,8 +297,8 @@ type oLink struct {
 	nameB, nameA string
 	idxB, idxA   int32
 	fate         oFate
-	tun          *vtistat.Tunnel
-	sB, sA       vtistat.Stats64
+	tun          *explain.Tunnel
+	sB, sA       explain.Stats64
 	evs          []oEv
 	pol          *oPolCfg
 	// template endpoints (phase 2)
@@ -318,8 +318,8 @@ type oWorld struct {
 	present  [32]bool
 	defBlock bool // the namespace's true outbound default is block
 	readDef  bool // OutboundDefaultBlock was read
-	policies []xfrmstat.Policy
-	sas      []xfrmstat.SA
+	policies []explain.Policy
+	sas      []explain.SA
 }
 
 var mibIdx = func() map[string]int {
@@ -384,7 +384,7 @@ func visibleCounters(sig []string, kind string, v explain.KernelVersion) []strin
 	return out
 }
 
-func statField(s *vtistat.Stats64, name string) *uint64 {
+func statField(s *explain.Stats64, name string) *uint64 {
 	switch name {
 	case "tx_errors":
 		return &s.TxErrors
@@ -557,7 +557,7 @@ func genWorld(r oRand, phase int, label string) *oWorld {
 			}
 			// keep the base consistent with the kind on old xfrm kernels
 			if l.kind == explain.KindXfrm && !kv.AtLeast(5, 11) {
-				*s = vtistat.Stats64{RxPackets: s.RxPackets, TxPackets: s.TxPackets, RxBytes: s.RxBytes, TxBytes: s.TxBytes, RxDropped: s.RxDropped, TxDropped: s.TxDropped}
+				*s = explain.Stats64{RxPackets: s.RxPackets, TxPackets: s.TxPackets, RxBytes: s.RxBytes, TxBytes: s.TxBytes, RxDropped: s.RxDropped, TxDropped: s.TxDropped}
 			}
 		}
 	}
@@ -624,8 +624,8 @@ func genWorld(r oRand, phase int, label string) *oWorld {
 	return w
 }
 
-func tunnelFor(kind string, i int) *vtistat.Tunnel {
-	t := &vtistat.Tunnel{}
+func tunnelFor(kind string, i int) *explain.Tunnel {
+	t := &explain.Tunnel{}
 	switch kind {
 	case explain.KindXfrm:
 		t.IfID = uint32(0x200 + i)
@@ -732,8 +732,8 @@ func (w *oWorld) lookupOutcome(l *oLink, fam byte) []explain.CauseID {
 }
 
 func genPolicies(r oRand, w *oWorld) {
-	w.policies = []xfrmstat.Policy{}
-	w.sas = []xfrmstat.SA{}
+	w.policies = []explain.Policy{}
+	w.sas = []explain.SA{}
 	kv := w.kernel.v
 	var index uint32 = 8
 	for i, l := range w.links {
@@ -773,30 +773,30 @@ func genPolicies(r oRand, w *oWorld) {
 		}
 		for f := range nfam {
 			fc := l.pol.fam[f]
-			p := xfrmstat.Policy{Dir: xfrmstat.DirOut, Priority: 1000, Index: index}
+			p := explain.Policy{Dir: explain.DirOut, Index: index}
 			index += 8
 			if f == 0 {
-				p.Selector = xfrmstat.Selector{Src: netip.MustParsePrefix("0.0.0.0/0"), Dst: netip.MustParsePrefix("0.0.0.0/0"), Family: 2}
+				p.Selector = explain.Selector{Src: netip.MustParsePrefix("0.0.0.0/0"), Dst: netip.MustParsePrefix("0.0.0.0/0"), Family: 2}
 			} else {
-				p.Selector = xfrmstat.Selector{Src: netip.MustParsePrefix("::/0"), Dst: netip.MustParsePrefix("::/0"), Family: 10}
+				p.Selector = explain.Selector{Src: netip.MustParsePrefix("::/0"), Dst: netip.MustParsePrefix("::/0"), Family: 10}
 			}
 			remote := l.tRemote
 			if fc.mismatch {
 				remote = l.mRemote
 			}
 			if fc.block {
-				p.Action = xfrmstat.ActionBlock
+				p.Action = explain.ActionBlock
 			} else {
-				p.Templates = []xfrmstat.Template{{Src: l.tLocal, Dst: remote, Proto: 50, Mode: xfrmstat.ModeTunnel, Family: addrFam(l.tLocal), ReqID: uint32(i + 1)}}
+				p.Templates = []explain.Template{{Src: l.tLocal, Dst: remote, Proto: 50, Mode: explain.ModeTunnel}}
 			}
-			in := xfrmstat.Policy{Dir: xfrmstat.DirIn, Priority: 1000, Index: index, Selector: p.Selector,
-				Templates: []xfrmstat.Template{{Src: remote, Dst: l.tLocal, Proto: 50, Mode: xfrmstat.ModeTunnel, Family: addrFam(l.tLocal), ReqID: uint32(i + 1)}}}
+			in := explain.Policy{Dir: explain.DirIn, Index: index, Selector: p.Selector,
+				Templates: []explain.Template{{Src: remote, Dst: l.tLocal, Proto: 50, Mode: explain.ModeTunnel}}}
 			index += 8
 			if l.kind == explain.KindXfrm {
 				p.IfID, in.IfID = l.tun.IfID, l.tun.IfID
 			} else {
-				p.Mark = &xfrmstat.Mark{Value: l.tun.OKey, Mask: 0xffffffff}
-				in.Mark = &xfrmstat.Mark{Value: l.tun.IKey, Mask: 0xffffffff}
+				p.Mark = &explain.Mark{Value: l.tun.OKey, Mask: 0xffffffff}
+				in.Mark = &explain.Mark{Value: l.tun.IKey, Mask: 0xffffffff}
 			}
 			w.policies = append(w.policies, p, in)
 		}
@@ -804,35 +804,22 @@ func genPolicies(r oRand, w *oWorld) {
 			if !remote.IsValid() || l.pol.sa[t] == saMissing {
 				continue
 			}
-			sa := xfrmstat.SA{Src: l.tLocal, Dst: remote, SPI: uint32(0xc0000000 + i*16 + t), Proto: 50, Family: addrFam(l.tLocal),
-				Mode: xfrmstat.ModeTunnel, ReqID: uint32(i + 1)}
-			if kv.AtLeast(6, 10) {
-				sa.SADir = xfrmstat.SADirOut
-			}
-			if l.pol.sa[t] == saDirIn {
-				sa.SADir = xfrmstat.SADirIn
-			}
-			inSA := xfrmstat.SA{Src: remote, Dst: l.tLocal, SPI: uint32(0xd0000000 + i*16 + t), Proto: 50, Family: addrFam(l.tLocal),
-				Mode: xfrmstat.ModeTunnel, ReqID: uint32(i + 1)}
-			if kv.AtLeast(6, 10) {
-				inSA.SADir = xfrmstat.SADirIn
-			}
+			sa := explain.SA{Src: l.tLocal, Dst: remote, SPI: uint32(0xc0000000 + i*16 + t), Proto: 50,
+				Mode: explain.ModeTunnel}
+			// The SA's direction (XFRMA_SA_DIR, 6.10+) is not part of
+			// explain's input: an outbound SA marked inbound (saDirIn)
+			// looks like a usable one, which the world's truth allows for.
+			inSA := explain.SA{Src: remote, Dst: l.tLocal, SPI: uint32(0xd0000000 + i*16 + t), Proto: 50,
+				Mode: explain.ModeTunnel}
 			if l.kind == explain.KindXfrm {
 				sa.IfID, inSA.IfID = l.tun.IfID, l.tun.IfID
 			} else {
-				sa.Mark = &xfrmstat.Mark{Value: l.tun.OKey, Mask: 0xffffffff}
-				inSA.Mark = &xfrmstat.Mark{Value: l.tun.IKey, Mask: 0xffffffff}
+				sa.Mark = &explain.Mark{Value: l.tun.OKey, Mask: 0xffffffff}
+				inSA.Mark = &explain.Mark{Value: l.tun.IKey, Mask: 0xffffffff}
 			}
 			w.sas = append(w.sas, sa, inSA)
 		}
 	}
-}
-
-func addrFam(a netip.Addr) uint16 {
-	if a.Is4() {
-		return 2
-	}
-	return 10
 }
 
 // apply moves the counters of ev on l and in the MIB.
@@ -883,14 +870,14 @@ type oLinkState struct {
 	name  string
 	idx   int32
 	kind  string
-	tun   *vtistat.Tunnel
-	stats vtistat.Stats64
+	tun   *explain.Tunnel
+	stats explain.Stats64
 }
 
 func (w *oWorld) linkStates(after bool) []oLinkState {
 	ls := []oLinkState{
-		{name: "lo", idx: 1, stats: vtistat.Stats64{RxPackets: 100, TxPackets: 100, RxBytes: 6400, TxBytes: 6400}},
-		{name: "eth0", idx: 2, kind: "", stats: vtistat.Stats64{RxPackets: 1e6, TxPackets: 9e5, RxBytes: 1e9, TxBytes: 8e8}},
+		{name: "lo", idx: 1, stats: explain.Stats64{RxPackets: 100, TxPackets: 100, RxBytes: 6400, TxBytes: 6400}},
+		{name: "eth0", idx: 2, kind: "", stats: explain.Stats64{RxPackets: 1e6, TxPackets: 9e5, RxBytes: 1e9, TxBytes: 8e8}},
 	}
 	if after {
 		ls[0].stats.RxPackets += 10
@@ -910,7 +897,7 @@ func (w *oWorld) linkStates(after bool) []oLinkState {
 	return ls
 }
 
-func devStats(name string, s *vtistat.Stats64) procnet.DevStats {
+func devStats(name string, s *explain.Stats64) procnet.DevStats {
 	return procnet.DevStats{
 		Name: name, RxBytes: s.RxBytes, RxPackets: s.RxPackets, RxErrors: s.RxErrors,
 		RxDropSum: procnet.Sum(s.RxDropped + s.RxMissedErrors), RxFIFOErrors: s.RxFIFOErrors,
@@ -931,8 +918,14 @@ func (w *oWorld) reading(after bool) *explain.Reading {
 			rd.Links = append(rd.Links, explain.LinkReading{Name: s.name, Index: s.idx, Kind: s.kind, Tunnel: s.tun,
 				Source: explain.SourceStats64, Stats: s.stats})
 		case vVTIStat:
-			rd.VTIStatLinks = append(rd.VTIStatLinks, vtistat.Link{Index: s.idx, Name: s.name, Kind: s.kind, LinkNetNSID: -1,
-				Stats: s.stats, StatsSource: vtistat.Stats64Bit, Tunnel: s.tun})
+			// As a poll loop hands them over: vtistat links converted by
+			// explain/monitor.
+			var tun *vtistat.Tunnel
+			if s.tun != nil {
+				tun = &vtistat.Tunnel{Local: s.tun.Local, Remote: s.tun.Remote, IKey: s.tun.IKey, OKey: s.tun.OKey, Link: s.tun.Link, IfID: s.tun.IfID}
+			}
+			rd.Links = monitor.AppendLinkReadings(rd.Links, []vtistat.Link{{Index: s.idx, Name: s.name, Kind: s.kind, LinkNetNSID: -1,
+				Stats: vtistat.Stats64(s.stats), StatsSource: vtistat.Stats64Bit, Tunnel: tun}})
 		case vProc, vProcKind:
 			lr := explain.LinkReading{Name: s.name, Source: explain.SourceProcNetDev, Dev: devStats(s.name, &s.stats)}
 			if w.view == vProcKind {

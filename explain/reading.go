@@ -1,17 +1,15 @@
 package explain
 
 import (
-	"slices"
+	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/procnet"
-	"github.com/tunnelstat/tunnelstat/vtistat"
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // Reading is everything read from one network namespace at one time. Only
-// the links are required (Links, VTIStatLinks, or both); every other part
-// makes the explanation sharper:
+// the links are required; every other part makes the explanation sharper:
 //
 //   - KernelRelease picks the right meaning where the kernel changed.
 //   - MIB (/proc/net/xfrm_stat) names the IPsec cause behind link errors.
@@ -20,25 +18,25 @@ import (
 //
 // A nil MIB, Policies or SAs means "not read"; an empty non-nil slice means
 // "read, and there were none".
+//
+// The types of a Reading are explain's own, holding only what explain
+// reads, so that explain depends on no netlink code. Package
+// explain/monitor reads a namespace into a Reading, and converts what
+// vtistat and xfrmstat return; a Reading is not a file format (a saved
+// reading is a monitor.Snapshot).
 type Reading struct {
 	Time time.Time
 	// KernelRelease is uname -r ("6.1.0-31-cloud-amd64"); "" if unknown.
 	KernelRelease string
 
+	// Links are the namespace's interfaces. Explain only reads them, but
+	// they must not change while it runs, and the earlier reading needs
+	// links of its own: a poll loop alternates two Readings.
 	Links []LinkReading
-	// VTIStatLinks are links as vtistat read them (Snapshot.Links), the
-	// cheaper way for a poll loop: explain reads their counters where they
-	// are and converts only the links it has to explain, where Links needs
-	// every link converted first (LinksFromVTIStat). A reading's links are
-	// Links followed by VTIStatLinks; either may be empty. Explain only
-	// reads them, but they must not change while it runs, and the earlier
-	// reading needs links of its own: a poll loop alternates two
-	// Snapshots.
-	VTIStatLinks []vtistat.Link
 
 	MIB      *procnet.XfrmStat
-	Policies []xfrmstat.Policy
-	SAs      []xfrmstat.SA
+	Policies []Policy
+	SAs      []SA
 
 	// OutboundDefaultBlock is the namespace's default outbound XFRM policy
 	// (ip xfrm policy getdefault): true for block, false for accept, nil if
@@ -46,30 +44,54 @@ type Reading struct {
 	OutboundDefaultBlock *bool
 }
 
-// CounterSource says where a LinkReading's counters come from.
-type CounterSource uint8
+// Source says where counters were read: a LinkReading's, and each
+// Evidence's. In JSON and text it is the name String returns.
+type Source uint8
 
 const (
 	// SourceStats64 is rtnetlink's rtnl_link_stats64: every field apart.
-	SourceStats64 CounterSource = iota + 1
+	SourceStats64 Source = iota + 1
 	// SourceStats32 is the legacy 32-bit IFLA_STATS: fields apart, but they
 	// wrap at 2^32.
 	SourceStats32
 	// SourceProcNetDev is /proc/net/dev: three columns are sums.
 	SourceProcNetDev
+	// SourceXfrmStat is /proc/net/xfrm_stat, the namespace's XFRM MIB.
+	SourceXfrmStat
 )
 
-// String returns the name used in Evidence.Source.
-func (s CounterSource) String() string {
-	switch s {
-	case SourceStats64:
-		return "stats64"
-	case SourceStats32:
-		return "stats32"
-	case SourceProcNetDev:
-		return "proc/net/dev"
+var sourceNames = [...]string{
+	SourceStats64:    "stats64",
+	SourceStats32:    "stats32",
+	SourceProcNetDev: "proc/net/dev",
+	SourceXfrmStat:   "xfrm_stat",
+}
+
+// String returns "stats64", "stats32", "proc/net/dev" or "xfrm_stat";
+// "none" for the zero Source (a link read without counters).
+func (s Source) String() string {
+	if s == 0 || int(s) >= len(sourceNames) {
+		return "none"
 	}
-	return "none"
+	return sourceNames[s]
+}
+
+// MarshalText returns String's name.
+func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a name String returns.
+func (s *Source) UnmarshalText(b []byte) error {
+	for i, n := range sourceNames {
+		if n != "" && n == string(b) {
+			*s = Source(i)
+			return nil
+		}
+	}
+	if string(b) == "none" {
+		*s = 0
+		return nil
+	}
+	return fmt.Errorf("explain: unknown counter source %q", b)
 }
 
 // LinkReading is one interface's counters and, when known, its kind and
@@ -81,92 +103,135 @@ type LinkReading struct {
 	// unknown. When it is unknown the kind is inferred from the name
 	// ("vti0" → vti) and every finding says so.
 	Kind string
-	// Tunnel holds local/remote/ikey/okey/if_id; nil if unknown. Checks
-	// then show placeholders such as <remote>.
-	Tunnel *vtistat.Tunnel
+	// Tunnel holds the tunnel parameters explain reads; nil if unknown.
+	// Checks then show placeholders such as <remote>.
+	Tunnel *Tunnel
 	// CrossNetns is true when the tunnel's underlay is in another network
 	// namespace (IFLA_LINK_NETNSID present): its IPsec events are then
 	// counted in that namespace's MIB, not in this one's.
 	CrossNetns bool
 
-	Source CounterSource
-	// Stats holds the counters when Source is SourceStats64 or SourceStats32.
-	Stats vtistat.Stats64
-	// Dev holds the counters when Source is SourceProcNetDev.
-	Dev procnet.DevStats
+	// Source says which of Stats and Dev holds the counters: Stats for
+	// SourceStats64 and SourceStats32, Dev for SourceProcNetDev. A link
+	// with Source 0 has no counters; it is reported, not explained.
+	Source Source
+	Stats  Stats64
+	Dev    procnet.DevStats
 }
 
-// LinksFromVTIStat converts rtnetlink links. Links the kernel sent without
-// counters are kept with Source 0, and are reported, not explained.
-func LinksFromVTIStat(links []vtistat.Link) []LinkReading {
-	return AppendLinksFromVTIStat(make([]LinkReading, 0, len(links)), links)
+// Stats64 is struct rtnl_link_stats64, field for field, in the kernel's
+// order; vtistat.Stats64 converts to it directly (explain.Stats64(s)).
+type Stats64 struct {
+	RxPackets          uint64
+	TxPackets          uint64
+	RxBytes            uint64
+	TxBytes            uint64
+	RxErrors           uint64
+	TxErrors           uint64
+	RxDropped          uint64
+	TxDropped          uint64
+	Multicast          uint64
+	Collisions         uint64
+	RxLengthErrors     uint64
+	RxOverErrors       uint64
+	RxCRCErrors        uint64
+	RxFrameErrors      uint64
+	RxFIFOErrors       uint64
+	RxMissedErrors     uint64
+	TxAbortedErrors    uint64
+	TxCarrierErrors    uint64
+	TxFIFOErrors       uint64
+	TxHeartbeatErrors  uint64
+	TxWindowErrors     uint64
+	RxCompressed       uint64
+	TxCompressed       uint64
+	RxNoHandler        uint64
+	RxOtherhostDropped uint64
 }
 
-// AppendLinksFromVTIStat is LinksFromVTIStat into caller-owned storage: it
-// appends the readings of links to dst and returns the extended slice. A
-// poll loop that keeps two readings and alternates them,
-//
-//	r.Links = explain.AppendLinksFromVTIStat(r.Links[:0], snap.Links)
-//
-// allocates nothing once the slices are large enough. The readings share
-// Name, Kind and Tunnel with links (strings and a pointer, not copies).
-func AppendLinksFromVTIStat(dst []LinkReading, links []vtistat.Link) []LinkReading {
-	// Written in place, field by field: a LinkReading is about 400 bytes
-	// and a poll loop converts thousands, so building each on the stack
-	// and copying it would double the memory traffic.
-	n := len(dst)
-	dst = slices.Grow(dst, len(links))[:n+len(links)]
-	for i := range links {
-		l, r := &links[i], &dst[n+i]
-		r.Name, r.Index, r.Kind, r.Tunnel = l.Name, l.Index, l.Kind, l.Tunnel
-		r.CrossNetns = l.Tunnel != nil && l.LinkNetNSID >= 0
-		switch l.StatsSource {
-		case vtistat.Stats64Bit, vtistat.Stats32Bit:
-			r.Source = SourceStats64
-			if l.StatsSource == vtistat.Stats32Bit {
-				r.Source = SourceStats32
-			}
-			r.Stats = l.Stats
-			r.Dev = procnet.DevStats{}
-		case vtistat.StatsProcNet:
-			if l.Dev == nil { // no line: no counters
-				r.Source = 0
-				r.Stats, r.Dev = vtistat.Stats64{}, procnet.DevStats{}
-				break
-			}
-			r.Source = SourceProcNetDev
-			r.Stats = vtistat.Stats64{}
-			r.Dev = *l.Dev
-		default:
-			r.Source = 0
-			r.Stats, r.Dev = vtistat.Stats64{}, procnet.DevStats{}
-		}
-	}
-	return dst
+// Tunnel is what explain reads of a tunnel's parameters (vtistat.Tunnel):
+// the outer addresses, the keys and the XFRM interface id. An invalid
+// address is unknown; the unspecified address is "any".
+type Tunnel struct {
+	Local, Remote netip.Addr
+	IKey          uint32 // vti: the inbound SA mark; gre: the input key
+	OKey          uint32 // vti: the outbound policy mark; gre: the output key
+	Link          uint32 // the underlay ifindex the tunnel is bound to, 0 if unbound
+	IfID          uint32 // xfrm interfaces: IFLA_XFRM_IF_ID
 }
 
-// devStatsFromStats64 is the /proc/net/dev view of rtnetlink counters: the
-// columns /proc/net/dev prints as sums are summed, as the kernel sums them.
-func devStatsFromStats64(name string, s *vtistat.Stats64) procnet.DevStats {
-	return procnet.DevStats{
-		Name:         name,
-		RxBytes:      s.RxBytes,
-		RxPackets:    s.RxPackets,
-		RxErrors:     s.RxErrors,
-		RxDropSum:    procnet.Sum(s.RxDropped + s.RxMissedErrors),
-		RxFIFOErrors: s.RxFIFOErrors,
-		RxFrameSum:   procnet.Sum(s.RxLengthErrors + s.RxOverErrors + s.RxCRCErrors + s.RxFrameErrors),
-		RxCompressed: s.RxCompressed,
-		RxMulticast:  s.Multicast,
-		TxBytes:      s.TxBytes,
-		TxPackets:    s.TxPackets,
-		TxErrors:     s.TxErrors,
-		TxDropped:    s.TxDropped,
-		TxFIFOErrors: s.TxFIFOErrors,
-		Collisions:   s.Collisions,
-		TxCarrierSum: procnet.Sum(s.TxCarrierErrors + s.TxAbortedErrors + s.TxWindowErrors + s.TxHeartbeatErrors),
-		TxCompressed: s.TxCompressed,
-	}
+// Mode is an XFRM mode (XFRM_MODE_*), as in xfrmstat.Mode.
+type Mode uint8
+
+const (
+	ModeTransport Mode = iota
+	ModeTunnel
+	ModeROBeet
+	ModeInTrigger
+	ModeBEET
+	ModeIPTFS
+)
+
+// Mark is an XFRM mark and mask. A nil *Mark is 0/0, which matches every
+// mark.
+type Mark struct{ Value, Mask uint32 }
+
+// SA is what explain reads of an XFRM state (xfrmstat.SA).
+type SA struct {
+	Src, Dst netip.Addr
+	SPI      uint32
+	Proto    uint8 // IPPROTO_ESP (50), IPPROTO_AH (51), IPPROTO_COMP (108)
+	Mode     Mode
+	Mark     *Mark
+	IfID     uint32
+}
+
+// Dir is a policy direction (XFRM_POLICY_IN, _OUT, _FWD).
+type Dir uint8
+
+const (
+	DirIn Dir = iota
+	DirOut
+	DirFwd
+)
+
+// Action is a policy's action: allow or block.
+type Action uint8
+
+const (
+	ActionAllow Action = iota
+	ActionBlock
+)
+
+// Policy is what explain reads of an XFRM policy (xfrmstat.Policy).
+type Policy struct {
+	Selector Selector
+	Dir      Dir
+	Action   Action
+	Type     uint8 // XFRM_POLICY_TYPE_MAIN (0) or _SUB (1)
+	Index    uint32
+	Mark     *Mark
+	IfID     uint32
+	// Templates are the SAs the policy requires, outermost last.
+	Templates []Template
+}
+
+// Selector is what explain reads of a policy's selector: which traffic it
+// matches.
+type Selector struct {
+	Src, Dst                 netip.Prefix
+	SrcPortMask, DstPortMask uint16
+	Family                   uint16 // AF_INET (2), AF_INET6 (10); 0: the prefixes' family
+	Proto                    uint8
+	IfIndex                  int32
+}
+
+// Template is what explain reads of one template of a policy.
+type Template struct {
+	Src, Dst netip.Addr
+	Proto    uint8
+	Mode     Mode
+	Optional bool // level use: the policy applies even without this SA
 }
 
 // LinksFromProcNetDev converts /proc/net/dev lines. Kinds and tunnel

@@ -59,16 +59,6 @@ func (c *Certainty) UnmarshalText(b []byte) error {
 	return fmt.Errorf("explain: unknown certainty %q", b)
 }
 
-// Source names where an Evidence counter was read.
-type Source string
-
-const (
-	SourceNameStats64  Source = "stats64"      // rtnetlink rtnl_link_stats64
-	SourceNameStats32  Source = "stats32"      // rtnetlink legacy 32-bit stats
-	SourceNameProcDev  Source = "proc/net/dev" // /proc/net/dev
-	SourceNameXfrmStat Source = "xfrm_stat"    // /proc/net/xfrm_stat
-)
-
 // Evidence is one counter delta that supports a finding.
 type Evidence struct {
 	// Counter is the rtnl_link_stats64 field ("tx_carrier_errors"), the
@@ -117,16 +107,18 @@ type Finding struct {
 	// as sure as Certainty says.
 	Explanation string `json:"explanation"`
 
-	// groupWhy is the reasoning shared by the group, printed once by Format.
-	groupWhy string
-	// via is the stats64 field the cause moves on this link; Format uses it
-	// to sort a sum column's candidates by the field they would be in.
-	via string
+	// GroupExplanation is the reasoning the findings of a Group share,
+	// set on each of them and printed once by Format.
+	GroupExplanation string `json:"group_explanation,omitempty"`
+	// Field is the rtnl_link_stats64 field the cause moves on this link,
+	// when the evidence is a /proc/net/dev column that sums several:
+	// Format sorts the column's candidates by the field they would be in.
+	Field string `json:"field,omitempty"`
 }
 
 // Report is the result of explaining two readings (or one since boot).
 type Report struct {
-	// Since is the earlier reading's time; zero for ExplainSinceBoot.
+	// Since is the earlier reading's time; zero when Explain's before is nil (since boot).
 	Since time.Time `json:"since,omitzero"`
 	Until time.Time `json:"until,omitzero"`
 	// Kernel is the kernel version the explanation assumed; "" if unknown.
@@ -212,8 +204,8 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 		fmt.Fprintf(b, "%s: %s%d event%s, one or more of %d candidate causes:\n", where, upTo, n, plural(int(min(n, 2)), "", "s"), len(fs))
 		var vias []string
 		for _, f := range fs {
-			if !slices.Contains(vias, f.via) {
-				vias = append(vias, f.via)
+			if !slices.Contains(vias, f.Field) {
+				vias = append(vias, f.Field)
 			}
 		}
 		for _, via := range vias {
@@ -223,7 +215,7 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 				indent = "    "
 			}
 			for _, f := range fs {
-				if f.via == via {
+				if f.Field == via {
 					fmt.Fprintf(b, "%s- %s %s — %s\n", indent, f.Cause, strings.TrimSuffix(countText(f), " (candidate)"), f.Title)
 				}
 			}
@@ -234,7 +226,7 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 	first := true
 	for _, f := range fs {
 		for _, e := range f.Evidence {
-			k := string(e.Source) + "/" + e.Counter
+			k := e.Source.String() + "/" + e.Counter
 			if seen[k] {
 				continue
 			}
@@ -252,7 +244,7 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 		fmt.Fprintf(b, "  kernel: %s (%s)\n", strings.Join(fs[0].KernelRef, ", "), fs[0].Kernels)
 	} else {
 		// The group's shared reasoning is the same on each member; print it once.
-		why := fs[0].groupWhy
+		why := fs[0].GroupExplanation
 		if why == "" {
 			why = fs[0].Explanation
 		}

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/tunnelstat/tunnelstat/internal/xfrm"
-	"github.com/tunnelstat/tunnelstat/vtistat"
-	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // The counters of a VTI lookup failure are the same whether no policy
@@ -33,7 +31,7 @@ func (r *resolution) excluded(id CauseID) bool { return r.done && r.exclude[id] 
 
 // markMatches reports whether a flow marked m matches an XFRM mark (nil:
 // 0/0, which matches every mark), as xfrm_policy_match does.
-func markMatches(pm *xfrmstat.Mark, m uint32) bool {
+func markMatches(pm *Mark, m uint32) bool {
 	if pm == nil {
 		return true
 	}
@@ -44,7 +42,7 @@ func wildcardPrefix(p netip.Prefix) bool { return !p.IsValid() || p.Bits() == 0 
 
 // selectorFamily is the address family a selector matches: its Family, or
 // where that is unset, its prefixes'.
-func selectorFamily(s *xfrmstat.Selector) uint16 {
+func selectorFamily(s *Selector) uint16 {
 	if s.Family != 0 {
 		return s.Family
 	}
@@ -59,7 +57,7 @@ func selectorFamily(s *xfrmstat.Selector) uint16 {
 	return 0
 }
 
-func wildcardSelector(s *xfrmstat.Selector) bool {
+func wildcardSelector(s *Selector) bool {
 	return wildcardPrefix(s.Src) && wildcardPrefix(s.Dst) && s.Proto == 0 &&
 		s.SrcPortMask == 0 && s.DstPortMask == 0 && s.IfIndex == 0
 }
@@ -67,7 +65,7 @@ func wildcardSelector(s *xfrmstat.Selector) bool {
 // resolveTX looks at the outbound policies that can match the tunnel's
 // traffic and returns the lookup-failure causes they rule out. look finds
 // the policies (a scan when nil).
-func resolveTX(kind string, t *vtistat.Tunnel, r *Reading, look *lookups) resolution {
+func resolveTX(kind string, t *Tunnel, r *Reading, look *lookups) resolution {
 	if r.Policies == nil || t == nil {
 		return resolution{}
 	}
@@ -106,7 +104,7 @@ func resolveTX(kind string, t *vtistat.Tunnel, r *Reading, look *lookups) resolu
 				wildcard[1] = true
 			}
 		}
-		if p.Action == xfrmstat.ActionBlock {
+		if p.Action == ActionBlock {
 			block++
 			continue
 		}
@@ -214,13 +212,13 @@ const (
 // and the tunnel's local/remote as the SA's source/destination (only the
 // source when the tunnel has no remote). xfrm interfaces check only if_id,
 // which the lookup already matched.
-func templatesFit(kind string, t *vtistat.Tunnel, tmpls []xfrmstat.Template) (fit, string) {
+func templatesFit(kind string, t *Tunnel, tmpls []Template) (fit, string) {
 	if kind == KindXfrm {
 		return fitYes, ""
 	}
 	// The SA that reaches vti_state_check is the outermost: the last
 	// template that is not optional.
-	var last *xfrmstat.Template
+	var last *Template
 	for i := range tmpls {
 		if !tmpls[i].Optional {
 			last = &tmpls[i]
@@ -229,7 +227,7 @@ func templatesFit(kind string, t *vtistat.Tunnel, tmpls []xfrmstat.Template) (fi
 	if last == nil {
 		return fitUnsure, ""
 	}
-	if last.Mode != xfrmstat.ModeTunnel {
+	if last.Mode != ModeTunnel {
 		return fitNo, fmt.Sprintf("template mode %s, not tunnel", modeName(last.Mode))
 	}
 	if t.Remote.IsValid() && !t.Remote.IsUnspecified() && last.Dst != t.Remote {
@@ -244,19 +242,19 @@ func templatesFit(kind string, t *vtistat.Tunnel, tmpls []xfrmstat.Template) (fi
 	return fitYes, ""
 }
 
-func modeName(m xfrmstat.Mode) string {
+func modeName(m Mode) string {
 	switch m {
-	case xfrmstat.ModeTransport:
+	case ModeTransport:
 		return "transport"
-	case xfrmstat.ModeTunnel:
+	case ModeTunnel:
 		return "tunnel"
-	case xfrmstat.ModeROBeet:
+	case ModeROBeet:
 		return "ro"
-	case xfrmstat.ModeInTrigger:
+	case ModeInTrigger:
 		return "in_trigger"
-	case xfrmstat.ModeBEET:
+	case ModeBEET:
 		return "beet"
-	case xfrmstat.ModeIPTFS:
+	case ModeIPTFS:
 		return "iptfs"
 	}
 	return fmt.Sprintf("mode %d", m)

@@ -28,9 +28,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/procnet"
+	"github.com/tunnelstat/tunnelstat/vtistat"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // events is how many packets each scenario sends into the failure.
@@ -558,9 +562,8 @@ const captureRoot = "testdata/vm"
 
 // capturedReading is one moment of one scenario as the VM test saved it.
 type capturedReading struct {
-	// netlink.json.gz: the netlink view, as the test built it (JSON of
-	// explain.Reading).
-	Netlink *explain.Reading
+	// netlink.json.gz: the netlink view, as the test read it.
+	Netlink *netlinkCapture
 	// proc_net_dev, xfrm_stat, osrelease: the procfs view's raw files.
 	ProcNetDev, XfrmStat []byte
 	Release              string
@@ -571,12 +574,11 @@ func (c *capturedReading) view(t testing.TB, v view) *explain.Reading {
 	t.Helper()
 	switch v {
 	case viewNetlink:
-		r := *c.Netlink
-		return &r
+		return c.Netlink.reading()
 	case viewCounters:
-		r := *c.Netlink
+		r := c.Netlink.reading()
 		r.Policies, r.SAs, r.OutboundDefaultBlock = nil, nil, nil
-		return &r
+		return r
 	}
 	devs, err := procnet.ParseNetDev(strings.NewReader(string(c.ProcNetDev)))
 	if err != nil {
@@ -592,6 +594,60 @@ func (c *capturedReading) view(t testing.TB, v view) *explain.Reading {
 		Links:         explain.LinksFromProcNetDev(devs),
 		MIB:           mib,
 	}
+}
+
+// netlinkCapture is the netlink view as the VM rig saves it (JSON, Go
+// field names): links with every tunnel parameter vtistat decoded, and the
+// XFRM state as xfrmstat decoded it, so that a capture keeps what the
+// kernel sent and not only what explain reads today.
+type netlinkCapture struct {
+	Time                 time.Time
+	KernelRelease        string
+	Links                []capturedLink
+	MIB                  *procnet.XfrmStat
+	Policies             []xfrmstat.Policy
+	SAs                  []xfrmstat.SA
+	OutboundDefaultBlock *bool
+}
+
+// capturedLink is one link of a netlinkCapture. Source is
+// explain.Source's number.
+type capturedLink struct {
+	Name       string
+	Index      int32
+	Kind       string
+	Tunnel     *vtistat.Tunnel
+	CrossNetns bool
+	Source     uint8
+	Stats      vtistat.Stats64
+	Dev        procnet.DevStats
+}
+
+// captureLinks records links as explain/monitor converts them.
+func captureLinks(links []vtistat.Link) []capturedLink {
+	readings := monitor.AppendLinkReadings(nil, links)
+	out := make([]capturedLink, len(links))
+	for i, r := range readings {
+		out[i] = capturedLink{Name: r.Name, Index: r.Index, Kind: r.Kind, Tunnel: links[i].Tunnel, CrossNetns: r.CrossNetns,
+			Source: uint8(r.Source), Stats: vtistat.Stats64(r.Stats), Dev: r.Dev}
+	}
+	return out
+}
+
+// reading converts the capture as explain/monitor converts a live read.
+func (n *netlinkCapture) reading() *explain.Reading {
+	r := &explain.Reading{Time: n.Time, KernelRelease: n.KernelRelease, MIB: n.MIB,
+		Policies: monitor.ExplainPolicies(n.Policies), SAs: monitor.ExplainSAs(n.SAs), OutboundDefaultBlock: n.OutboundDefaultBlock}
+	for _, l := range n.Links {
+		lr := explain.LinkReading{Name: l.Name, Index: l.Index, Kind: l.Kind, CrossNetns: l.CrossNetns,
+			Source: explain.Source(l.Source), Stats: explain.Stats64(l.Stats), Dev: l.Dev}
+		if l.Tunnel != nil {
+			t := monitor.ExplainTunnel(l.Tunnel)
+			lr.Tunnel = &t
+		}
+		r.Links = append(r.Links, lr)
+	}
+	return r
 }
 
 func loadCapture(t testing.TB, dir string) *capturedReading {
@@ -630,6 +686,7 @@ func checkScenario(t testing.TB, sc *scenario, before, after *capturedReading) {
 			continue
 		}
 		rep := explain.Explain(before.view(t, v), after.view(t, v))
+		checkReportRoundTrip(t, rep)
 		diff := diffReport(t, rep, ws)
 		if diff != "" {
 			t.Errorf("%s from the %s view: findings differ\n%s", sc.name, v, diff)
@@ -666,5 +723,25 @@ func TestExplainVMCaptures(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatalf("no captures under %s", captureRoot)
+	}
+}
+
+// checkReportRoundTrip: a report read back from its JSON prints and
+// encodes exactly as the original.
+func checkReportRoundTrip(t testing.TB, rep explain.Report) {
+	t.Helper()
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back explain.Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("report JSON does not decode: %v", err)
+	}
+	if got, want := back.String(), rep.String(); got != want {
+		t.Errorf("report read back from JSON prints differently:\n got:\n%s\nwant:\n%s", got, want)
+	}
+	if b2, _ := json.Marshal(back); !bytes.Equal(b2, b) {
+		t.Errorf("report JSON does not survive a round trip:\n%s\n---\n%s", b, b2)
 	}
 }

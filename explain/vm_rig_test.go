@@ -30,7 +30,6 @@ import (
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/internal/netns"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
 	"github.com/tunnelstat/tunnelstat/internal/vmtest"
@@ -481,12 +480,12 @@ func (r *rig) read(s *side) *capturedReading {
 		prevDev, prevStat = c.ProcNetDev, c.XfrmStat
 		time.Sleep(50 * time.Millisecond)
 	}
-	nl := &explain.Reading{Time: time.Now(), KernelRelease: c.Release}
+	nl := &netlinkCapture{Time: time.Now(), KernelRelease: c.Release}
 	links, err := s.vti.Links(ctx)
 	if err != nil {
 		t.Fatalf("%s: vtistat links: %v", s.name, err)
 	}
-	nl.Links = explain.LinksFromVTIStat(links)
+	nl.Links = captureLinks(links)
 	if nl.MIB, err = s.xfrm.MIB(ctx); err != nil {
 		t.Fatalf("%s: xfrmstat MIB: %v", s.name, err)
 	}
@@ -525,7 +524,7 @@ func (r *rig) save(name string, c *capturedReading) {
 	}
 	// The captures are test input: what the host test decodes must be
 	// what was checked here.
-	var back *explain.Reading
+	var back *netlinkCapture
 	if err := json.Unmarshal(js, &back); err != nil {
 		r.t.Fatalf("netlink.json does not decode: %v", err)
 	}

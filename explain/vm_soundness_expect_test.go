@@ -160,7 +160,7 @@ func checkTruth(truth map[string]uint64, rep explain.Report) (bad []string) {
 }
 
 // linkByName returns a reading's netlink link of that name, or nil.
-func linkByName(c *capturedReading, name string) *explain.LinkReading {
+func linkByName(c *capturedReading, name string) *capturedLink {
 	for i := range c.Netlink.Links {
 		if c.Netlink.Links[i].Name == name {
 			return &c.Netlink.Links[i]

@@ -29,6 +29,7 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
 	"github.com/tunnelstat/tunnelstat/internal/vmtest"
 	"github.com/tunnelstat/tunnelstat/procnet"
@@ -261,8 +262,9 @@ func TestVMKeyAuditNoKeyMaterial(t *testing.T) {
 	links, err := vc.Links(ctx)
 	recordErr("Links", err)
 	sas2, _ := c.SAs(ctx)
-	before := &explain.Reading{Time: time.Now().Add(-time.Minute), Links: explain.LinksFromVTIStat(links), MIB: &procnet.XfrmStat{}}
-	after := &explain.Reading{Time: time.Now(), Links: explain.LinksFromVTIStat(links), MIB: mib, Policies: pols, SAs: append(again, sas2...)}
+	before := &explain.Reading{Time: time.Now().Add(-time.Minute), Links: monitor.AppendLinkReadings(nil, links), MIB: &procnet.XfrmStat{}}
+	after := &explain.Reading{Time: time.Now(), Links: monitor.AppendLinkReadings(nil, links), MIB: mib,
+		Policies: monitor.ExplainPolicies(pols), SAs: monitor.ExplainSAs(append(again, sas2...))}
 	rep := explain.Explain(before, after)
 	record("explain report", rep)
 	texts = append(texts, rep.String())

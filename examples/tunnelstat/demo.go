@@ -82,7 +82,7 @@ func demoCases() ([]demoCase, error) {
 		dc.KernelRelease = a.KernelRelease
 		dc.after = a
 		if before == nil {
-			dc.Report = explain.ExplainSinceBoot(a.Reading())
+			dc.Report = explain.Explain(nil, a.Reading())
 			return dc, nil
 		}
 		b, err := reading.Load(fsys, before, "")

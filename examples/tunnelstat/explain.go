@@ -101,7 +101,7 @@ func (a *app) explain(ctx context.Context, args []string) error {
 
 	var rep explain.Report
 	if before1 == nil {
-		rep = explain.ExplainSinceBoot(after1.Reading())
+		rep = explain.Explain(nil, after1.Reading())
 	} else {
 		rep = explain.Explain(before1.Reading(), after1.Reading())
 	}

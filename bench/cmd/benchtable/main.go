@@ -382,7 +382,6 @@ var mainWorkloads = []struct{ key, label string }{
 	{"XfrmPolicyDump", "SPD dump (policies)"},
 	{"XfrmLarvalSADump", "SAD dump (larval SAs)"},
 	{"ExplainQuiet10k", "explain, 10 000 quiet VTIs"},
-	{"ExplainQuietVTIStat10k", "explain, 10 000 quiet VTIs given as vtistat links (Reading.VTIStatLinks)"},
 	{"ExplainShifted10k", "explain, 10 000 quiet VTIs, the first deleted (paired by name)"},
 	{"ExplainBusy", "explain, every VTI failed (one policy and SA each)"},
 	{"PollLoop", "agent poll (stats+MIB+SPD/SAD info+explain)"},
@@ -693,8 +692,8 @@ func writeRTNL(w io.Writer, res map[string]*result) {
 func writePollLoop(w io.Writer, out []byte) {
 	fmt.Fprintf(w, "## Poll loop: an agent watching tunnels at 1 Hz\n\n")
 	fmt.Fprintf(w, "Each poll: vtistat PollStats (RTM_GETSTATS), xfrmstat MIBInto (/proc/net/xfrm_stat), SPDInfo, SADInfo, "+
-		"explain.Explain on the two readings (it computes the deltas), all into reused storage: two Snapshots alternate and explain reads their links "+
-		"directly (Reading.VTIStatLinks). Full dumps only when something changed "+
+		"explain.Explain on the two readings (it computes the deltas), all into reused storage: one Snapshot polled in place, its links converted into the older of "+
+		"two alternating explain.Readings (explain/monitor.AppendLinkReadings). Full dumps only when something changed "+
 		"(PollStats does one when the set of links changed; the policy and SA lists are read again when the SPD or SAD size moved). "+
 		"Stand-ins: vxlan links, whose counters the kernel keeps and sums exactly as a vti's (per-CPU tstats), handed to explain as VTIs "+
 		"(this host has no ip_vti); one outbound policy per tunnel; an empty SAD (no ESP here). "+

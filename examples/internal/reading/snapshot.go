@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/procnet"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
@@ -268,9 +269,9 @@ func (s *Snapshot) Reading() *explain.Reading {
 	r := &explain.Reading{
 		Time:          s.Time,
 		KernelRelease: s.KernelRelease,
-		Links:         explain.LinksFromVTIStat(s.vtistatLinks()),
-		Policies:      s.Policies,
-		SAs:           s.SAs,
+		Links:         monitor.AppendLinkReadings(nil, s.vtistatLinks()),
+		Policies:      monitor.ExplainPolicies(s.Policies),
+		SAs:           monitor.ExplainSAs(s.SAs),
 	}
 	if s.MIB != nil {
 		mib := s.MIB.XfrmStat

@@ -43,7 +43,7 @@ const demodata = "../../tunnelstat/demodata/"
 // Unresolved; each candidate may explain all of them; the
 // kernel-version-dependent notes count nothing.
 func TestCountSeed(t *testing.T) {
-	rep := explain.ExplainSinceBoot(&explain.Reading{Links: readDev(t, demodata+"vyos-seed003/proc_net_dev")})
+	rep := explain.Explain(nil, &explain.Reading{Links: readDev(t, demodata+"vyos-seed003/proc_net_dev")})
 	got := Count(rep)
 	want := map[Key]uint64{{"vti0", Unresolved}: 59, {"vti1", Unresolved}: 280}
 	if !reflect.DeepEqual(got.Events, want) {
