@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -128,9 +129,19 @@ func TestLinksVethVxlan(t *testing.T) {
 	ns.IP(t, "link", "set", "v1", "up")
 
 	c := dialNS(t, ns)
-	links, err := c.Links(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	// The kernel sets a veth's operstate from its link watch, up to a
+	// second after both ends are up (later on a loaded machine): read
+	// until v0 is up, or give the assertions below what there is.
+	var links []Link
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if links, err = c.Links(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(links, func(l Link) bool { return l.Name == "v0" }); (i >= 0 && links[i].OperState == OperUp) ||
+			time.Now().After(deadline) {
+			break
+		}
 	}
 	by := map[string]Link{}
 	for _, l := range links {
