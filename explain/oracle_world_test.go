@@ -57,7 +57,7 @@ package explain_test
 //     in the later reading (silent and MIB-only ones included); vanished
 //     links have no events in the interval; there is no policy-based traffic
 //     outside tunnels. Normal traffic raises rx/tx packets and bytes.
-//   - Views: netlink stats64 (Links, or Reading.VTIStatLinks) with Index,
+//   - Views: netlink stats64 (Links, or vtistat links converted by explain/monitor) with Index,
 //     Kind and Tunnel; or /proc/net/dev (Source proc/net/dev, the sum
 //     columns carrier = carrier+aborted+window+heartbeat, drop(rx) =
 //     rx_dropped+rx_missed, frame = length+over+crc+frame; no Index; Kind
@@ -255,7 +255,7 @@ type oView uint8
 
 const (
 	vStats64  oView = iota // Reading.Links from netlink
-	vVTIStat               // Reading.VTIStatLinks
+	vVTIStat               // vtistat links, converted by monitor.AppendLinkReadings
 	vProc                  // /proc/net/dev, Kind ""
 	vProcKind              // /proc/net/dev, Kind and Tunnel set from ip -d link
 )

@@ -10,14 +10,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
-	"github.com/tunnelstat/tunnelstat/examples/internal/tally"
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 )
 
-// source is what the exporter reads: reading.Source, or a fake in tests.
+// source is what the exporter reads: a monitor.Reader, or a fake in tests.
 type source interface {
-	Read(ctx context.Context) (*reading.Snapshot, error)
+	Read(ctx context.Context) (*monitor.Snapshot, error)
 }
 
 // Exporter serves the metrics of one network namespace. Every scrape
@@ -32,18 +31,17 @@ type Exporter struct {
 
 	// mu serialises scrapes: each one reads, explains against the previous
 	// reading and adds to the cause counters.
-	mu         sync.Mutex
-	prev       *reading.Snapshot
-	events     map[tally.Key]uint64
-	candidates map[tally.Key]uint64
-	scrapes    uint64
-	failures   uint64
+	mu       sync.Mutex
+	prev     *explain.Reading
+	causes   explain.Tally // every scrape's events, each counted once
+	scrapes  uint64
+	failures uint64
 }
 
 // NewExporter returns an exporter reading src, each scrape bounded by
 // timeout (and by the scraper's own timeout, when it sends one).
 func NewExporter(src source, timeout time.Duration) *Exporter {
-	return &Exporter{src: src, timeout: timeout, events: map[tally.Key]uint64{}, candidates: map[tally.Key]uint64{}}
+	return &Exporter{src: src, timeout: timeout}
 }
 
 // ServeHTTP serves one scrape.
@@ -85,19 +83,14 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 			e.logf("scrape failed: %v", err)
 		}
 	} else {
+		cur := snap.Reading()
 		if e.prev != nil {
-			t := tally.Count(explain.Explain(e.prev.Reading(), snap.Reading()))
-			for k, v := range t.Events {
-				e.events[k] += v
-			}
-			for k, v := range t.Candidates {
-				e.candidates[k] += v
-			}
+			e.causes.Add(explain.Explain(e.prev, cur))
 		}
-		e.prev = snap
+		e.prev = cur
 		collectSnapshot(ch, snap)
 	}
-	collectCauses(ch, e.events, e.candidates)
+	collectCauses(ch, &e.causes)
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
 	ch <- prometheus.MustNewConstMetric(descScrapes, prometheus.CounterValue, float64(e.scrapes))
 	ch <- prometheus.MustNewConstMetric(descFailures, prometheus.CounterValue, float64(e.failures))

@@ -13,17 +13,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // replay is a source that returns readings in turn, then fails.
 type replay struct {
-	snaps []*reading.Snapshot
+	snaps []*monitor.Snapshot
 	ctxs  []context.Context
 }
 
-func (r *replay) Read(ctx context.Context) (*reading.Snapshot, error) {
+func (r *replay) Read(ctx context.Context) (*monitor.Snapshot, error) {
 	r.ctxs = append(r.ctxs, ctx)
 	if len(r.snaps) == 0 {
 		return nil, errors.New("no more readings")
@@ -35,10 +35,10 @@ func (r *replay) Read(ctx context.Context) (*reading.Snapshot, error) {
 
 // vmReading loads a real capture of the VM rig (the CLI's demo data): vti0
 // with stats64 from sysfs, the MIB, the kernel release.
-func vmReading(t *testing.T, when string) *reading.Snapshot {
+func vmReading(t *testing.T, when string) *monitor.Snapshot {
 	t.Helper()
 	d := "../tunnelstat/demodata/vm-6.1/"
-	s, err := reading.Load(reading.OS(), []string{d + when, d + "KERNEL"}, "")
+	s, err := monitor.Load(nil, d+when, d+"KERNEL")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestScrapeCaptures(t *testing.T) {
 	after.SADInfo = &xfrmstat.SADInfo{Count: 1, HashBuckets: 8, HashMaxBuckets: 1 << 20}
 	after.PolicyDefaults = &xfrmstat.PolicyDefaults{In: xfrmstat.DefaultAccept, Fwd: xfrmstat.DefaultAccept, Out: xfrmstat.DefaultBlock}
 
-	src := &replay{snaps: []*reading.Snapshot{before, after}}
+	src := &replay{snaps: []*monitor.Snapshot{before, after}}
 	srv := httptest.NewServer(NewExporter(src, 5*time.Second))
 	defer srv.Close()
 
@@ -164,15 +164,15 @@ func TestScrapeCaptures(t *testing.T) {
 // The seed's counters since boot leave the cause open: the events count
 // once under "unresolved", and each candidate gets them as a bound.
 func TestScrapeUnresolved(t *testing.T) {
-	empty := &reading.Snapshot{Format: reading.Format, LinksFrom: "proc/net/dev"}
-	seed, err := reading.Load(reading.OS(), []string{"../tunnelstat/demodata/vyos-seed003/proc_net_dev"}, "")
+	empty := &monitor.Snapshot{Format: monitor.Format, LinksFrom: "proc/net/dev"}
+	seed, err := monitor.Load(nil, "../tunnelstat/demodata/vyos-seed003/proc_net_dev")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range seed.Links {
-		empty.Links = append(empty.Links, reading.Link{Name: seed.Links[i].Name, StatsFrom: "proc/net/dev", LinkNetNSID: -1})
+		empty.Links = append(empty.Links, monitor.Link{Name: seed.Links[i].Name, StatsFrom: "proc/net/dev", LinkNetNSID: -1})
 	}
-	srv := httptest.NewServer(NewExporter(&replay{snaps: []*reading.Snapshot{empty, seed}}, time.Second))
+	srv := httptest.NewServer(NewExporter(&replay{snaps: []*monitor.Snapshot{empty, seed}}, time.Second))
 	defer srv.Close()
 	scrapeURL(t, srv.URL, nil)
 	body := scrapeURL(t, srv.URL, nil)

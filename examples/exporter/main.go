@@ -27,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 )
 
 // defaultListen is loopback: the metrics name SAs and peers, so exposing
@@ -73,11 +73,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if *timeout <= 0 {
 		return usageError{fmt.Errorf("--scrape-timeout %v: want a positive duration", *timeout)}
 	}
-	ns, err := reading.ParseNetNS(*netns)
+	ns, err := monitor.ParseNetNS(*netns)
 	if err != nil {
 		return usageError{err}
 	}
-	src, err := reading.Open(ctx, ns)
+	src, err := monitor.Open(ctx, ns)
 	if err != nil {
 		return err
 	}

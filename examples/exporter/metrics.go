@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
-	"github.com/tunnelstat/tunnelstat/examples/internal/tally"
+	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
@@ -58,45 +60,45 @@ var (
 // its output failures (tx_aborted_errors).
 var statsMetrics = func() []struct {
 	desc  *prometheus.Desc
-	value func(*reading.Stats) uint64
+	value func(*monitor.Stats) uint64
 	// procSum: /proc/net/dev prints this field inside a sum (or it holds
 	// the sum in a /proc/net/dev reading): skipped for such readings.
 	procSum bool
 } {
 	type m = struct {
 		desc    *prometheus.Desc
-		value   func(*reading.Stats) uint64
+		value   func(*monitor.Stats) uint64
 		procSum bool
 	}
-	f := func(name, help string, v func(*reading.Stats) uint64, procSum bool) m {
+	f := func(name, help string, v func(*monitor.Stats) uint64, procSum bool) m {
 		return m{desc("link_"+name+"_total", help, "interface"), v, procSum}
 	}
 	return []m{
-		f("rx_packets", "rtnl_link_stats64 rx_packets.", func(s *reading.Stats) uint64 { return s.RxPackets }, false),
-		f("tx_packets", "rtnl_link_stats64 tx_packets.", func(s *reading.Stats) uint64 { return s.TxPackets }, false),
-		f("rx_bytes", "rtnl_link_stats64 rx_bytes.", func(s *reading.Stats) uint64 { return s.RxBytes }, false),
-		f("tx_bytes", "rtnl_link_stats64 tx_bytes.", func(s *reading.Stats) uint64 { return s.TxBytes }, false),
-		f("rx_errors", "rtnl_link_stats64 rx_errors: on a VTI, packets IPsec input dropped after they matched the tunnel.", func(s *reading.Stats) uint64 { return s.RxErrors }, false),
-		f("tx_errors", "rtnl_link_stats64 tx_errors: every packet the tunnel failed to send.", func(s *reading.Stats) uint64 { return s.TxErrors }, false),
-		f("rx_dropped", "rtnl_link_stats64 rx_dropped.", func(s *reading.Stats) uint64 { return s.RxDropped }, true),
-		f("tx_dropped", "rtnl_link_stats64 tx_dropped.", func(s *reading.Stats) uint64 { return s.TxDropped }, false),
-		f("multicast", "rtnl_link_stats64 multicast.", func(s *reading.Stats) uint64 { return s.Multicast }, false),
-		f("collisions", "rtnl_link_stats64 collisions: on a tunnel, a routing loop back into it.", func(s *reading.Stats) uint64 { return s.Collisions }, false),
-		f("rx_length_errors", "rtnl_link_stats64 rx_length_errors.", func(s *reading.Stats) uint64 { return s.RxLengthErrors }, true),
-		f("rx_over_errors", "rtnl_link_stats64 rx_over_errors.", func(s *reading.Stats) uint64 { return s.RxOverErrors }, true),
-		f("rx_crc_errors", "rtnl_link_stats64 rx_crc_errors: on GRE, checksum mismatches.", func(s *reading.Stats) uint64 { return s.RxCRCErrors }, true),
-		f("rx_frame_errors", "rtnl_link_stats64 rx_frame_errors: on tunnels, ECN decapsulation errors.", func(s *reading.Stats) uint64 { return s.RxFrameErrors }, true),
-		f("rx_fifo_errors", "rtnl_link_stats64 rx_fifo_errors: on GRE, missing or old sequence numbers.", func(s *reading.Stats) uint64 { return s.RxFIFOErrors }, false),
-		f("rx_missed_errors", "rtnl_link_stats64 rx_missed_errors.", func(s *reading.Stats) uint64 { return s.RxMissedErrors }, true),
-		f("tx_aborted_errors", "rtnl_link_stats64 tx_aborted_errors: on a VTI, IPsec output failed after the lookup.", func(s *reading.Stats) uint64 { return s.TxAbortedErrors }, true),
-		f("tx_carrier_errors", "rtnl_link_stats64 tx_carrier_errors: on a VTI, the route, policy or SA lookup failed; on GRE/IPIP, no route to the peer.", func(s *reading.Stats) uint64 { return s.TxCarrierErrors }, true),
-		f("tx_fifo_errors", "rtnl_link_stats64 tx_fifo_errors: on NBMA tunnels, no destination.", func(s *reading.Stats) uint64 { return s.TxFIFOErrors }, false),
-		f("tx_heartbeat_errors", "rtnl_link_stats64 tx_heartbeat_errors.", func(s *reading.Stats) uint64 { return s.TxHeartbeatErrors }, true),
-		f("tx_window_errors", "rtnl_link_stats64 tx_window_errors.", func(s *reading.Stats) uint64 { return s.TxWindowErrors }, true),
-		f("rx_compressed", "rtnl_link_stats64 rx_compressed.", func(s *reading.Stats) uint64 { return s.RxCompressed }, false),
-		f("tx_compressed", "rtnl_link_stats64 tx_compressed.", func(s *reading.Stats) uint64 { return s.TxCompressed }, false),
-		f("rx_nohandler", "rtnl_link_stats64 rx_nohandler.", func(s *reading.Stats) uint64 { return s.RxNoHandler }, false),
-		f("rx_otherhost_dropped", "rtnl_link_stats64 rx_otherhost_dropped.", func(s *reading.Stats) uint64 { return s.RxOtherhostDropped }, false),
+		f("rx_packets", "rtnl_link_stats64 rx_packets.", func(s *monitor.Stats) uint64 { return s.RxPackets }, false),
+		f("tx_packets", "rtnl_link_stats64 tx_packets.", func(s *monitor.Stats) uint64 { return s.TxPackets }, false),
+		f("rx_bytes", "rtnl_link_stats64 rx_bytes.", func(s *monitor.Stats) uint64 { return s.RxBytes }, false),
+		f("tx_bytes", "rtnl_link_stats64 tx_bytes.", func(s *monitor.Stats) uint64 { return s.TxBytes }, false),
+		f("rx_errors", "rtnl_link_stats64 rx_errors: on a VTI, packets IPsec input dropped after they matched the tunnel.", func(s *monitor.Stats) uint64 { return s.RxErrors }, false),
+		f("tx_errors", "rtnl_link_stats64 tx_errors: every packet the tunnel failed to send.", func(s *monitor.Stats) uint64 { return s.TxErrors }, false),
+		f("rx_dropped", "rtnl_link_stats64 rx_dropped.", func(s *monitor.Stats) uint64 { return s.RxDropped }, true),
+		f("tx_dropped", "rtnl_link_stats64 tx_dropped.", func(s *monitor.Stats) uint64 { return s.TxDropped }, false),
+		f("multicast", "rtnl_link_stats64 multicast.", func(s *monitor.Stats) uint64 { return s.Multicast }, false),
+		f("collisions", "rtnl_link_stats64 collisions: on a tunnel, a routing loop back into it.", func(s *monitor.Stats) uint64 { return s.Collisions }, false),
+		f("rx_length_errors", "rtnl_link_stats64 rx_length_errors.", func(s *monitor.Stats) uint64 { return s.RxLengthErrors }, true),
+		f("rx_over_errors", "rtnl_link_stats64 rx_over_errors.", func(s *monitor.Stats) uint64 { return s.RxOverErrors }, true),
+		f("rx_crc_errors", "rtnl_link_stats64 rx_crc_errors: on GRE, checksum mismatches.", func(s *monitor.Stats) uint64 { return s.RxCRCErrors }, true),
+		f("rx_frame_errors", "rtnl_link_stats64 rx_frame_errors: on tunnels, ECN decapsulation errors.", func(s *monitor.Stats) uint64 { return s.RxFrameErrors }, true),
+		f("rx_fifo_errors", "rtnl_link_stats64 rx_fifo_errors: on GRE, missing or old sequence numbers.", func(s *monitor.Stats) uint64 { return s.RxFIFOErrors }, false),
+		f("rx_missed_errors", "rtnl_link_stats64 rx_missed_errors.", func(s *monitor.Stats) uint64 { return s.RxMissedErrors }, true),
+		f("tx_aborted_errors", "rtnl_link_stats64 tx_aborted_errors: on a VTI, IPsec output failed after the lookup.", func(s *monitor.Stats) uint64 { return s.TxAbortedErrors }, true),
+		f("tx_carrier_errors", "rtnl_link_stats64 tx_carrier_errors: on a VTI, the route, policy or SA lookup failed; on GRE/IPIP, no route to the peer.", func(s *monitor.Stats) uint64 { return s.TxCarrierErrors }, true),
+		f("tx_fifo_errors", "rtnl_link_stats64 tx_fifo_errors: on NBMA tunnels, no destination.", func(s *monitor.Stats) uint64 { return s.TxFIFOErrors }, false),
+		f("tx_heartbeat_errors", "rtnl_link_stats64 tx_heartbeat_errors.", func(s *monitor.Stats) uint64 { return s.TxHeartbeatErrors }, true),
+		f("tx_window_errors", "rtnl_link_stats64 tx_window_errors.", func(s *monitor.Stats) uint64 { return s.TxWindowErrors }, true),
+		f("rx_compressed", "rtnl_link_stats64 rx_compressed.", func(s *monitor.Stats) uint64 { return s.RxCompressed }, false),
+		f("tx_compressed", "rtnl_link_stats64 tx_compressed.", func(s *monitor.Stats) uint64 { return s.TxCompressed }, false),
+		f("rx_nohandler", "rtnl_link_stats64 rx_nohandler.", func(s *monitor.Stats) uint64 { return s.RxNoHandler }, false),
+		f("rx_otherhost_dropped", "rtnl_link_stats64 rx_otherhost_dropped.", func(s *monitor.Stats) uint64 { return s.RxOtherhostDropped }, false),
 	}
 }()
 
@@ -116,7 +118,7 @@ func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ..
 	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
-func collectSnapshot(ch chan<- prometheus.Metric, snap *reading.Snapshot) {
+func collectSnapshot(ch chan<- prometheus.Metric, snap *monitor.Snapshot) {
 	for _, part := range []struct {
 		name string
 		read bool
@@ -233,12 +235,12 @@ func collectSnapshot(ch chan<- prometheus.Metric, snap *reading.Snapshot) {
 	}
 }
 
-func collectCauses(ch chan<- prometheus.Metric, events, candidates map[tally.Key]uint64) {
-	for _, k := range tally.Keys(events) {
-		counter(ch, descCauses, events[k], k.Interface, string(k.Cause))
+func collectCauses(ch chan<- prometheus.Metric, t *explain.Tally) {
+	for _, k := range slices.SortedFunc(maps.Keys(t.Events), explain.TallyKey.Compare) {
+		counter(ch, descCauses, t.Events[k], k.Interface, string(k.Cause))
 	}
-	for _, k := range tally.Keys(candidates) {
-		counter(ch, descCandidates, candidates[k], k.Interface, string(k.Cause))
+	for _, k := range slices.SortedFunc(maps.Keys(t.Candidates), explain.TallyKey.Compare) {
+		counter(ch, descCandidates, t.Candidates[k], k.Interface, string(k.Cause))
 	}
 }
 

@@ -6,12 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
-	"time"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 )
 
 // Exit statuses.
@@ -54,34 +52,13 @@ shows what it could read and says what is missing.
 // tests.
 type app struct {
 	stdout, stderr io.Writer
-	// open opens a live namespace (reading.Open).
-	open func(ctx context.Context, ns reading.NetNS) (liveSource, error)
-	// files is where offline readings are read from.
-	files fs.FS
-	// sleep waits between watch readings.
-	after func(d time.Duration) <-chan time.Time
-}
-
-// liveSource is what a live command reads from.
-type liveSource interface {
-	Read(ctx context.Context) (*reading.Snapshot, error)
-	Close() error
+	// open, when set, replaces reading namespaces live (monitor.Open, and
+	// the monitor's own live reading for watch): tests set it.
+	open func(ctx context.Context, ns monitor.NetNS) (monitor.Source, error)
 }
 
 func newApp(stdout, stderr io.Writer) *app {
-	return &app{
-		stdout: stdout,
-		stderr: stderr,
-		open: func(ctx context.Context, ns reading.NetNS) (liveSource, error) {
-			src, err := reading.Open(ctx, ns)
-			if err != nil {
-				return nil, err // not a nil *Source in a non-nil interface
-			}
-			return src, nil
-		},
-		files: reading.OS(),
-		after: time.After,
-	}
+	return &app{stdout: stdout, stderr: stderr}
 }
 
 // usageError is a mistake on the command line: exit status 2.
@@ -199,19 +176,28 @@ func netnsFlag(fs *flag.FlagSet) *string {
 	return fs.String("netns", "", "read the network namespace `NAME` (from \"ip netns list\") or at PATH (/proc/PID/ns/net); needs CAP_SYS_ADMIN")
 }
 
-// openLive opens the namespace a --netns value names.
-func (a *app) openLive(ctx context.Context, netns string) (liveSource, error) {
-	ns, err := reading.ParseNetNS(netns)
+// parseNetNS reads a --netns value.
+func parseNetNS(netns string) (monitor.NetNS, error) {
+	ns, err := monitor.ParseNetNS(netns)
 	if err != nil {
-		return nil, &usageError{err.Error()}
+		return ns, &usageError{err.Error()}
 	}
-	return a.open(ctx, ns)
+	return ns, nil
 }
 
 // readLive takes one live reading and warns about the parts it could not
 // read.
-func (a *app) readLive(ctx context.Context, netns string) (*reading.Snapshot, error) {
-	src, err := a.openLive(ctx, netns)
+func (a *app) readLive(ctx context.Context, netns string) (*monitor.Snapshot, error) {
+	ns, err := parseNetNS(netns)
+	if err != nil {
+		return nil, err
+	}
+	var src monitor.Source
+	if a.open != nil {
+		src, err = a.open(ctx, ns)
+	} else {
+		src, err = monitor.Open(ctx, ns)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -220,17 +206,17 @@ func (a *app) readLive(ctx context.Context, netns string) (*reading.Snapshot, er
 	if err != nil {
 		return nil, err
 	}
-	a.warnUnread(snap)
+	a.warnUnread(snap.Unread)
 	return snap, nil
 }
 
 // warnUnread tells on stderr what could not be read and what would make it
 // readable, once per reason.
-func (a *app) warnUnread(snap *reading.Snapshot) {
+func (a *app) warnUnread(unread []monitor.Unread) {
 	type reason struct{ needs, err string }
 	var order []reason
 	parts := map[reason][]string{}
-	for _, u := range snap.Unread {
+	for _, u := range unread {
 		r := reason{u.Needs, u.Error}
 		if u.Needs != "" {
 			r.err = "" // one line per missing privilege, whatever each part said
@@ -252,14 +238,18 @@ func (a *app) warnUnread(snap *reading.Snapshot) {
 	}
 }
 
-// loadFiles reads an offline reading from files.
-func (a *app) loadFiles(paths []string, kernel string) (*reading.Snapshot, error) {
-	snap, err := reading.Load(a.files, paths, kernel)
+// loadFiles reads an offline reading from files; kernel, if not "", is the
+// kernel release they were taken on.
+func (a *app) loadFiles(paths []string, kernel string) (*monitor.Snapshot, error) {
+	snap, err := monitor.Load(nil, paths...)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w (a reading is a snapshot file, copies of /proc/net/dev and xfrm_stat, or a directory of them: see \"tunnelstat help explain\")", err)
 		}
 		return nil, err
+	}
+	if kernel != "" {
+		snap.KernelRelease = kernel
 	}
 	return snap, nil
 }

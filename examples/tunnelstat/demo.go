@@ -8,9 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
-	"github.com/tunnelstat/tunnelstat/examples/internal/tally"
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 )
 
 // demodata holds real captures; demodata/README.md says where each is from.
@@ -39,7 +38,7 @@ type demoCase struct {
 	KernelRelease string         `json:"kernel_release"`
 	Report        explain.Report `json:"report"`
 
-	after *reading.Snapshot
+	after *monitor.Snapshot
 }
 
 func (a *app) demo(ctx context.Context, args []string) error {
@@ -75,7 +74,7 @@ func demoCases() ([]demoCase, error) {
 	load := func(name, title string, before, after []string) (demoCase, error) {
 		fsys, _ := fs.Sub(demodata, "demodata")
 		dc := demoCase{Name: name, Title: title, Inputs: append(slices.Clone(before), after...)}
-		a, err := reading.Load(fsys, after, "")
+		a, err := monitor.Load(fsys, after...)
 		if err != nil {
 			return dc, fmt.Errorf("embedded capture %s: %w", name, err)
 		}
@@ -85,7 +84,7 @@ func demoCases() ([]demoCase, error) {
 			dc.Report = explain.Explain(nil, a.Reading())
 			return dc, nil
 		}
-		b, err := reading.Load(fsys, before, "")
+		b, err := monitor.Load(fsys, before...)
 		if err != nil {
 			return dc, fmt.Errorf("embedded capture %s: %w", name, err)
 		}
@@ -227,7 +226,7 @@ Run as root to read SAs and policies (XFRM netlink needs CAP_NET_ADMIN).
 // oneLine condenses a report to its link findings: "vti0 tx-no-sa 5 exact".
 func oneLine(rep explain.Report) string {
 	var parts []string
-	for _, g := range tally.Groups(rep) {
+	for _, g := range rep.Groups() {
 		if g.Annotation || g.Interface == "" {
 			continue
 		}
@@ -256,7 +255,7 @@ func writeIndented(b *strings.Builder, text, indent string) {
 
 // procDevErrors names the non-zero error columns of a /proc/net/dev line
 // (a Link read from that file holds its sums in the fields named after them).
-func procDevErrors(s *reading.Stats) string {
+func procDevErrors(s *monitor.Stats) string {
 	var out []string
 	for _, c := range []struct {
 		name string

@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 )
 
 // filesFlag is a flag that may be given more than once: the files of one
@@ -33,7 +33,7 @@ confirm it (the tunnel's addresses, keys and SPIs filled in).
   tunnelstat explain --before A --after B   what moved between two readings
   tunnelstat explain FILE...             one reading, counters since boot
 
-` + reading.LoadHelp + `
+` + monitor.LoadHelp + `
 
 --before, --after and --since may be repeated for the files of one reading:
   tunnelstat explain --before b/dev --before b/xfrm_stat --after a/dev --after a/xfrm_stat
@@ -56,7 +56,7 @@ func (a *app) explain(ctx context.Context, args []string) error {
 		return err
 	}
 
-	var before1, after1 *reading.Snapshot
+	var before1, after1 *monitor.Snapshot
 	var what string
 	switch {
 	case len(before) > 0 || len(after) > 0:
@@ -121,7 +121,7 @@ func (a *app) explain(ctx context.Context, args []string) error {
 	return nil
 }
 
-func describeFiles(paths []string, s *reading.Snapshot) string {
+func describeFiles(paths []string, s *monitor.Snapshot) string {
 	d := strings.Join(paths, " + ")
 	if !s.Time.IsZero() {
 		d += " (" + s.Time.Format("2006-01-02 15:04:05Z07:00") + ")"

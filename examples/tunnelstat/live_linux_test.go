@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
 )
 
@@ -101,26 +101,63 @@ func TestLiveShowSnapshotExplain(t *testing.T) {
 		t.Errorf("explain --before --after: %+v", fs)
 	}
 	_, out, _ = runApp(t, nil, "show", "--json", "--all", "--netns", ns.Name)
-	if s, err := reading.Decode(strings.NewReader(out)); err != nil || len(s.Links) != 3 {
+	if s, err := monitor.Decode(strings.NewReader(out)); err != nil || len(s.Links) != 3 {
 		t.Errorf("show --json: %v, %+v", err, s)
 	}
 }
 
-func decodeFile(t *testing.T, path string) *reading.Snapshot {
+// watch on a live namespace: the packets dropped after the first reading
+// are explained in the intervals that follow, once.
+func TestLiveWatch(t *testing.T) {
+	ns := xfrmNamespace(t)
+	type result struct {
+		code     int
+		out, err string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, errOut := runApp(t, nil, "watch", "--netns", ns.Name, "--interval", "300ms", "--count", "2", "--json")
+		done <- result{code, out, errOut}
+	}()
+	time.Sleep(100 * time.Millisecond) // the first reading is taken at once
+	sendNoSA(t, ns, 3)
+	r := <-done
+	if r.code != exitOK || r.err != "" {
+		t.Fatalf("watch: exit %d, stderr %q", r.code, r.err)
+	}
+	lines := strings.Split(strings.TrimSpace(r.out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d reports, want 2:\n%s", len(lines), r.out)
+	}
+	var total uint64
+	for _, l := range lines {
+		for _, f := range decodeReport(t, l) {
+			if f.Interface != "" || f.Cause != "tx-no-sa" || f.Certainty != "exact" {
+				t.Errorf("finding %+v", f)
+			}
+			total += f.Count
+		}
+	}
+	if total != 3 {
+		t.Errorf("%d events over two intervals, want 3:\n%s", total, r.out)
+	}
+}
+
+func decodeFile(t *testing.T, path string) *monitor.Snapshot {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	s, err := reading.Decode(f)
+	s, err := monitor.Decode(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func linkNamed(s *reading.Snapshot, name string) *reading.Link {
+func linkNamed(s *monitor.Snapshot, name string) *monitor.Link {
 	for i := range s.Links {
 		if s.Links[i].Name == name {
 			return &s.Links[i]
@@ -170,7 +207,7 @@ func TestNonRoot(t *testing.T) {
 		t.Errorf("show as nobody: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	code, out, _ = asNobody("snapshot")
-	s, err := reading.Decode(strings.NewReader(out))
+	s, err := monitor.Decode(strings.NewReader(out))
 	if code != exitOK || err != nil {
 		t.Fatalf("snapshot as nobody: exit %d, %v", code, err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
@@ -53,7 +53,7 @@ func (a *app) show(ctx context.Context, args []string) error {
 }
 
 // writeShow prints a reading as tables.
-func writeShow(w io.Writer, snap *reading.Snapshot) error {
+func writeShow(w io.Writer, snap *monitor.Snapshot) error {
 	var b strings.Builder
 	links := snap.Links
 	if len(links) == 0 {
@@ -156,7 +156,7 @@ func writeShow(w io.Writer, snap *reading.Snapshot) error {
 	return err
 }
 
-func unreadText(snap *reading.Snapshot, part string) string {
+func unreadText(snap *monitor.Snapshot, part string) string {
 	if un, ok := snap.Unreadable(part); ok {
 		if un.Needs != "" {
 			return "not read (needs " + un.Needs + ")"
@@ -166,7 +166,7 @@ func unreadText(snap *reading.Snapshot, part string) string {
 	return "not read"
 }
 
-func tunnelKeys(kind string, t *reading.Tunnel) string {
+func tunnelKeys(kind string, t *monitor.Tunnel) string {
 	switch kind {
 	case "xfrm":
 		return "if_id " + u32(t.IfID)

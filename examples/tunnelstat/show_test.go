@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/reading"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
@@ -16,7 +16,7 @@ import (
 // README says the scenario configured: vti0's kind, state, addresses and
 // keys, its policies, and the inbound SA left after the outbound one was
 // deleted (its SPI and counters are made up).
-func showSnapshot(t *testing.T) *reading.Snapshot {
+func showSnapshot(t *testing.T) *monitor.Snapshot {
 	d := "demodata/vm-6.1/"
 	s := loadDemo(t, d+"after", d+"KERNEL")
 	s.LinksFrom = "rtnetlink"
@@ -27,10 +27,10 @@ func showSnapshot(t *testing.T) *reading.Snapshot {
 		switch l.Name {
 		case "vti0":
 			l.Kind, l.MTU = "vti", 1480
-			l.Tunnel = &reading.Tunnel{Local: local, Remote: remote, IKey: 42, OKey: 42}
+			l.Tunnel = &monitor.Tunnel{Local: local, Remote: remote, IKey: 42, OKey: 42}
 		case "ip_vti0":
 			l.Kind, l.OperState, l.MTU = "vti", "down", 1480
-			l.Tunnel = &reading.Tunnel{}
+			l.Tunnel = &monitor.Tunnel{}
 		}
 	}
 	mark := &xfrmstat.Mark{Value: 42, Mask: 0xffffffff}
@@ -52,8 +52,8 @@ func showSnapshot(t *testing.T) *reading.Snapshot {
 func TestShowGolden(t *testing.T) {
 	snap := showSnapshot(t)
 	a := newApp(nil, nil)
-	a.open = func(context.Context, reading.NetNS) (liveSource, error) {
-		return &fakeSource{[]*reading.Snapshot{snap}}, nil
+	a.open = func(context.Context, monitor.NetNS) (monitor.Source, error) {
+		return &fakeSource{[]*monitor.Snapshot{snap}}, nil
 	}
 	code, out, errOut := runApp(t, a, "show")
 	if code != exitOK || errOut != "" {

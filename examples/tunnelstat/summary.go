@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tunnelstat/tunnelstat/examples/internal/tally"
 	"github.com/tunnelstat/tunnelstat/explain"
 )
 
@@ -24,7 +23,7 @@ var counterWords = map[string]string{
 // the candidates by the counter they would be in; the evidence; and up to
 // maxChecks commands (all with maxChecks < 0).
 func writeSummary(b *strings.Builder, rep explain.Report, indent string, maxChecks int) {
-	groups := tally.Groups(rep)
+	groups := rep.Groups()
 	if len(groups) == 0 {
 		b.WriteString(indent + "No tunnel or IPsec error counter moved.\n")
 	}

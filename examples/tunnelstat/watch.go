@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
 )
 
 const watchAbout = `Reads the namespace every interval and explains what moved in between,
@@ -33,48 +33,49 @@ func (a *app) watch(ctx context.Context, args []string) error {
 		return usagef("--count %d: want 0 (until interrupted) or more", *count)
 	}
 
-	src, err := a.openLive(ctx, *netns)
+	ns, err := parseNetNS(*netns)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	prev, err := src.Read(ctx)
+	// The monitor reads the namespace in full once, then polls its
+	// counters every interval and reads it in full again only when
+	// something moved.
+	m, err := monitor.New(&monitor.Config{Interval: *interval, Open: a.open}, ns)
 	if err != nil {
 		return err
 	}
-	a.warnUnread(prev)
-	if !*jsonOut {
-		fmt.Fprintf(a.stderr, "tunnelstat: watching %s (%d tunnels) every %v; Ctrl-C stops\n", nsWords(*netns), len(prev.Tunnels()), *interval)
-	}
+	defer m.Close()
 	enc := json.NewEncoder(a.stdout)
-	for i := 0; *count == 0 || i < *count; i++ {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-a.after(*interval):
-		}
-		cur, err := src.Read(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+	intervals := 0
+	err = m.Run(ctx, func(u monitor.Update) error {
+		switch {
+		case u.Err != nil:
+			return u.Err
+		case u.Baseline:
+			a.warnUnread(u.Unread)
+			if !*jsonOut {
+				fmt.Fprintf(a.stderr, "tunnelstat: watching %s (%d tunnels) every %v; Ctrl-C stops\n", nsWords(*netns), len(u.Snapshot.Tunnels()), *interval)
 			}
-			return err
+			return nil
 		}
-		rep := explain.Explain(prev.Reading(), cur.Reading())
-		prev = cur
+		rep := u.Report
 		if *jsonOut {
 			if err := enc.Encode(rep); err != nil {
 				return err
 			}
-			continue
+		} else if len(rep.Findings) > 0 || len(rep.Notes) > 0 {
+			fmt.Fprintf(a.stdout, "== %s – %s\n", rep.Since.Local().Format(time.TimeOnly), rep.Until.Local().Format(time.TimeOnly))
+			if err := rep.Format(a.stdout); err != nil {
+				return err
+			}
 		}
-		if len(rep.Findings) == 0 && len(rep.Notes) == 0 {
-			continue
+		if intervals++; *count > 0 && intervals == *count {
+			return monitor.ErrStop
 		}
-		fmt.Fprintf(a.stdout, "== %s – %s\n", rep.Since.Local().Format(time.TimeOnly), rep.Until.Local().Format(time.TimeOnly))
-		if err := rep.Format(a.stdout); err != nil {
-			return err
-		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return nil // interrupted
 	}
-	return nil
+	return err
 }

@@ -1,4 +1,4 @@
-package reading
+package monitor
 
 import (
 	"testing"
@@ -13,11 +13,11 @@ import (
 func TestProcNetDevLinkRoundTrip(t *testing.T) {
 	dev := procnet.DevStats{Name: "vti0", TxPackets: 5, TxErrors: 7, TxCarrierSum: 7, RxDropSum: 2, RxFrameSum: 4}
 	l := vtistat.Link{Name: "vti0", LinkNetNSID: -1, StatsSource: vtistat.StatsProcNet, Dev: &dev}
-	doc := LinkFromVTIStat(&l)
-	if doc.StatsFrom != "proc/net/dev" || doc.Stats != LinkFromProcNetDev(&dev).Stats || doc.Stats.TxCarrierErrors != 7 {
+	doc := linkFromVTIStat(&l)
+	if doc.StatsFrom != "proc/net/dev" || doc.Stats != linkFromProcNetDev(&dev).Stats || doc.Stats.TxCarrierErrors != 7 {
 		t.Fatalf("document link %+v", doc)
 	}
-	back := doc.VTIStat()
+	back := doc.vtistat()
 	if back.StatsSource != vtistat.StatsProcNet || back.Stats != (vtistat.Stats64{}) || back.Dev == nil || *back.Dev != dev {
 		t.Fatalf("back to vtistat: %+v, Dev %+v; want Dev %+v and zero Stats", back, back.Dev, dev)
 	}

@@ -1,13 +1,44 @@
-package reading
+package monitor
 
-// Everything that depends on package vtistat's types is in this file.
+// Every conversion between the reading packages' types (vtistat, xfrmstat,
+// procnet), the snapshot document's types and explain's input is in this
+// file, so that any of those can change shape without touching the rest.
 
 import (
-	"context"
-
+	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/procnet"
 	"github.com/tunnelstat/tunnelstat/vtistat"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
+
+// Reading converts s into explain's input.
+func (s *Snapshot) Reading() *explain.Reading {
+	r := &explain.Reading{
+		Time:          s.Time,
+		KernelRelease: s.KernelRelease,
+		Links:         AppendLinkReadings(nil, s.vtistatLinks()),
+		Policies:      ExplainPolicies(s.Policies),
+		SAs:           ExplainSAs(s.SAs),
+	}
+	if s.MIB != nil {
+		mib := s.MIB.XfrmStat
+		r.MIB = &mib
+	}
+	if s.PolicyDefaults != nil {
+		block := s.PolicyDefaults.Out == xfrmstat.DefaultBlock
+		r.OutboundDefaultBlock = &block
+	}
+	return r
+}
+
+// pollReading fills dst from a counters-only poll: links as PollStats left
+// them, converted into dst's own storage, the MIB (nil if not read), no
+// SAs, policies or defaults. It allocates nothing once dst's links have
+// grown to the namespace's.
+func pollReading(dst *explain.Reading, snap *vtistat.Snapshot, mib *procnet.XfrmStat, release string) {
+	links := AppendLinkReadings(dst.Links[:0], snap.Links)
+	*dst = explain.Reading{Time: snap.Time, KernelRelease: release, Links: links, MIB: mib}
+}
 
 // statsFrom names vtistat.StatsSource values in the snapshot document.
 var statsFrom = map[vtistat.StatsSource]string{
@@ -35,8 +66,8 @@ func operStateOf(name string) vtistat.OperState {
 	return vtistat.OperUnknown
 }
 
-// LinkFromVTIStat converts a link read by vtistat.
-func LinkFromVTIStat(l *vtistat.Link) Link {
+// linkFromVTIStat converts a link read by vtistat.
+func linkFromVTIStat(l *vtistat.Link) Link {
 	out := Link{
 		Index:       l.Index,
 		Name:        l.Name,
@@ -56,7 +87,7 @@ func LinkFromVTIStat(l *vtistat.Link) Link {
 	if l.Dev != nil {
 		// vtistat keeps the /proc/net/dev line apart; this document stores
 		// its sums in the named fields, and StatsFrom says so.
-		out.Stats = LinkFromProcNetDev(l.Dev).Stats
+		out.Stats = linkFromProcNetDev(l.Dev).Stats
 	}
 	if t := l.Tunnel; t != nil {
 		out.Tunnel = &Tunnel{
@@ -70,8 +101,8 @@ func LinkFromVTIStat(l *vtistat.Link) Link {
 	return out
 }
 
-// VTIStat converts l back into vtistat's type.
-func (l *Link) VTIStat() vtistat.Link {
+// vtistat converts l back into vtistat's type.
+func (l *Link) vtistat() vtistat.Link {
 	out := vtistat.Link{
 		Index:       l.Index,
 		Name:        l.Name,
@@ -113,15 +144,15 @@ func (l *Link) VTIStat() vtistat.Link {
 func (s *Snapshot) vtistatLinks() []vtistat.Link {
 	out := make([]vtistat.Link, len(s.Links))
 	for i := range s.Links {
-		out[i] = s.Links[i].VTIStat()
+		out[i] = s.Links[i].vtistat()
 	}
 	return out
 }
 
-// LinkFromProcNetDev converts one /proc/net/dev line. The three sum columns
-// land in the field they are named after, and StatsFrom ("proc/net/dev")
-// says so. (vtistat itself keeps such a line apart, in vtistat.Link.Dev.)
-func LinkFromProcNetDev(d *procnet.DevStats) Link {
+// linkFromProcNetDev converts one /proc/net/dev line. The three sum columns
+// land in the field they are named after, as vtistat's own /proc/net/dev
+// fallback stores them (see vtistat.Stats64), and StatsFrom says so.
+func linkFromProcNetDev(d *procnet.DevStats) Link {
 	return Link{
 		Name:        d.Name,
 		LinkNetNSID: -1,
@@ -138,10 +169,8 @@ func LinkFromProcNetDev(d *procnet.DevStats) Link {
 	}
 }
 
-// statsFieldNames are the kernel's names of Stats' fields, in struct order.
-var statsFieldNames = vtistat.StatsFieldNames
-
-// field returns a pointer to the field named as the kernel names it.
+// field returns a pointer to the field named as the kernel names it
+// (vtistat.StatsFieldNames), or nil.
 func (s *Stats) field(name string) *uint64 {
 	p := []*uint64{
 		&s.RxPackets, &s.TxPackets, &s.RxBytes, &s.TxBytes, &s.RxErrors, &s.TxErrors,
@@ -150,51 +179,10 @@ func (s *Stats) field(name string) *uint64 {
 		&s.TxAbortedErrors, &s.TxCarrierErrors, &s.TxFIFOErrors, &s.TxHeartbeatErrors, &s.TxWindowErrors,
 		&s.RxCompressed, &s.TxCompressed, &s.RxNoHandler, &s.RxOtherhostDropped,
 	}
-	for i, n := range statsFieldNames {
+	for i, n := range vtistat.StatsFieldNames {
 		if n == name {
 			return p[i]
 		}
-	}
-	return nil
-}
-
-// linkReader reads links over rtnetlink, or, when the kernel refuses
-// rtnetlink, from /proc/net/dev: the fallback is asked for
-// (vtistat.Config.ProcNetDevFallback) and reported in Snapshot.Unread.
-type linkReader struct {
-	c *vtistat.Client
-}
-
-func (r *linkReader) open(ns NetNS) error {
-	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name, Path: ns.Path}, ProcNetDevFallback: true})
-	if err != nil {
-		return err
-	}
-	r.c = c
-	return nil
-}
-
-func (r *linkReader) close() error {
-	if r.c == nil {
-		return nil
-	}
-	return r.c.Close()
-}
-
-func (r *linkReader) read(ctx context.Context, snap *Snapshot) error {
-	links, err := r.c.Links(ctx)
-	if err != nil {
-		return err
-	}
-	snap.Links = make([]Link, len(links))
-	for i := range links {
-		snap.Links[i] = LinkFromVTIStat(&links[i])
-	}
-	snap.LinksFrom = "rtnetlink"
-	if ferr := r.c.FallbackReason(); ferr != nil {
-		snap.LinksFrom = "proc/net/dev"
-		snap.Unread = append(snap.Unread, Unread{Part: "links_rtnetlink", err: ferr,
-			Error: "rtnetlink refused, links read from /proc/net/dev (no kinds, no tunnel parameters, three columns are sums): " + ferr.Error()})
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package reading
+package monitor
 
 import (
 	"bytes"
@@ -11,22 +11,24 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tunnelstat/tunnelstat/explain"
-	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/procnet"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
-// Format names the snapshot document's layout. A reader refuses any other
+// Format names the snapshot document's layout. Decode refuses any other
 // value, so that a future layout is never read with the wrong meaning.
 const Format = "tunnelstat.snapshot/v1"
 
-// Snapshot is one reading of a network namespace, as the JSON document that
-// "tunnelstat snapshot" writes.
+// Snapshot is one reading of a network namespace: what Reader.Read takes,
+// what Load makes of raw captures, and the JSON document Encode writes and
+// Decode reads back ("tunnelstat snapshot" writes it).
 //
 // A part that was not read is null (nil), a part that was read and empty is
 // [] or {}: explain treats "no SA" and "SAs not known" differently. Unread
 // says why each missing part is missing.
+//
+// The JSON names of the fields are the document's layout, Format. SAs and
+// Policies are encoded as xfrmstat's types, with Go field names.
 type Snapshot struct {
 	Format string    `json:"format"`
 	Time   time.Time `json:"time"`
@@ -60,7 +62,10 @@ type Snapshot struct {
 
 // Unread is a part of a reading that could not be read.
 type Unread struct {
-	// Part is the JSON name of the missing part ("sas", "policies" …).
+	// Part is the JSON name of the missing part: "xfrm_stat", "sas",
+	// "policies", "policy_defaults", "spd_info", "sad_info",
+	// "kernel_release"; or "links_rtnetlink" when the kernel refused
+	// rtnetlink and the links were read from /proc/net/dev instead.
 	Part  string `json:"part"`
 	Error string `json:"error"`
 	// Needs says what would make it readable ("CAP_NET_ADMIN"), if known.
@@ -69,8 +74,8 @@ type Unread struct {
 	err error
 }
 
-// Err returns the error the part failed with; nil for a decoded snapshot,
-// whose errors are only text.
+// Err returns the error the part failed with, for errors.Is and errors.As;
+// nil for a decoded snapshot, whose errors are only text.
 func (u Unread) Err() error { return u.err }
 
 // Link is one network interface.
@@ -90,9 +95,7 @@ type Link struct {
 	LinkNetNSID int32 `json:"link_netnsid"`
 
 	// StatsFrom is "stats64", "stats32", "proc/net/dev" (three fields hold
-	// the file's sums: RxDropped, RxFrameErrors and TxCarrierErrors hold
-	// the columns procnet.DevStats calls RxDropSum, RxFrameSum and
-	// TxCarrierSum) or "none".
+	// the file's sums, see vtistat.Stats64) or "none".
 	StatsFrom string  `json:"stats_from"`
 	Stats     Stats   `json:"stats"`
 	Tunnel    *Tunnel `json:"tunnel,omitempty"`
@@ -231,7 +234,8 @@ func (m *MIB) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// Encode writes s as an indented JSON document.
+// Encode writes s as an indented JSON document, one line of JSON per
+// field, ending in a newline.
 func (s *Snapshot) Encode(w io.Writer) error {
 	e := json.NewEncoder(w)
 	e.SetIndent("", "  ")
@@ -242,8 +246,9 @@ func (s *Snapshot) Encode(w io.Writer) error {
 // document of this format.
 var ErrNotSnapshot = errors.New("not a tunnelstat snapshot")
 
-// Decode reads a snapshot document. Unknown fields are an error: a
-// misspelt or newer document is refused rather than half read.
+// Decode reads one snapshot document, the whole of r. Unknown fields are an
+// error: a misspelt or newer document is refused rather than half read.
+// Every error wraps ErrNotSnapshot.
 func Decode(r io.Reader) (*Snapshot, error) {
 	d := json.NewDecoder(r)
 	d.DisallowUnknownFields()
@@ -262,26 +267,6 @@ func Decode(r io.Reader) (*Snapshot, error) {
 		return nil, fmt.Errorf("%w: data after the document", ErrNotSnapshot)
 	}
 	return &s, nil
-}
-
-// Reading converts s into explain's input.
-func (s *Snapshot) Reading() *explain.Reading {
-	r := &explain.Reading{
-		Time:          s.Time,
-		KernelRelease: s.KernelRelease,
-		Links:         monitor.AppendLinkReadings(nil, s.vtistatLinks()),
-		Policies:      monitor.ExplainPolicies(s.Policies),
-		SAs:           monitor.ExplainSAs(s.SAs),
-	}
-	if s.MIB != nil {
-		mib := s.MIB.XfrmStat
-		r.MIB = &mib
-	}
-	if s.PolicyDefaults != nil {
-		block := s.PolicyDefaults.Out == xfrmstat.DefaultBlock
-		r.OutboundDefaultBlock = &block
-	}
-	return r
 }
 
 // Tunnels returns the links that are tunnels (see Link.IsTunnel).

@@ -1,4 +1,4 @@
-package reading
+package monitor
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
-	real, err := Load(OS(), []string{"../../tunnelstat/demodata/vm-6.1/after", "../../tunnelstat/demodata/vm-6.1/KERNEL"}, "")
+	real, err := Load(nil, "testdata/captures/vm-6.1/after", "testdata/captures/vm-6.1/KERNEL")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func FuzzDecode(f *testing.F) {
 // Seeded with the real captures.
 func FuzzLoadFile(f *testing.F) {
 	for _, p := range []string{"vyos-seed003/proc_net_dev", "vm-6.1/after/xfrm_stat", "vm-6.1/after/vti0_statistics", "vm-6.1/KERNEL"} {
-		b, err := os.ReadFile("../../tunnelstat/demodata/" + p)
+		b, err := os.ReadFile("testdata/captures/" + p)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func FuzzLoadFile(f *testing.F) {
 			return
 		}
 		fsys := fstest.MapFS{name: {Data: data}}
-		s, err := Load(fsys, []string{name}, "")
+		s, err := Load(fsys, name)
 		if err == nil {
 			_ = s.Reading()
 		}

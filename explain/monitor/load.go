@@ -1,4 +1,4 @@
-package reading
+package monitor
 
 import (
 	"bufio"
@@ -15,10 +15,11 @@ import (
 	"github.com/tunnelstat/tunnelstat/procnet"
 )
 
-// ErrUnrecognised is wrapped when a file is none of the inputs Load knows.
+// ErrUnrecognised is wrapped by Load's error when a file is none of the
+// inputs Load knows.
 var ErrUnrecognised = errors.New("not a recognised reading")
 
-// What Load accepts, for help texts.
+// LoadHelp says what Load accepts, for help texts.
 const LoadHelp = `A reading is one of:
   - a snapshot document written by "tunnelstat snapshot" (JSON);
   - a copy of /proc/net/dev, optionally with a copy of /proc/net/xfrm_stat
@@ -28,15 +29,27 @@ const LoadHelp = `A reading is one of:
     and IFNAME_statistics files ("name value" lines of
     /sys/class/net/IFNAME/statistics/*, every field apart, like stats64).`
 
-// Load reads one reading from files (see LoadHelp). Raw captures have no
-// time; kernel, if not "", is the kernel release they were taken on and
-// overrides any the files name.
-func Load(fsys fs.FS, paths []string, kernel string) (*Snapshot, error) {
+// Load reads one reading from files: a snapshot document, or raw captures
+// of one namespace taken together (see LoadHelp). Each file's type is
+// recognised by its content, so the paths may come in any order.
+//
+// fsys is where the paths are opened; nil opens them on the host, as given
+// on a command line (absolute, or relative to the working directory).
+//
+// Raw captures make a Snapshot without a time, with LinksFrom
+// "proc/net/dev" and every link's StatsFrom "proc/net/dev", unless an
+// IFNAME_statistics file gave that link stats64; without xfrm_stat, Unread
+// says so. The kernel release is that of an osrelease (or the VM rig's
+// KERNEL) file among them, else unknown: set KernelRelease when you know
+// it, so that explain picks the kernel's meanings.
+func Load(fsys fs.FS, paths ...string) (*Snapshot, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no file given")
 	}
-	var l loader
-	l.fsys = fsys
+	if fsys == nil {
+		fsys = hostFS{}
+	}
+	l := loader{fsys: fsys}
 	for _, p := range paths {
 		if err := l.add(p); err != nil {
 			return nil, err
@@ -46,19 +59,13 @@ func Load(fsys fs.FS, paths []string, kernel string) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", strings.Join(paths, ", "), err)
 	}
-	if kernel != "" {
-		snap.KernelRelease = kernel
-	}
 	return snap, nil
 }
 
-// OS returns an fs.FS for Load that accepts absolute and relative host
-// paths, as given on a command line.
-func OS() fs.FS { return osFS{} }
+// hostFS opens host paths as given, absolute or relative.
+type hostFS struct{}
 
-type osFS struct{}
-
-func (osFS) Open(name string) (fs.File, error) { return os.Open(name) }
+func (hostFS) Open(name string) (fs.File, error) { return os.Open(name) }
 
 type loader struct {
 	fsys     fs.FS
@@ -240,7 +247,7 @@ func (l *loader) finish() (*Snapshot, error) {
 	s := &Snapshot{Format: Format, KernelRelease: l.release, LinksFrom: "proc/net/dev"}
 	s.Links = make([]Link, len(l.dev))
 	for i := range l.dev {
-		s.Links[i] = LinkFromProcNetDev(&l.dev[i])
+		s.Links[i] = linkFromProcNetDev(&l.dev[i])
 	}
 	for _, st := range l.sysfs {
 		i := slices.IndexFunc(s.Links, func(k Link) bool { return k.Name == st.iface })

@@ -1,0 +1,72 @@
+// Package monitor reads network namespaces for package explain: once, from
+// saved files, or continuously, with each interval's events counted.
+//
+// # Readings
+//
+// A Snapshot is one reading of a namespace: every link with its kind,
+// tunnel parameters and stats64, /proc/net/xfrm_stat, the SAs (never their
+// keys), the policies, the policy defaults, SPD and SAD info, the kernel
+// release and the time. A part that could not be read is nil and listed in
+// Unread with the reason and, when known, what would make it readable
+// (CAP_NET_ADMIN for XFRM netlink); a part read and found empty is empty,
+// not nil, because explain treats "no SA" and "SAs not known" differently.
+// Snapshot.Reading converts a Snapshot into explain's input.
+//
+// Snapshots come from three places, and explain the same whichever it was:
+//
+//   - Open opens a Reader on a namespace (NetNS; ParseNetNS reads one as a
+//     person types it); Reader.Read takes a reading live. Only links that
+//     cannot be read at all are an error.
+//   - Decode reads the JSON document Snapshot.Encode writes, whose layout
+//     is named by Format ("tunnelstat.snapshot/v1"). Unknown fields and
+//     other formats are refused, never half read. Documents written since
+//     the format was introduced keep decoding to the same Snapshot.
+//   - Load reads raw captures: copies of /proc/net/dev, /proc/net/xfrm_stat
+//     and /sys/class/net/IFNAME/statistics, or a snapshot document (see
+//     LoadHelp).
+//
+// So a saved reading compared with a live one compares like with like:
+//
+//	before, _ := monitor.Decode(f)
+//	r, _ := monitor.Open(ctx, monitor.NetNS{Name: "blue"})
+//	after, _ := r.Read(ctx)
+//	rep := explain.Explain(before.Reading(), after.Reading())
+//
+// # Monitoring
+//
+// A Monitor watches one or many namespaces: New, then Run with a function
+// that receives, every interval, one Update per namespace, in order: the
+// interval's explain.Report, the full Snapshot when one was taken, and
+// Total, the namespace's cumulative explain.Tally (each event counted once,
+// however many findings describe it). A namespace that cannot be opened or
+// read yields an Update with Err and is tried again the next interval,
+// without holding up the others; its events are explained once it reads
+// again. Run ends when its context is done or the function returns an
+// error (ErrStop to end quietly), with every goroutine it started ended;
+// Close then closes the sockets.
+//
+// # What an interval costs
+//
+// Read live (Config.Open nil), a namespace costs, per interval:
+//
+//   - The first reading (the baseline): a full Read.
+//   - An interval in which no error counter moved: one stats-only netlink
+//     dump of the links' 64-bit counters (vtistat's Client.PollStats, a
+//     full link dump when links were added or removed), one read of
+//     xfrm_stat (xfrmstat's Client.MIBInto), and an explain.Explain of the
+//     two readings, all into storage kept from interval to interval:
+//     nothing is allocated per link, SA or policy; the interval's deadline
+//     costs a few small allocations, however large the namespace. No SA or
+//     policy is read.
+//   - An interval in which something moved (the report has findings): the
+//     same poll, then a full Read (link dump with parameters, SA and policy
+//     dumps, policy defaults, SPD and SAD info), explained again, so that
+//     the report has the policies and SAs that settle causes and fill the
+//     checks with SPIs. That Snapshot is allocated afresh and handed over
+//     in Update.Snapshot.
+//
+// With Config.Open, every interval reads a whole Snapshot from the Source.
+package monitor
+
+// All conversions between the reading packages' types, the Snapshot and
+// explain.Reading are in one file, reading.go.
