@@ -22,6 +22,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,6 +31,7 @@ import (
 	"testing"
 
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/internal/proctext"
 	"github.com/tunnelstat/tunnelstat/procnet"
 )
 
@@ -609,10 +611,47 @@ func loadCapture(t testing.TB, dir string) *capturedReading {
 	if err != nil {
 		t.Fatalf("%s/netlink.json.gz: %v", dir, err)
 	}
-	if err := json.NewDecoder(zr).Decode(&c.Netlink); err != nil {
+	if c.Netlink, err = decodeReading(zr); err != nil {
 		t.Fatalf("%s/netlink.json.gz: %v", dir, err)
 	}
 	return c
+}
+
+// readingJSON is explain.Reading as netlink.json.gz stores it: the MIB as
+// a JSON string holding the kernel's /proc/net/xfrm_stat text, which keeps
+// which counters the kernel printed; the rest as encoding/json writes it.
+type readingJSON struct {
+	*explain.Reading
+	MIB *mibText
+}
+
+// mibText is a MIB in the kernel's text layout.
+type mibText procnet.XfrmStat
+
+func (m *mibText) MarshalText() ([]byte, error) {
+	return proctext.AppendXfrmStat(nil, (*procnet.XfrmStat)(m).All()), nil
+}
+
+func (m *mibText) UnmarshalText(b []byte) error {
+	s, err := procnet.ParseXfrmStat(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	*m = mibText(*s)
+	return nil
+}
+
+func encodeReading(r *explain.Reading) ([]byte, error) {
+	return json.Marshal(readingJSON{Reading: r, MIB: (*mibText)(r.MIB)})
+}
+
+func decodeReading(r io.Reader) (*explain.Reading, error) {
+	rj := readingJSON{Reading: new(explain.Reading)}
+	if err := json.NewDecoder(r).Decode(&rj); err != nil {
+		return nil, err
+	}
+	rj.Reading.MIB = (*procnet.XfrmStat)(rj.MIB)
+	return rj.Reading, nil
 }
 
 // checkScenario explains before → after in every view and checks the

@@ -1,11 +1,27 @@
 package vtistat
 
 import (
+	"context"
+	"slices"
 	"testing"
 	"time"
 )
 
 func snap(t time.Time, links ...Link) *Snapshot { return &Snapshot{Time: t, Links: links} }
+
+// readLinks reads links once, as an embedder does: into a fresh Snapshot.
+func readLinks(ctx context.Context, c *Client, filters ...LinkFilter) ([]Link, error) {
+	var s Snapshot
+	err := c.Snapshot(ctx, &s, filters...)
+	return s.Links, err
+}
+
+// diff is Diff into a fresh Delta.
+func diff(before, after *Snapshot) Delta {
+	var d Delta
+	Diff(&d, before, after)
+	return d
+}
 
 func TestDiff(t *testing.T) {
 	t0 := time.Unix(1000, 0)
@@ -34,7 +50,7 @@ func TestDiff(t *testing.T) {
 		want := []LinkDelta{
 			{Index: 1, Name: "lo", PrevName: "lo", PrevIndex: 1, Stats: Stats64{RxPackets: 5, TxPackets: 5}},
 			{Index: 5, Name: "vti0", PrevName: "vti0", Kind: "vti", PrevIndex: 5, Stats: Stats64{TxErrors: 59, TxCarrierErrors: 56, Collisions: 3}},
-			{Index: 8, Name: "e32", PrevName: "e32", PrevIndex: 8, Stats: Stats64{RxBytes: 20}, Reset: ResetCounterDecreased, Decreased: 1 << 2},
+			{Index: 8, Name: "e32", PrevName: "e32", PrevIndex: 8, Stats: Stats64{RxBytes: 20}, Reset: ResetCounterDecreased, decreased: 1 << 2},
 			{Index: 9, Name: "src", PrevName: "src", PrevIndex: 9, Reset: ResetSourceChanged},
 			{Index: 11, Name: "vti1", PrevName: "vti1", Kind: "vti", PrevIndex: 6, Stats: Stats64{TxPackets: 4}, Reset: ResetRecreated},
 			{Index: 12, Name: "new", Stats: Stats64{RxPackets: 2}, Reset: ResetNewLink},
@@ -47,8 +63,16 @@ func TestDiff(t *testing.T) {
 		if len(d.Removed) != 1 || d.Removed[0] != (RemovedLink{Index: 7, Name: "gone"}) {
 			t.Errorf("removed %+v", d.Removed)
 		}
+		if got := slices.Collect(d.Links[2].DecreasedFields()); !slices.Equal(got, []string{"rx_bytes"}) {
+			t.Errorf("DecreasedFields() = %v", got)
+		}
+		for i := range d.Links {
+			if i != 2 && slices.Collect(d.Links[i].DecreasedFields()) != nil {
+				t.Errorf("link %d: DecreasedFields() not empty", i)
+			}
+		}
 	}
-	check(Diff(before, after))
+	check(diff(before, after))
 
 	// Unsorted snapshots (not made by a Client) give the same answer.
 	rev := func(s *Snapshot) *Snapshot {
@@ -58,17 +82,21 @@ func TestDiff(t *testing.T) {
 		}
 		return c
 	}
-	d := Diff(rev(before), after)
+	d := diff(rev(before), after)
+	check(d)
+
+	// A Delta passed again is overwritten, not appended to.
+	Diff(&d, before, after)
 	check(d)
 
 	// Same snapshot: no change, nothing allocated once warm.
 	var dd Delta
-	DiffInto(&dd, after, after)
+	Diff(&dd, after, after)
 	if dd.Resets() || len(dd.Removed) != 0 {
 		t.Errorf("self diff %+v", dd)
 	}
-	if n := testing.AllocsPerRun(100, func() { DiffInto(&dd, after, after) }); n != 0 {
-		t.Errorf("DiffInto: %v allocs", n)
+	if n := testing.AllocsPerRun(100, func() { Diff(&dd, after, after) }); n != 0 {
+		t.Errorf("Diff: %v allocs", n)
 	}
 }
 
@@ -79,7 +107,7 @@ func TestDiffByName(t *testing.T) {
 		Link{Name: "eth0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 4}})
 	after := snap(t0.Add(time.Second), Link{Name: "eth0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 9}},
 		Link{Name: "vti0", StatsSource: StatsProcNet})
-	d := Diff(before, after)
+	d := diff(before, after)
 	if len(d.Links) != 2 || d.Links[0].Stats.TxCarrierErrors != 5 || d.Links[0].Reset != NoReset ||
 		d.Links[1].Reset != ResetNewLink || len(d.Removed) != 1 || d.Removed[0].Name != "lo" {
 		t.Errorf("%+v", d)
@@ -97,7 +125,7 @@ func TestDiffIdentity(t *testing.T) {
 	after := snap(t0.Add(time.Second),
 		Link{Index: 5, Name: "vti9", Kind: "vti", StatsSource: Stats64Bit, Stats: Stats64{TxErrors: 3, TxCarrierErrors: 3}},
 		Link{Index: 6, Name: "gre1", Kind: "ipip", StatsSource: Stats64Bit, Stats: Stats64{TxPackets: 1}})
-	d := Diff(before, after)
+	d := diff(before, after)
 	if l := d.Links[0]; l.Reset != NoReset || l.PrevName != "vti1" || l.Name != "vti9" || l.Stats != (Stats64{}) {
 		t.Errorf("renamed: %+v", l)
 	}
@@ -113,7 +141,7 @@ func TestDiffIdentity(t *testing.T) {
 		Link{Name: "eth0", StatsSource: StatsProcNet})
 	pa := snap(t0.Add(time.Second), Link{Name: "eth0", StatsSource: StatsProcNet},
 		Link{Name: "vti0", StatsSource: StatsProcNet, Stats: Stats64{TxCarrierErrors: 30}})
-	d = Diff(pb, pa)
+	d = diff(pb, pa)
 	if l := d.Links[1]; l.Reset != ResetRecreated || l.Stats.TxCarrierErrors != 30 {
 		t.Errorf("re-created under /proc/net/dev: %+v", l)
 	}
@@ -123,7 +151,7 @@ func TestDiffIdentity(t *testing.T) {
 
 	// A name listed twice without indexes cannot be paired.
 	pd := snap(t0, Link{Name: "vti0", StatsSource: StatsProcNet}, Link{Name: "vti0", StatsSource: StatsProcNet})
-	d = Diff(pd, pd)
+	d = diff(pd, pd)
 	if d.Links[0].Reset != ResetDuplicate || d.Links[1].Reset != ResetDuplicate {
 		t.Errorf("duplicate: %+v", d.Links)
 	}

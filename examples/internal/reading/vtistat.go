@@ -121,7 +121,7 @@ func LinkFromProcNetDev(d *procnet.DevStats) Link {
 }
 
 // statsFieldNames are the kernel's names of Stats' fields, in struct order.
-var statsFieldNames = vtistat.StatsFieldNames
+var statsFieldNames = vtistat.StatsFieldNames()
 
 // field returns a pointer to the field named as the kernel names it.
 func (s *Stats) field(name string) *uint64 {
@@ -163,10 +163,11 @@ func (r *linkReader) close() error {
 }
 
 func (r *linkReader) read(ctx context.Context, snap *Snapshot) error {
-	links, err := r.c.Links(ctx)
-	if err != nil {
+	var vs vtistat.Snapshot
+	if err := r.c.Snapshot(ctx, &vs); err != nil {
 		return err
 	}
+	links := vs.Links
 	snap.Links = make([]Link, len(links))
 	for i := range links {
 		snap.Links[i] = LinkFromVTIStat(&links[i])

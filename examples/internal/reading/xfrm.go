@@ -50,7 +50,7 @@ func (r *xfrmReader) read(ctx context.Context, snap *Snapshot) {
 	fail := func(part string, err error) {
 		snap.Unread = append(snap.Unread, unread(part, err))
 	}
-	if sas, err := r.c.SAs(ctx); err != nil {
+	if sas, err := r.c.SAs(ctx, nil); err != nil {
 		fail("sas", err)
 	} else {
 		if sas == nil {
@@ -58,7 +58,7 @@ func (r *xfrmReader) read(ctx context.Context, snap *Snapshot) {
 		}
 		snap.SAs = sas
 	}
-	if pols, err := r.c.Policies(ctx); err != nil {
+	if pols, err := r.c.Policies(ctx, nil); err != nil {
 		fail("policies", err)
 	} else {
 		if pols == nil {
@@ -88,14 +88,14 @@ func (r *xfrmReader) read(ctx context.Context, snap *Snapshot) {
 // and the namespace is the process's own, directly.
 func (r *xfrmReader) readMIB(ctx context.Context, snap *Snapshot) {
 	var (
-		mib *procnet.XfrmStat
+		mib = new(procnet.XfrmStat)
 		err error
 	)
 	switch {
 	case r.c != nil:
-		mib, err = r.c.MIB(ctx)
+		err = r.c.MIB(ctx, mib)
 	case r.ns == (NetNS{}):
-		mib, err = procnet.ReadXfrmStat(ctx)
+		mib, err = procnet.FS{}.ReadXfrmStat(ctx)
 	default:
 		err = fmt.Errorf("XFRM client for %s not opened: %w", r.ns.describe(), r.dialErr)
 	}
