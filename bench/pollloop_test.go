@@ -4,7 +4,7 @@ package bench
 
 // A monitoring agent's poll loop at scale: every tick it reads the counters
 // of 10 000 links (vtistat PollStats), the namespace's XFRM MIB
-// (xfrmstat MIBInto), the SPD and SAD sizes (SPDInfo, SADInfo) and
+// (xfrmstat MIB), the SPD and SAD sizes (SPDInfo, SADInfo) and
 // explains what moved since the previous poll (explain.Explain, which
 // computes the deltas), all into storage reused from poll to poll: the
 // poll the scale issue describes. One Snapshot is polled in place, its
@@ -106,9 +106,9 @@ type agent struct {
 const (
 	phaseLinks    = iota // PollStats (a full dump when the link set changed)
 	phaseRefresh         // Snapshot, on a periodic refresh
-	phaseMIB             // MIBInto
+	phaseMIB             // MIB
 	phaseInfo            // SPDInfo + SADInfo
-	phaseLists           // PoliciesInto + SAsInto, when read
+	phaseLists           // Policies + SAs into reused storage, when read
 	phaseReadings        // links for explain: the stand-ins' parameters after a full dump, and the conversion
 	phaseExplain         // explain.Explain
 	phaseCount
@@ -161,7 +161,7 @@ func (a *agent) poll(ctx context.Context) error {
 		}
 		a.mark(phaseLinks, &t)
 	}
-	if err := a.xc.MIBInto(ctx, &a.mib[a.cur]); err != nil {
+	if err := a.xc.MIB(ctx, &a.mib[a.cur]); err != nil {
 		return err
 	}
 	a.mark(phaseMIB, &t)
@@ -176,10 +176,10 @@ func (a *agent) poll(ctx context.Context) error {
 	a.mark(phaseInfo, &t)
 	if refresh || a.pols == nil || spd.Total() != a.spd.Total() || sad.Count != a.sad.Count {
 		a.listReads++
-		if a.pols, err = a.xc.PoliciesInto(ctx, a.pols[:0]); err != nil {
+		if a.pols, err = a.xc.Policies(ctx, a.pols[:0]); err != nil {
 			return err
 		}
-		if a.sas, err = a.xc.SAsInto(ctx, a.sas[:0]); err != nil {
+		if a.sas, err = a.xc.SAs(ctx, a.sas[:0]); err != nil {
 			return err
 		}
 		if a.sas == nil {
@@ -192,7 +192,7 @@ func (a *agent) poll(ctx context.Context) error {
 
 	// explain computes the deltas itself (with resets) from the two
 	// readings; an agent
-	// exporting rates would add vtistat.DiffInto and a Delta (about 2.6 MB
+	// exporting rates would add vtistat.Diff and a Delta (about 2.6 MB
 	// more at 10 000 links).
 	r := &a.reading[a.cur]
 	r.Time, r.KernelRelease, r.MIB, r.Policies, r.SAs = s.Time, a.release, &a.mib[a.cur], a.explainPols, a.explainSAs

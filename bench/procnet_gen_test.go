@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tunnelstat/tunnelstat/internal/proctext"
 	"github.com/tunnelstat/tunnelstat/procnet"
 )
 
@@ -28,7 +30,7 @@ func realNetDevLines(tb testing.TB) []procnet.DevStats {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		stats, err := procnet.AppendNetDev(nil, data)
+		stats, err := procnet.ParseNetDev(bytes.NewReader(data))
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -54,7 +56,7 @@ func syntheticNetDev(tb testing.TB, n int) []byte {
 		if len(prefix)+len(suffix) > 15 {
 			prefix = prefix[:15-len(suffix)]
 		}
-		v := tmpl.Values()
+		v := devValues(&tmpl)
 		for c, x := range v {
 			if x > 4 {
 				v[c] = x - x/4 + rng.Uint64N(x/2)
@@ -67,7 +69,21 @@ func syntheticNetDev(tb testing.TB, n int) []byte {
 		d.TxFIFOErrors, d.Collisions, d.TxCarrierSum, d.TxCompressed = v[12], v[13], procnet.Sum(v[14]), v[15]
 		stats[i] = d
 	}
-	return procnet.AppendNetDevText(nil, stats)
+	b := proctext.AppendNetDevHeader(nil)
+	for i := range stats {
+		b = proctext.AppendNetDevLine(b, stats[i].Name, stats[i].All())
+	}
+	return b
+}
+
+// devValues returns the 16 columns of d in file order.
+func devValues(d *procnet.DevStats) (v [16]uint64) {
+	i := 0
+	for _, x := range d.All() {
+		v[i] = x
+		i++
+	}
+	return v
 }
 
 // memDir returns a directory on tmpfs when the machine has one, so that

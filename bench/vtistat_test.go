@@ -169,11 +169,12 @@ func BenchmarkLinkDump(b *testing.B) {
 			b.Run("impl=vtistat", func(b *testing.B) { // Snapshot into reused storage
 				benchVtistat(ctx, b, ns, false)
 			})
-			b.Run("impl=vtistat-links", func(b *testing.B) { // the allocating API
+			b.Run("impl=vtistat-links", func(b *testing.B) { // Snapshot into fresh storage: a one-shot read
 				c := dialVtistat(b, ns)
 				perLink(b, ns.links, func() {
-					if l, err := c.Links(ctx); err != nil || len(l) != ns.links {
-						b.Fatalf("%d links, %v", len(l), err)
+					var s vtistat.Snapshot
+					if err := c.Snapshot(ctx, &s); err != nil || len(s.Links) != ns.links {
+						b.Fatalf("%d links, %v", len(s.Links), err)
 					}
 				})
 			})
@@ -383,10 +384,11 @@ func TestSameCountersAsPeers(t *testing.T) {
 	// Counters can move between reads (IPv6 on the up pair): retry a few
 	// times until three reads agree.
 	for try := 0; ; try++ {
-		ours, err := c.Links(context.Background())
-		if err != nil {
+		var snap vtistat.Snapshot
+		if err := c.Snapshot(context.Background(), &snap); err != nil {
 			t.Fatal(err)
 		}
+		ours := snap.Links
 		theirs, err := rc.Link.List()
 		if err != nil {
 			t.Fatal(err)

@@ -151,12 +151,12 @@ func policyDump(ctx context.Context, b *testing.B, ns *xfrmNS) {
 		f := newFloor(b, ns.fd, unix.NETLINK_XFRM, 0x15 /* XFRM_MSG_GETPOLICY */, nil)
 		perItem(b, n, "policy", func() { f.dump(b, n) })
 	})
-	b.Run("impl=xfrmstat-into", func(b *testing.B) { // PoliciesInto, storage reused
+	b.Run("impl=xfrmstat-into", func(b *testing.B) { // Policies, storage reused
 		c := dialXfrmstat(b, ns)
 		var pols []xfrmstat.Policy
 		perItem(b, n, "policy", func() {
 			var err error
-			if pols, err = c.PoliciesInto(ctx, pols); err != nil || len(pols) != n {
+			if pols, err = c.Policies(ctx, pols); err != nil || len(pols) != n {
 				b.Fatalf("%d policies, %v", len(pols), err)
 			}
 		})
@@ -164,7 +164,7 @@ func policyDump(ctx context.Context, b *testing.B, ns *xfrmNS) {
 	b.Run("impl=xfrmstat", func(b *testing.B) { // Policies: a fresh slice every time
 		c := dialXfrmstat(b, ns)
 		perItem(b, n, "policy", func() {
-			if pols, err := c.Policies(ctx); err != nil || len(pols) != n {
+			if pols, err := c.Policies(ctx, nil); err != nil || len(pols) != n {
 				b.Fatalf("%d policies, %v", len(pols), err)
 			}
 		})
@@ -223,7 +223,7 @@ func saDump(ctx context.Context, b *testing.B, ns *xfrmNS, ipLines int) {
 		var sas []xfrmstat.SA
 		perItem(b, n, "sa", func() {
 			var err error
-			if sas, err = c.SAsInto(ctx, sas); err != nil || len(sas) != n {
+			if sas, err = c.SAs(ctx, sas); err != nil || len(sas) != n {
 				b.Fatalf("%d SAs, %v", len(sas), err)
 			}
 		})
@@ -231,7 +231,7 @@ func saDump(ctx context.Context, b *testing.B, ns *xfrmNS, ipLines int) {
 	b.Run("impl=xfrmstat", func(b *testing.B) {
 		c := dialXfrmstat(b, ns)
 		perItem(b, n, "sa", func() {
-			if sas, err := c.SAs(ctx); err != nil || len(sas) != n {
+			if sas, err := c.SAs(ctx, nil); err != nil || len(sas) != n {
 				b.Fatalf("%d SAs, %v", len(sas), err)
 			}
 		})
@@ -299,7 +299,7 @@ func TestSamePoliciesAsVishvananda(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ours, err := c.Policies(context.Background())
+	ours, err := c.Policies(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

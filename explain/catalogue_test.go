@@ -105,17 +105,17 @@ func TestMIBCountersClaimedOnce(t *testing.T) {
 }
 
 func TestMIBNamesMatchProcnet(t *testing.T) {
-	if !slices.Equal(mibNames[:], procnet.KnownXfrmCounters) {
-		t.Fatalf("mibNames differ from procnet.KnownXfrmCounters:\n%v\n%v", mibNames, procnet.KnownXfrmCounters)
+	known := procnet.KnownXfrmCounters()
+	if !slices.Equal(mibNames[:], known) {
+		t.Fatalf("mibNames differ from procnet.KnownXfrmCounters():\n%v\n%v", mibNames, known)
 	}
 	// mibValues reads the same fields procnet names.
-	var s procnet.XfrmStat
-	for i, n := range procnet.KnownXfrmCounters {
-		setMIB(&s, n, uint64(i+1))
-		s.Present[i] = true
+	s := mib()
+	for i, n := range known {
+		setMIB(s, n, uint64(i+1))
 	}
-	v := mibValues(&s)
-	for i, n := range procnet.KnownXfrmCounters {
+	v := mibValues(s)
+	for i, n := range known {
 		if got, _ := s.Counter(n); got != v[i] {
 			t.Errorf("%s: mibValues %d, procnet %d", n, v[i], got)
 		}

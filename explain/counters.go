@@ -156,7 +156,7 @@ func (c *counters) quiet() bool {
 }
 
 // mibNames are the XfrmStat counters explain uses, in the order of
-// procnet's named fields (and of XfrmStat.Present).
+// procnet's named fields (procnet.KnownXfrmCounters()).
 var mibNames = [...]string{
 	"XfrmInError", "XfrmInBufferError", "XfrmInHdrError", "XfrmInNoStates", "XfrmInStateProtoError",
 	"XfrmInStateModeError", "XfrmInStateSeqError", "XfrmInStateExpired", "XfrmInStateMismatch",
@@ -201,16 +201,21 @@ type mibDelta struct {
 	after   [nMIB]uint64
 }
 
-// presentIn reports whether the kernel printed counter i. A reading whose
-// Present array is all false (built by hand, not parsed) is taken to have
-// every counter.
-func presentIn(s *procnet.XfrmStat, i int) bool {
-	for _, p := range s.Present {
-		if p {
-			return s.Present[i]
+// mibPresent reports which counters the kernel printed. A reading that
+// has none of them (built by hand, not parsed) is taken to have every
+// counter.
+func mibPresent(s *procnet.XfrmStat) (present [nMIB]bool) {
+	some := false
+	for i, name := range mibNames {
+		_, present[i] = s.Counter(name)
+		some = some || present[i]
+	}
+	if !some {
+		for i := range present {
+			present[i] = true
 		}
 	}
-	return true
+	return present
 }
 
 func newMIBDelta(before, after *procnet.XfrmStat) mibDelta {
@@ -219,11 +224,13 @@ func newMIBDelta(before, after *procnet.XfrmStat) mibDelta {
 		return d
 	}
 	d.after = mibValues(after)
+	inAfter, inBefore := mibPresent(after), [nMIB]bool{}
 	if before != nil {
 		d.before = mibValues(before)
+		inBefore = mibPresent(before)
 	}
 	for i := range nMIB {
-		d.present[i] = presentIn(after, i) && (before == nil || presentIn(before, i))
+		d.present[i] = inAfter[i] && (before == nil || inBefore[i])
 		if !d.present[i] {
 			continue
 		}

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
 	"strings"
@@ -52,9 +53,13 @@ func underlay() LinkReading {
 
 // mib returns a MIB with every counter present and the given ones set.
 func mib(kv ...any) *procnet.XfrmStat {
-	s := &procnet.XfrmStat{}
-	for i := range s.Present {
-		s.Present[i] = true
+	var text []byte
+	for _, name := range procnet.KnownXfrmCounters() {
+		text = append(text, name+"\t0\n"...)
+	}
+	s, err := procnet.ParseXfrmStat(bytes.NewReader(text))
+	if err != nil {
+		panic(err) // the known names, printed as the kernel does
 	}
 	for i := 0; i < len(kv); i += 2 {
 		setMIB(s, kv[i].(string), uint64(kv[i+1].(int)))

@@ -56,7 +56,8 @@ func TestRecreatedInProcNetDev(t *testing.T) {
 	if reset != 1 || events != 30 {
 		t.Errorf("want a counter-reset and 30 events since vti0 was created:\n%s", rep.String())
 	}
-	d := procnet.DiffNetDev(b, a)
+	var d procnet.NetDevDelta
+	procnet.DiffNetDev(&d, b, a)
 	if len(d.Resets) != 1 || d.Resets[0].Name != "vti0" || d.Resets[0].Reason != procnet.ResetReordered {
 		t.Errorf("DiffNetDev: %+v", d)
 	}

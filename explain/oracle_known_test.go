@@ -22,7 +22,7 @@ func handWorld(label string, release string, view oView, withMIB bool, phase int
 			w.kernel = k
 		}
 	}
-	for i, n := range procnet.KnownXfrmCounters {
+	for i, n := range procnet.KnownXfrmCounters() {
 		w.present[i] = mibPrinted(n, w.kernel.v)
 	}
 	return w

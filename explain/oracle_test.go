@@ -467,7 +467,7 @@ func (w *oWorld) dump() string {
 		}
 	}
 	var mib []string
-	for i, n := range procnet.KnownXfrmCounters {
+	for i, n := range procnet.KnownXfrmCounters() {
 		if d := w.mibA[i] - w.mibB[i]; d != 0 {
 			mib = append(mib, fmt.Sprintf("%s +%d", n, d))
 		}

@@ -95,6 +95,7 @@ package explain_test
 // The checks are described in oracle_test.go.
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -324,7 +325,7 @@ type oWorld struct {
 
 var mibIdx = func() map[string]int {
 	m := map[string]int{}
-	for i, n := range procnet.KnownXfrmCounters {
+	for i, n := range procnet.KnownXfrmCounters() {
 		m[n] = i
 	}
 	return m
@@ -468,7 +469,7 @@ func genWorld(r oRand, phase int, label string) *oWorld {
 	w.view = oView(r.intn(4))
 	w.withMIB = !chance(r, 25)
 	kv := w.kernel.v
-	for i, n := range procnet.KnownXfrmCounters {
+	for i, n := range procnet.KnownXfrmCounters() {
 		w.present[i] = mibPrinted(n, kv)
 		if w.present[i] && chance(r, 50) {
 			w.mibB[i] = uint64(r.intn(1000))
@@ -848,10 +849,10 @@ func (w *oWorld) apply(l *oLink, c explain.Cause, ev oEv) {
 // ---- readings ----
 
 // mib renders the counters as the kernel prints /proc/net/xfrm_stat and
-// parses them, so Present is what a real reading has.
+// parses them, so which counters are present is what a real reading has.
 func (w *oWorld) mib(v [32]uint64) *procnet.XfrmStat {
 	b := make([]byte, 0, 1200)
-	for i, n := range procnet.KnownXfrmCounters {
+	for i, n := range procnet.KnownXfrmCounters() {
 		if w.present[i] {
 			b = append(b, n...)
 			b = append(b, "          \t"...)
@@ -859,8 +860,8 @@ func (w *oWorld) mib(v [32]uint64) *procnet.XfrmStat {
 			b = append(b, '\n')
 		}
 	}
-	s := new(procnet.XfrmStat)
-	if err := s.UnmarshalText(b); err != nil {
+	s, err := procnet.ParseXfrmStat(bytes.NewReader(b))
+	if err != nil {
 		panic(err)
 	}
 	return s

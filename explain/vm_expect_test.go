@@ -32,6 +32,7 @@ import (
 
 	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
+	"github.com/tunnelstat/tunnelstat/internal/proctext"
 	"github.com/tunnelstat/tunnelstat/procnet"
 	"github.com/tunnelstat/tunnelstat/vtistat"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
@@ -669,6 +670,47 @@ func loadCapture(t testing.TB, dir string) *capturedReading {
 		t.Fatalf("%s/netlink.json.gz: %v", dir, err)
 	}
 	return c
+}
+
+// mibText is a MIB in the kernel's text layout.
+type mibText procnet.XfrmStat
+
+func (m *mibText) MarshalText() ([]byte, error) {
+	return proctext.AppendXfrmStat(nil, (*procnet.XfrmStat)(m).All()), nil
+}
+
+func (m *mibText) UnmarshalText(b []byte) error {
+	s, err := procnet.ParseXfrmStat(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	*m = mibText(*s)
+	return nil
+}
+
+// MarshalJSON writes the MIB as a JSON string holding the kernel's
+// /proc/net/xfrm_stat text, which keeps which counters the kernel printed,
+// and the rest as encoding/json writes it.
+func (n *netlinkCapture) MarshalJSON() ([]byte, error) {
+	type plain netlinkCapture
+	return json.Marshal(struct {
+		*plain
+		MIB *mibText
+	}{(*plain)(n), (*mibText)(n.MIB)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (n *netlinkCapture) UnmarshalJSON(b []byte) error {
+	type plain netlinkCapture
+	v := struct {
+		*plain
+		MIB *mibText
+	}{plain: (*plain)(n)}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	n.MIB = (*procnet.XfrmStat)(v.MIB)
+	return nil
 }
 
 // checkScenario explains before → after in every view and checks the

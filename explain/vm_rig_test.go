@@ -22,7 +22,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,9 +30,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tunnelstat/tunnelstat/internal/netns"
+	"github.com/tunnelstat/tunnelstat/internal/proctext"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
 	"github.com/tunnelstat/tunnelstat/internal/vmtest"
 	"github.com/tunnelstat/tunnelstat/internal/xfrm"
+	"github.com/tunnelstat/tunnelstat/procnet"
 	"github.com/tunnelstat/tunnelstat/vtistat"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
@@ -360,7 +361,7 @@ func (r *rig) sendPacketRaw(s *side, dev string, pkt []byte, n int) {
 
 func (r *rig) sendLink(s *side, dev string, typ int, pkt []byte, n int) {
 	r.t.Helper()
-	links, err := s.vti.Links(context.Background(), vtistat.WithName(dev))
+	links, err := readLinks(s.vti, vtistat.ByName(dev))
 	if err != nil || len(links) != 1 {
 		r.t.Fatalf("%s: link %s: %v", s.name, dev, err)
 	}
@@ -431,7 +432,7 @@ func (r *rig) expectReceived(s *side, n int) {
 // mtu returns the MTU of a link of s.
 func (r *rig) mtu(s *side, name string) uint32 {
 	r.t.Helper()
-	links, err := s.vti.Links(context.Background(), vtistat.WithName(name))
+	links, err := readLinks(s.vti, vtistat.ByName(name))
 	if err != nil || len(links) != 1 {
 		r.t.Fatalf("%s: link %s: %v", s.name, name, err)
 	}
@@ -481,18 +482,19 @@ func (r *rig) read(s *side) *capturedReading {
 		time.Sleep(50 * time.Millisecond)
 	}
 	nl := &netlinkCapture{Time: time.Now(), KernelRelease: c.Release}
-	links, err := s.vti.Links(ctx)
+	links, err := readLinks(s.vti)
 	if err != nil {
 		t.Fatalf("%s: vtistat links: %v", s.name, err)
 	}
 	nl.Links = captureLinks(links)
-	if nl.MIB, err = s.xfrm.MIB(ctx); err != nil {
+	nl.MIB = new(procnet.XfrmStat)
+	if err = s.xfrm.MIB(ctx, nl.MIB); err != nil {
 		t.Fatalf("%s: xfrmstat MIB: %v", s.name, err)
 	}
-	if nl.Policies, err = s.xfrm.Policies(ctx); err != nil {
+	if nl.Policies, err = s.xfrm.Policies(ctx, nil); err != nil {
 		t.Fatalf("%s: xfrmstat policies: %v", s.name, err)
 	}
-	if nl.SAs, err = s.xfrm.SAs(ctx); err != nil {
+	if nl.SAs, err = s.xfrm.SAs(ctx, nil); err != nil {
 		t.Fatalf("%s: xfrmstat SAs: %v", s.name, err)
 	}
 	defaults, err := s.xfrm.PolicyDefaults(ctx)
@@ -508,8 +510,8 @@ func (r *rig) read(s *side) *capturedReading {
 		nl.OutboundDefaultBlock = &block
 	}
 	// Both readers of the MIB must agree: nothing moves between them.
-	if text, err := nl.MIB.MarshalText(); err != nil || !bytes.Equal(text, c.XfrmStat) {
-		t.Errorf("%s: xfrmstat.MIB and /proc/net/xfrm_stat differ (%v):\n%s\n---\n%s", s.name, err, text, c.XfrmStat)
+	if text := proctext.AppendXfrmStat(nil, nl.MIB.All()); !bytes.Equal(text, c.XfrmStat) {
+		t.Errorf("%s: xfrmstat.MIB and /proc/net/xfrm_stat differ:\n%s\n---\n%s", s.name, text, c.XfrmStat)
 	}
 	c.Netlink = nl
 	return c
@@ -545,15 +547,21 @@ func (r *rig) save(name string, c *capturedReading) {
 	vmtest.SaveArtifact(r.t, name+"/osrelease", []byte(c.Release+"\n"))
 }
 
+// readLinks reads links once into a fresh Snapshot.
+func readLinks(c *vtistat.Client, filters ...vtistat.LinkFilter) ([]vtistat.Link, error) {
+	var s vtistat.Snapshot
+	err := c.Snapshot(context.Background(), &s, filters...)
+	return s.Links, err
+}
+
 // statsNames are the stats64 field names, in struct order.
-var statsNames = vtistat.StatsFieldNames
+var statsNames = vtistat.StatsFieldNames()
 
 // statsValues returns the stats64 fields in struct order.
-func statsValues(s *vtistat.Stats64) [len(vtistat.StatsFieldNames)]uint64 {
-	var out [len(vtistat.StatsFieldNames)]uint64
-	v := reflect.ValueOf(s).Elem()
-	for i := range out {
-		out[i] = v.Field(i).Uint()
+func statsValues(s *vtistat.Stats64) []uint64 {
+	var out []uint64
+	for _, v := range s.All() {
+		out = append(out, v)
 	}
 	return out
 }

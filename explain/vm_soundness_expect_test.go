@@ -39,7 +39,7 @@ var soundFactsOnlyFlag = flag.Bool("vmsound.factsonly", false, "soundness scenar
 func soundFactsOnly() bool { return *soundFactsOnlyFlag }
 
 // linkStats returns the stats64 fields in struct order
-// (vtistat.StatsFieldNames).
+// (vtistat.StatsFieldNames()).
 func linkStats(s *vtistat.Stats64) []uint64 {
 	v := reflect.ValueOf(s).Elem()
 	out := make([]uint64, v.NumField())
@@ -183,7 +183,7 @@ func moved(before, after *capturedReading) map[string]int64 {
 			continue
 		}
 		bv, av := linkStats(&b.Stats), linkStats(&l.Stats)
-		for i, name := range vtistat.StatsFieldNames {
+		for i, name := range vtistat.StatsFieldNames() {
 			if bv[i] != av[i] {
 				out[l.Name+" "+name] = int64(av[i] - bv[i])
 			}
@@ -359,7 +359,7 @@ var soundSpecs = []soundSpec{
 			// only the ifindex (netlink) and the position (/proc/net/dev)
 			// tell that it is another link.
 			bv, av := linkStats(&b.Stats), linkStats(&a.Stats)
-			for i, name := range vtistat.StatsFieldNames {
+			for i, name := range vtistat.StatsFieldNames() {
 				if av[i] < bv[i] {
 					t.Errorf("KERNEL FACT: the new vti1's %s (%d) is below the old one's (%d)", name, av[i], bv[i])
 				}

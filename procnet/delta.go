@@ -54,10 +54,10 @@ func (r ResetReason) String() string {
 type NetDevReset struct {
 	Name   string
 	Reason ResetReason
-	// Column is, for ResetDecreased, the index in NetDevColumns of the first
-	// column that went down, and Before and After are its two values.
-	// Otherwise Column is -1 and Before and After are 0.
-	Column        int
+	// Column is, for ResetDecreased, the first column that went down, named
+	// as NetDevColumns names it ("tx carrier"), and Before and After are its
+	// two values. Otherwise Column is "" and Before and After are 0.
+	Column        string
 	Before, After uint64
 }
 
@@ -70,6 +70,8 @@ type NetDevDelta struct {
 	// Resets lists the interfaces that Devs leaves out and why: those of the
 	// later reading in its order, then vanished ones in the earlier order.
 	Resets []NetDevReset
+
+	pairing linkid.Pairing // DiffNetDev's scratch, reused between calls
 }
 
 // Dev returns the delta of the named interface, if it has one.
@@ -82,24 +84,30 @@ func (d *NetDevDelta) Dev(name string) (DevStats, bool) {
 	return DevStats{}, false
 }
 
-// DiffNetDev returns after-before per interface, pairing interfaces by name.
-// A counter that went down, an interface that vanished, appeared, or was
-// re-created in between (seen as a change of order), and a name listed twice
-// are reported in Resets and never as a wrapped or partial number.
+// DiffNetDev sets dst to after-before per interface. A counter that went
+// down, an interface that vanished, appeared, or was re-created in between
+// (seen as a change of order), and a name listed twice are reported in
+// Resets and never as a wrapped or partial number.
 //
 // Interfaces are paired by the module's one link identity (internal/linkid):
 // /proc/net/dev has no interface index, so by name and by the order the
 // kernel lists interfaces in.
-func DiffNetDev(before, after []DevStats) NetDevDelta {
-	var d NetDevDelta
-	var p linkid.Pairing
-	linkid.Pair(&p, devList(before), devList(after))
+//
+// dst is overwritten and its storage reused, as every destination in this
+// module: in a poll loop, keep one NetDevDelta and pass it each time; once
+// it is large enough and the interfaces have not changed, DiffNetDev
+// allocates nothing. Names in dst share the strings of after.
+func DiffNetDev(dst *NetDevDelta, before, after []DevStats) {
+	d := dst
+	d.Devs, d.Resets = d.Devs[:0], d.Resets[:0]
+	p := &d.pairing
+	linkid.Pair(p, devList(before), devList(after))
 	reported := map[string]bool(nil) // duplicate names already reported
 	for j := range after {
 		name := after[j].Name
 		switch p.How[j] {
 		case linkid.New:
-			d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetAppeared, Column: -1})
+			d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetAppeared})
 			continue
 		case linkid.Duplicate:
 			if !reported[name] {
@@ -107,14 +115,14 @@ func DiffNetDev(before, after []DevStats) NetDevDelta {
 					reported = make(map[string]bool)
 				}
 				reported[name] = true
-				d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetDuplicate, Column: -1})
+				d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetDuplicate})
 			}
 			continue
 		case linkid.Recreated:
-			d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetReordered, Column: -1})
+			d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetReordered})
 			continue
 		}
-		b, a := before[p.Prev[j]].Values(), after[j].Values()
+		b, a := before[p.Prev[j]].values(), after[j].values()
 		col := -1
 		for c := range a {
 			if a[c] < b[c] {
@@ -123,10 +131,10 @@ func DiffNetDev(before, after []DevStats) NetDevDelta {
 			}
 		}
 		if col >= 0 {
-			d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetDecreased, Column: col, Before: b[col], After: a[col]})
+			d.Resets = append(d.Resets, NetDevReset{Name: name, Reason: ResetDecreased, Column: netDevColumns[col], Before: b[col], After: a[col]})
 			continue
 		}
-		var v [16]uint64
+		var v [nNetDevColumns]uint64
 		for c := range a {
 			v[c] = a[c] - b[c]
 		}
@@ -135,13 +143,12 @@ func DiffNetDev(before, after []DevStats) NetDevDelta {
 		d.Devs = append(d.Devs, s)
 	}
 	for k, i := range p.Vanished {
-		r := NetDevReset{Name: before[i].Name, Reason: ResetVanished, Column: -1}
+		r := NetDevReset{Name: before[i].Name, Reason: ResetVanished}
 		if p.VanishedDuplicate[k] {
 			r.Reason = ResetDuplicate
 		}
 		d.Resets = append(d.Resets, r)
 	}
-	return d
 }
 
 // devList is a /proc/net/dev reading as internal/linkid pairs it: names
@@ -164,22 +171,30 @@ type CounterReset struct {
 // XfrmStatDelta is the difference between two readings of
 // /proc/net/xfrm_stat.
 type XfrmStatDelta struct {
-	// XfrmStat holds after-before. Present[i] is true only for counters in
-	// both readings that did not go down; Other holds, in the later
-	// reading's order, the unknown counters in both that did not go down.
+	// XfrmStat holds after-before. Its Counter reports present only the
+	// counters in both readings that did not go down; Other holds, in the
+	// later reading's order, the unknown counters in both that did not go
+	// down.
 	XfrmStat
 	// Resets lists the counters left out and why.
 	Resets []CounterReset
 }
 
-// DiffXfrmStat returns after-before for every counter. A counter that went
-// down (the namespace was re-created, or a 32-bit kernel's unsigned long
-// wrapped) or that only one reading has is reported in Resets, never as a
-// wrapped number.
-func DiffXfrmStat(before, after *XfrmStat) XfrmStatDelta {
-	var d XfrmStatDelta
-	for i, name := range KnownXfrmCounters {
-		inB, inA := before.Present[i], after.Present[i]
+// DiffXfrmStat sets dst to after-before for every counter. A counter that
+// went down (the namespace was re-created, or a 32-bit kernel's unsigned
+// long wrapped) or that only one reading has is reported in Resets, never
+// as a wrapped number.
+//
+// dst is overwritten and its storage reused, as in DiffNetDev: with the same
+// counters in both readings, DiffXfrmStat allocates nothing. Names in dst
+// share the strings of before and after.
+func DiffXfrmStat(dst *XfrmStatDelta, before, after *XfrmStat) {
+	d := dst
+	other, resets := d.Other[:0], d.Resets[:0]
+	d.XfrmStat = XfrmStat{}
+	d.Other, d.Resets = other, resets
+	for i, name := range knownXfrmCounters {
+		inB, inA := before.present[i], after.present[i]
 		switch {
 		case inB && inA:
 			b, a := *before.field(i), *after.field(i)
@@ -187,7 +202,7 @@ func DiffXfrmStat(before, after *XfrmStat) XfrmStatDelta {
 				d.Resets = append(d.Resets, CounterReset{Name: name, Reason: ResetDecreased, Before: b, After: a})
 				continue
 			}
-			d.Present[i] = true
+			d.present[i] = true
 			*d.field(i) = a - b
 		case inA:
 			d.Resets = append(d.Resets, CounterReset{Name: name, Reason: ResetAppeared, After: *after.field(i)})
@@ -211,7 +226,6 @@ func DiffXfrmStat(before, after *XfrmStat) XfrmStatDelta {
 			d.Resets = append(d.Resets, CounterReset{Name: c.Name, Reason: ResetVanished, Before: c.Value})
 		}
 	}
-	return d
 }
 
 func findCounter(cs []Counter, name string) (uint64, bool) {

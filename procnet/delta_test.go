@@ -8,7 +8,7 @@ import (
 
 func dev(name string, v uint64) DevStats {
 	d := DevStats{Name: name}
-	var a [16]uint64
+	var a [nNetDevColumns]uint64
 	for i := range a {
 		a[i] = v
 	}
@@ -33,9 +33,9 @@ func resetsString(rs []NetDevReset) string {
 	for _, r := range rs {
 		fmt.Fprintf(&b, "%s:%s", r.Name, r.Reason)
 		if r.Reason == ResetDecreased {
-			fmt.Fprintf(&b, "(%s %d->%d)", NetDevColumns[r.Column], r.Before, r.After)
-		} else if r.Column != -1 {
-			fmt.Fprintf(&b, "(column %d)", r.Column)
+			fmt.Fprintf(&b, "(%s %d->%d)", r.Column, r.Before, r.After)
+		} else if r.Column != "" {
+			fmt.Fprintf(&b, "(column %q)", r.Column)
 		}
 		b.WriteString(" ")
 	}
@@ -45,7 +45,7 @@ func resetsString(rs []NetDevReset) string {
 func devsString(ds []DevStats) string {
 	var b strings.Builder
 	for _, d := range ds {
-		v := d.Values()
+		v := d.values()
 		for _, x := range v[1:] {
 			if x != v[0] {
 				fmt.Fprintf(&b, "%s=%v ", d.Name, v)
@@ -81,7 +81,8 @@ func TestDiffNetDev(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := DiffNetDev(devs(tt.before), devs(tt.after))
+			var d NetDevDelta
+			DiffNetDev(&d, devs(tt.before), devs(tt.after))
 			if got := devsString(d.Devs); got != tt.devs {
 				t.Errorf("Devs = %q, want %q", got, tt.devs)
 			}
@@ -95,7 +96,8 @@ func TestDiffNetDev(t *testing.T) {
 func TestDiffNetDevSumsAndColumn(t *testing.T) {
 	before := []DevStats{{Name: "vti0", TxErrors: 59, TxCarrierSum: 59}}
 	after := []DevStats{{Name: "vti0", TxErrors: 80, TxCarrierSum: 70}}
-	d := DiffNetDev(before, after)
+	var d NetDevDelta
+	DiffNetDev(&d, before, after)
 	if len(d.Resets) != 0 || len(d.Devs) != 1 {
 		t.Fatalf("%+v", d)
 	}
@@ -106,8 +108,8 @@ func TestDiffNetDevSumsAndColumn(t *testing.T) {
 		t.Error("Dev(eth0) found")
 	}
 	after[0].TxCarrierSum = 1
-	d = DiffNetDev(before, after)
-	if len(d.Resets) != 1 || d.Resets[0].Column != 14 || d.Resets[0].Before != 59 || d.Resets[0].After != 1 {
+	DiffNetDev(&d, before, after)
+	if len(d.Resets) != 1 || d.Resets[0].Column != "tx carrier" || d.Resets[0].Before != 59 || d.Resets[0].After != 1 {
 		t.Errorf("Resets = %+v", d.Resets)
 	}
 }
@@ -125,7 +127,8 @@ func TestDiffNetDevManyReordered(t *testing.T) {
 		}
 	}
 	after = append(after, moved...)
-	d := DiffNetDev(before, after)
+	var d NetDevDelta
+	DiffNetDev(&d, before, after)
 	if len(d.Devs) != 90 || len(d.Resets) != 10 {
 		t.Fatalf("%d devs, %d resets: %s", len(d.Devs), len(d.Resets), resetsString(d.Resets))
 	}
@@ -138,17 +141,18 @@ func TestDiffNetDevManyReordered(t *testing.T) {
 
 func TestDiffXfrmStat(t *testing.T) {
 	var before, after XfrmStat
-	if err := before.UnmarshalText([]byte("XfrmInError\t5\nXfrmInNoStates\t7\nXfrmOutNoStates\t1\nXfrmGone\t3\nXfrmNew\t1\nXfrmDown\t9\n")); err != nil {
+	if err := before.unmarshalText([]byte("XfrmInError\t5\nXfrmInNoStates\t7\nXfrmOutNoStates\t1\nXfrmGone\t3\nXfrmNew\t1\nXfrmDown\t9\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := after.UnmarshalText([]byte("XfrmInError\t4\nXfrmInNoStates\t9\nXfrmInHdrError\t2\nXfrmNew\t6\nXfrmDown\t8\nXfrmBorn\t1\n")); err != nil {
+	if err := after.unmarshalText([]byte("XfrmInError\t4\nXfrmInNoStates\t9\nXfrmInHdrError\t2\nXfrmNew\t6\nXfrmDown\t8\nXfrmBorn\t1\n")); err != nil {
 		t.Fatal(err)
 	}
-	d := DiffXfrmStat(&before, &after)
-	if d.InNoStates != 2 || !d.Has("XfrmInNoStates") {
+	var d XfrmStatDelta
+	DiffXfrmStat(&d, &before, &after)
+	if d.InNoStates != 2 || !d.has("XfrmInNoStates") {
 		t.Errorf("InNoStates delta = %d", d.InNoStates)
 	}
-	if d.Has("XfrmInError") || d.Has("XfrmInHdrError") || d.Has("XfrmOutNoStates") {
+	if d.has("XfrmInError") || d.has("XfrmInHdrError") || d.has("XfrmOutNoStates") {
 		t.Error("a reset counter is marked present")
 	}
 	if v, ok := d.Counter("XfrmNew"); !ok || v != 5 {
@@ -162,6 +166,45 @@ func TestDiffXfrmStat(t *testing.T) {
 		"XfrmDown:decreased:9->8 XfrmBorn:appeared:0->1 XfrmGone:vanished:3->0"
 	if strings.Join(got, " ") != want {
 		t.Errorf("Resets =\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+}
+
+// TestDiffReusesDestination: a delta passed again is overwritten, not
+// appended to, and a steady poll loop allocates nothing.
+func TestDiffReusesDestination(t *testing.T) {
+	before, after := devs("lo=1 a=1 b=5 c=1"), devs("lo=2 b=4 c=1 d=0")
+	var d NetDevDelta
+	DiffNetDev(&d, before, after)
+	DiffNetDev(&d, before, after)
+	if got, want := resetsString(d.Resets), "b:decreased(rx bytes 5->4) d:appeared a:vanished"; got != want {
+		t.Errorf("Resets after reuse = %q, want %q", got, want)
+	}
+	if got := devsString(d.Devs); got != "lo=1 c=0" {
+		t.Errorf("Devs after reuse = %q", got)
+	}
+	// With the same interfaces in both readings (a steady poll), nothing
+	// is allocated.
+	before, after = devs("lo=1 a=1 b=5 c=1"), devs("lo=2 a=1 b=6 c=1")
+	DiffNetDev(&d, before, after)
+	if n := testing.AllocsPerRun(100, func() { DiffNetDev(&d, before, after) }); n != 0 {
+		t.Errorf("DiffNetDev reuse: %v allocs/op, want 0", n)
+	}
+
+	var xb, xa XfrmStat
+	if err := xb.unmarshalText([]byte("XfrmInError\t5\nXfrmNew\t1\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := xa.unmarshalText([]byte("XfrmInError\t4\nXfrmNew\t6\n")); err != nil {
+		t.Fatal(err)
+	}
+	var xd XfrmStatDelta
+	DiffXfrmStat(&xd, &xb, &xa)
+	DiffXfrmStat(&xd, &xb, &xa)
+	if len(xd.Resets) != 1 || len(xd.Other) != 1 || xd.Other[0] != (Counter{"XfrmNew", 5}) || xd.has("XfrmInError") {
+		t.Errorf("XfrmStatDelta after reuse = %+v", xd)
+	}
+	if n := testing.AllocsPerRun(100, func() { DiffXfrmStat(&xd, &xb, &xa) }); n != 0 {
+		t.Errorf("DiffXfrmStat reuse: %v allocs/op, want 0", n)
 	}
 }
 

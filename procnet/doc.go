@@ -18,7 +18,8 @@
 //
 // The kernel (net/core/net-procfs.c:dev_seq_printf_stats) prints fields of
 // struct rtnl_link_stats64, the same the netlink IFLA_STATS64 attribute
-// carries. A DevStats holds the 16 columns:
+// carries. A DevStats holds the 16 columns (NetDevColumns names them as the
+// header does, DevStats.All yields them by those names):
 //
 //	RxBytes, RxPackets   bytes and packets received and passed up the stack
 //	RxErrors             rx_errors: bad packets received, any reason
@@ -58,10 +59,11 @@
 // are not kept at all, and reading the file gives an error matching
 // ErrNotSupported. Kernels add counters over time (6.10 added the SA direction
 // errors, 6.14 the IP-TFS ones); XfrmStat has a field for each counter this
-// package knows, Present says which ones the file had (a counter that is 0
-// is not a counter that does not exist), and any counter it does not know
-// yet is kept in Other, by name, in file order. Counter and Has look a
-// counter up by its kernel name.
+// package knows (KnownXfrmCounters lists them), and any counter it does not
+// know yet is kept in Other, by name, in file order. A counter that is 0 is
+// not a counter that does not exist: XfrmStat.Counter looks a counter up by
+// its kernel name and says whether the file had it, and XfrmStat.All yields
+// every counter the file had.
 //
 // # Why uint64
 //
@@ -82,10 +84,30 @@
 // FS.ThreadSelf. In a container, mount the host's procfs at /host/proc and use
 // NewFS("/host/proc").
 //
+// # One way to do each thing
+//
+//	FS.ReadNetDev, FS.ReadXfrmStat   read the file once (FS{} is the running system's /proc)
+//	FS.OpenNetDev, FS.OpenXfrmStat   open it once, then Read it again and again
+//	ParseNetDev, ParseXfrmStat       parse a copy from an io.Reader (a capture, another host)
+//	DiffNetDev, DiffXfrmStat         subtract two readings
+//
+// The XFRM MIB of another network namespace, selected the way the netlink
+// clients select it, is xfrmstat.Client.MIB, which opens the file inside
+// that namespace. (FS.Proc reaches another namespace through one of its
+// processes, with no setns.)
+//
 // # Polling and deltas
 //
 // NetDevReader and XfrmStatReader keep the file open and re-read it into
-// storage the caller owns: a poll loop allocates nothing once warm.
+// storage the caller owns. As everywhere in this module, a call that can
+// reuse memory takes its destination as an argument and has no allocating
+// twin: a slice (NetDevReader.Read) is overwritten from its first element,
+// up to its capacity, and returned; a pointer (XfrmStatReader.Read,
+// DiffNetDev, DiffXfrmStat) is overwritten in place, its slices reused. Pass
+// nil or a zero value to start, then the same storage on every tick (two,
+// alternating, to keep the previous reading): a poll loop allocates nothing
+// once warm.
+//
 // DiffNetDev and DiffXfrmStat subtract two readings. A counter can go down:
 // an interface deleted and re-created under the same name, a driver reset, a
 // 32-bit counter that wrapped, a new namespace. Those are returned as resets

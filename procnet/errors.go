@@ -38,8 +38,8 @@ const maxErrorText = 256
 //	errors.Is(err, procnet.ErrSyntax)  // or ErrRange, ErrHeader
 //	var pe *procnet.ParseError; errors.As(err, &pe) // pe.Line, pe.Text
 type ParseError struct {
-	// File is the path that was read, or "net/dev" / "net/xfrm_stat" when
-	// parsing bytes or an io.Reader.
+	// File is the path that was read, or "net/dev" / "net/xfrm_stat" for
+	// ParseNetDev and ParseXfrmStat.
 	File string
 	// Line is the 1-based line number.
 	Line int

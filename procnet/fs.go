@@ -66,21 +66,10 @@ func (f FS) path(file string) (string, error) {
 	return filepath.Join(f.Root(), "net", file), nil
 }
 
-// ReadNetDev reads and parses /proc/net/dev of the running system's
-// network namespace (that of the process's main thread).
-func ReadNetDev(ctx context.Context) ([]DevStats, error) {
-	return FS{}.ReadNetDev(ctx)
-}
-
-// ReadXfrmStat reads and parses /proc/net/xfrm_stat of the running system's
-// network namespace. Without CONFIG_XFRM_STATISTICS the error matches
-// ErrNotSupported.
-func ReadXfrmStat(ctx context.Context) (*XfrmStat, error) {
-	return FS{}.ReadXfrmStat(ctx)
-}
-
-// ReadNetDev reads and parses {root}/net/dev. A missing file is an error
-// matching os.ErrNotExist.
+// ReadNetDev reads and parses {root}/net/dev once: FS{}.ReadNetDev(ctx) is
+// the running system's network namespace (that of the process's main
+// thread). A missing file is an error matching os.ErrNotExist. To read the
+// file again and again without allocating, use OpenNetDev.
 func (f FS) ReadNetDev(ctx context.Context) ([]DevStats, error) {
 	var stats []DevStats
 	err := f.readFile(ctx, "dev", func(data []byte, path string) (err error) {
@@ -93,10 +82,12 @@ func (f FS) ReadNetDev(ctx context.Context) ([]DevStats, error) {
 	return stats, nil
 }
 
-// ReadXfrmStat reads and parses {root}/net/xfrm_stat. If {root}/net exists
-// but xfrm_stat does not, the kernel was built without
+// ReadXfrmStat reads and parses {root}/net/xfrm_stat once:
+// FS{}.ReadXfrmStat(ctx) is the running system's network namespace. If
+// {root}/net exists but xfrm_stat does not, the kernel was built without
 // CONFIG_XFRM_STATISTICS and the error matches both ErrNotSupported and
-// os.ErrNotExist.
+// os.ErrNotExist. To read the file again and again without allocating, use
+// OpenXfrmStat.
 func (f FS) ReadXfrmStat(ctx context.Context) (*XfrmStat, error) {
 	s := new(XfrmStat)
 	err := f.readFile(ctx, "xfrm_stat", s.parse)
@@ -259,16 +250,21 @@ func (f FS) OpenNetDev(ctx context.Context) (*NetDevReader, error) {
 	return &NetDevReader{r: r}, nil
 }
 
-// Read re-reads the file and returns its interfaces in buf[:0], reusing
-// buf's elements and the Name strings in them that have not changed (see
-// AppendNetDev). Pass the slice the previous Read returned, or one you
-// alternate with it to keep the previous reading for DiffNetDev.
-func (nr *NetDevReader) Read(ctx context.Context, buf []DevStats) ([]DevStats, error) {
+// Read re-reads the file and returns its interfaces in dst's storage: the
+// elements of dst[:cap(dst)] are overwritten from the first, and a Name
+// already stored there that equals the new one is kept rather than
+// allocated again, so that once dst is large enough and interfaces keep
+// their names, Read allocates nothing. New names are carved from shared
+// chunks of at most 64 KiB, one allocation per chunk rather than per name.
+// Pass nil for fresh storage, the slice the previous Read returned, or one
+// you alternate with it to keep the previous reading for DiffNetDev. On
+// error the result holds the lines before the bad one.
+func (nr *NetDevReader) Read(ctx context.Context, dst []DevStats) ([]DevStats, error) {
 	data, err := nr.r.read(ctx)
 	if err != nil {
-		return buf[:0], err
+		return dst[:0], err
 	}
-	return parseNetDev(buf[:0], data, nr.r.path)
+	return parseNetDev(dst[:0], data, nr.r.path)
 }
 
 // Path returns the path of the file being read.
@@ -293,9 +289,14 @@ func (f FS) OpenXfrmStat(ctx context.Context) (*XfrmStatReader, error) {
 	return &XfrmStatReader{r: r}, nil
 }
 
-// Read re-reads the file into dst, overwriting every field and reusing
-// dst.Other (see XfrmStat.UnmarshalText).
+// Read re-reads the file into dst, overwriting every field. dst.Other's
+// backing array, and the names in it that have not changed, are reused:
+// once dst has held the same counters, Read allocates nothing. On error dst
+// is not a reading: do not use its values.
 func (xr *XfrmStatReader) Read(ctx context.Context, dst *XfrmStat) error {
+	if dst == nil {
+		return errors.New("procnet: read into a nil *XfrmStat")
+	}
 	data, err := xr.r.read(ctx)
 	if err != nil {
 		return err

@@ -133,7 +133,7 @@ func TestFSPaths(t *testing.T) {
 		t.Errorf("ThreadSelf().Root() = %q", got)
 	}
 	if runtime.GOOS != "linux" {
-		_, err := ReadNetDev(context.Background())
+		_, err := (FS{}).ReadNetDev(context.Background())
 		if !errors.Is(err, ErrNotSupported) {
 			t.Errorf("ReadNetDev on %s: %v, want ErrNotSupported", runtime.GOOS, err)
 		}
@@ -156,7 +156,7 @@ func TestNetDevReader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := AppendNetDev(nil, readFixture(t, "testdata/netdev-host-linux6.18.txt"))
+	want, _ := appendNetDev(nil, readFixture(t, "testdata/netdev-host-linux6.18.txt"))
 	if !equalDevStats(buf, want) {
 		t.Errorf("Read = %+v\nwant %+v", buf, want)
 	}
@@ -166,7 +166,7 @@ func TestNetDevReader(t *testing.T) {
 	for i := range 500 {
 		big = append(big, dev(fmt.Sprintf("veth%d", i), uint64(i)*1e9))
 	}
-	data := AppendNetDevText(nil, big)
+	data := netDevText(big)
 	if len(data) <= 16<<10 {
 		t.Fatalf("test file of %d bytes does not outgrow the buffer", len(data))
 	}
@@ -231,7 +231,7 @@ func TestRunningSystem(t *testing.T) {
 		t.Skip("needs Linux /proc")
 	}
 	ctx := context.Background()
-	stats, err := ReadNetDev(ctx)
+	stats, err := (FS{}).ReadNetDev(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestRunningSystem(t *testing.T) {
 		t.Errorf("NetDevReader.Read on /proc/net/dev: %v allocs/op (err %v), want 0", allocs, err)
 	}
 
-	x, err := ReadXfrmStat(ctx)
+	x, err := (FS{}).ReadXfrmStat(ctx)
 	if errors.Is(err, ErrNotSupported) {
 		t.Logf("no xfrm_stat here: %v", err)
 		return
@@ -272,7 +272,7 @@ func TestRunningSystem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, _ := x.MarshalText()
+	text := xfrmStatText(x)
 	if !bytes.HasPrefix(text, []byte("XfrmInError")) {
 		t.Errorf("xfrm_stat starts %q", text[:min(len(text), 20)])
 	}

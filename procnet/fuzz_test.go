@@ -24,7 +24,7 @@ func checkRejected(t *testing.T, err error) {
 }
 
 // FuzzParseNetDev: no panic, and every accepted input round-trips through
-// AppendNetDevText to the same values, also on the reuse path.
+// netDevText to the same values, also on the reuse path.
 func FuzzParseNetDev(f *testing.F) {
 	for _, file := range append(fixtures(f, "netdev-*.txt"), fixtures(f, "edge-netdev-*.txt")...) {
 		f.Add(readFixture(f, file))
@@ -32,13 +32,13 @@ func FuzzParseNetDev(f *testing.F) {
 	f.Add([]byte(h1 + h2 + "eth0:1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"))
 	f.Add([]byte(h1 + h2 + "a:b:c: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		stats, err := AppendNetDev(nil, data)
+		stats, err := appendNetDev(nil, data)
 		if err != nil {
 			checkRejected(t, err)
 			return
 		}
-		text := AppendNetDevText(nil, stats)
-		again, err := AppendNetDev(nil, text)
+		text := netDevText(stats)
+		again, err := appendNetDev(nil, text)
 		if err != nil {
 			t.Fatalf("formatted output rejected: %v\n%s", err, text)
 		}
@@ -47,22 +47,22 @@ func FuzzParseNetDev(f *testing.F) {
 		}
 		// Reuse path over stale storage gives the same answer.
 		stale := append(again, DevStats{Name: "stale", RxBytes: 1})
-		reused, err := AppendNetDev(stale[:0], data)
+		reused, err := appendNetDev(stale[:0], data)
 		if err != nil || !slices.Equal(reused, stats) {
 			t.Fatalf("reuse path differs: %v", err)
 		}
 		viaReader, err := ParseNetDev(bytes.NewReader(data))
 		if err != nil || !slices.Equal(viaReader, stats) {
-			t.Fatalf("ParseNetDev differs from AppendNetDev: %v", err)
+			t.Fatalf("ParseNetDev differs from the reuse path: %v", err)
 		}
 	})
 }
 
 func equalXfrmStat(a, b *XfrmStat) bool {
-	if a.Present != b.Present || !slices.Equal(a.Other, b.Other) {
+	if a.present != b.present || !slices.Equal(a.Other, b.Other) {
 		return false
 	}
-	for i := range KnownXfrmCounters {
+	for i := range knownXfrmCounters {
 		if *a.field(i) != *b.field(i) {
 			return false
 		}
@@ -71,7 +71,7 @@ func equalXfrmStat(a, b *XfrmStat) bool {
 }
 
 // FuzzParseXfrmStat: no panic, and every accepted input round-trips through
-// AppendText to the same values, also on the reuse path.
+// xfrmStatText to the same values, also on the reuse path.
 func FuzzParseXfrmStat(f *testing.F) {
 	for _, file := range append(fixtures(f, "xfrm_stat-*.txt"), fixtures(f, "edge-xfrm_stat-*.txt")...) {
 		f.Add(readFixture(f, file))
@@ -79,14 +79,11 @@ func FuzzParseXfrmStat(f *testing.F) {
 	f.Add([]byte("XfrmNew 1\nXfrmInError\t\t  2  \n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s XfrmStat
-		if err := s.UnmarshalText(data); err != nil {
+		if err := s.unmarshalText(data); err != nil {
 			checkRejected(t, err)
 			return
 		}
-		text, err := s.AppendText(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		text := xfrmStatText(&s)
 		again, err := ParseXfrmStat(bytes.NewReader(text))
 		if err != nil {
 			t.Fatalf("formatted output rejected: %v\n%s", err, text)
@@ -95,8 +92,8 @@ func FuzzParseXfrmStat(f *testing.F) {
 			t.Fatalf("round trip changed values:\n%+v\n%+v", s, *again)
 		}
 		stale := XfrmStat{InError: 99, Other: []Counter{{"XfrmStale", 1}, {"XfrmStale2", 2}}}
-		stale.Present[5] = true
-		if err := stale.UnmarshalText(data); err != nil || !equalXfrmStat(&stale, &s) {
+		stale.present[5] = true
+		if err := stale.unmarshalText(data); err != nil || !equalXfrmStat(&stale, &s) {
 			t.Fatalf("reuse path differs: %v\n%+v\n%+v", err, stale, s)
 		}
 	})
@@ -120,11 +117,12 @@ func FuzzDiffNetDev(f *testing.F) {
 			return out
 		}
 		before, after := mk(b), mk(a)
-		d := DiffNetDev(before, after)
+		var d NetDevDelta
+		DiffNetDev(&d, before, after)
 		seen := map[string]int{}
 		for _, s := range d.Devs {
 			seen[s.Name]++
-			for _, v := range s.Values() {
+			for _, v := range s.values() {
 				if v >= 16 {
 					t.Fatalf("%s: delta %d cannot come from values below 16", s.Name, v)
 				}
@@ -132,7 +130,7 @@ func FuzzDiffNetDev(f *testing.F) {
 		}
 		for _, r := range d.Resets {
 			seen[r.Name]++
-			if r.Reason == ResetDecreased && (r.Column < 0 || r.Before <= r.After) {
+			if r.Reason == ResetDecreased && (r.Column == "" || r.Before <= r.After) {
 				t.Fatalf("bad decrease %+v", r)
 			}
 		}

@@ -78,7 +78,7 @@ func TestHardeningCorruptedCaptures(t *testing.T) {
 		}()
 		lines := bytes.Count(data, []byte("\n")) + 1
 		if isDev {
-			devs, err := AppendNetDev(nil, data)
+			devs, err := appendNetDev(nil, data)
 			if err != nil {
 				var pe *ParseError
 				if !errors.As(err, &pe) {
@@ -90,7 +90,7 @@ func TestHardeningCorruptedCaptures(t *testing.T) {
 			return
 		}
 		var s XfrmStat
-		if err := s.UnmarshalText(data); err != nil {
+		if err := s.unmarshalText(data); err != nil {
 			var pe *ParseError
 			if !errors.As(err, &pe) {
 				t.Fatalf("%s: %T %v, want *ParseError", name, err, err)
@@ -123,11 +123,11 @@ func TestHardeningCorruptedCaptures(t *testing.T) {
 	}
 	// Values at and past 2^64-1.
 	var s XfrmStat
-	if err := s.UnmarshalText([]byte("XfrmInError             \t18446744073709551615\n")); err != nil || s.InError != 1<<64-1 {
+	if err := s.unmarshalText([]byte("XfrmInError             \t18446744073709551615\n")); err != nil || s.InError != 1<<64-1 {
 		t.Errorf("2^64-1: %v %d", err, s.InError)
 	}
 	for _, v := range []string{"18446744073709551616", "99999999999999999999999", "-1", "0x10", "1e3", ""} {
-		if err := s.UnmarshalText([]byte("XfrmInError\t" + v + "\n")); !errors.Is(err, ErrRange) && !errors.Is(err, ErrSyntax) {
+		if err := s.unmarshalText([]byte("XfrmInError\t" + v + "\n")); !errors.Is(err, ErrRange) && !errors.Is(err, ErrSyntax) {
 			t.Errorf("value %q: %v", v, err)
 		}
 	}
@@ -139,7 +139,7 @@ func TestHardeningCorruptedCaptures(t *testing.T) {
 		strings.Repeat("X", 1<<20) + "\t18446744073709551616\n",
 		strings.Repeat("X", 1<<20) + ":1\n",
 	} {
-		if err := s.UnmarshalText([]byte(long)); err == nil {
+		if err := s.unmarshalText([]byte(long)); err == nil {
 			t.Error("1 MiB line accepted")
 		} else if len(err.Error()) > 1024 {
 			t.Errorf("error message of %d bytes: the line should be cut", len(err.Error()))
@@ -152,7 +152,7 @@ func TestHardeningCorruptedCaptures(t *testing.T) {
 		"  eth9: " + strings.Repeat("1", 1<<20) + " 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 		"  eth9: 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 " + strings.Repeat("z", 1<<20) + "\n",
 	} {
-		if _, err := AppendNetDev(nil, append(dev[:len(dev):len(dev)], long...)); err == nil {
+		if _, err := appendNetDev(nil, append(dev[:len(dev):len(dev)], long...)); err == nil {
 			t.Error("1 MiB net/dev line accepted")
 		} else if len(err.Error()) > 1024 {
 			t.Errorf("net/dev error message of %d bytes", len(err.Error()))

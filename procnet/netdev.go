@@ -3,8 +3,8 @@ package procnet
 import (
 	"bytes"
 	"io"
+	"iter"
 	"slices"
-	"strconv"
 )
 
 // The two header lines of /proc/net/dev, byte for byte as
@@ -14,21 +14,38 @@ const (
 	netDevHeader2 = " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed"
 )
 
-// NetDevColumns names the 16 columns of /proc/net/dev in file order, as the
-// header spells them with the direction in front. It is indexed like
-// DevStats.Values. Three are sums: see DevStats.
-var NetDevColumns = [16]string{
+// netDevColumns names the columns of /proc/net/dev in file order, as the
+// header spells them with the direction in front.
+var netDevColumns = [...]string{
 	"rx bytes", "rx packets", "rx errs", "rx drop", "rx fifo", "rx frame", "rx compressed", "rx multicast",
 	"tx bytes", "tx packets", "tx errs", "tx drop", "tx fifo", "tx colls", "tx carrier", "tx compressed",
 }
 
-// netDevWidths are the minimum field widths of dev_seq_printf_stats
-// ("%6s: %7llu %7llu %4llu ..."), used by AppendNetDevText.
-var netDevWidths = [16]int{7, 7, 4, 4, 4, 5, 10, 9, 8, 7, 4, 4, 4, 5, 7, 10}
+// nNetDevColumns is how many numbers an interface line holds.
+const nNetDevColumns = len(netDevColumns)
 
-// Values returns the 16 columns in file order, indexed like NetDevColumns.
-func (d *DevStats) Values() [16]uint64 {
-	return [16]uint64{
+// NetDevColumns returns the names of the /proc/net/dev columns in file
+// order, as the header spells them with the direction in front ("rx bytes",
+// …, "tx carrier", "tx compressed"): the names DevStats.All yields and
+// NetDevReset.Column holds. The slice is the caller's to keep or change.
+func NetDevColumns() []string { return slices.Clone(netDevColumns[:]) }
+
+// All yields every column of d in file order, by the name NetDevColumns
+// gives it, with its value. Three are sums: see DevStats.
+func (d *DevStats) All() iter.Seq2[string, uint64] {
+	return func(yield func(string, uint64) bool) {
+		v := d.values()
+		for i, name := range netDevColumns {
+			if !yield(name, v[i]) {
+				return
+			}
+		}
+	}
+}
+
+// values returns the columns in file order, indexed like netDevColumns.
+func (d *DevStats) values() [nNetDevColumns]uint64 {
+	return [nNetDevColumns]uint64{
 		d.RxBytes, d.RxPackets, d.RxErrors, uint64(d.RxDropSum),
 		d.RxFIFOErrors, uint64(d.RxFrameSum), d.RxCompressed, d.RxMulticast,
 		d.TxBytes, d.TxPackets, d.TxErrors, d.TxDropped,
@@ -36,15 +53,17 @@ func (d *DevStats) Values() [16]uint64 {
 	}
 }
 
-func (d *DevStats) setValues(v *[16]uint64) {
+func (d *DevStats) setValues(v *[nNetDevColumns]uint64) {
 	d.RxBytes, d.RxPackets, d.RxErrors, d.RxDropSum = v[0], v[1], v[2], Sum(v[3])
 	d.RxFIFOErrors, d.RxFrameSum, d.RxCompressed, d.RxMulticast = v[4], Sum(v[5]), v[6], v[7]
 	d.TxBytes, d.TxPackets, d.TxErrors, d.TxDropped = v[8], v[9], v[10], v[11]
 	d.TxFIFOErrors, d.Collisions, d.TxCarrierSum, d.TxCompressed = v[12], v[13], Sum(v[14]), v[15]
 }
 
-// ParseNetDev parses the whole of a /proc/net/dev file. Interfaces are
-// returned in file order, which is ifindex order.
+// ParseNetDev parses the whole of a /proc/net/dev file read from r: a copy
+// of the file, a capture, a pipe from another host. Interfaces are returned
+// in file order, which is ifindex order. To read the running system's file
+// use FS.ReadNetDev, and to read it again and again FS.OpenNetDev.
 //
 // The header must be the kernel's; every interface line must hold a name, a
 // colon and exactly 16 decimal numbers below 2^64; the file must end with a
@@ -62,23 +81,6 @@ func ParseNetDev(r io.Reader) ([]DevStats, error) {
 		return nil, err
 	}
 	return stats, nil
-}
-
-// AppendNetDev parses a /proc/net/dev file held in data and appends its
-// interfaces to dst, with the same rules as ParseNetDev.
-//
-// It is the allocation-free path for poll loops: elements in dst's spare
-// capacity are overwritten, and a Name already stored there that equals the
-// new one is kept rather than allocated again. So
-//
-//	cur, err = procnet.AppendNetDev(cur[:0], data)
-//
-// allocates nothing once cur is large enough and interfaces keep their
-// names. New names are carved from shared chunks of at most 64 KiB, one
-// allocation per chunk rather than per name. data is not retained. On
-// error, dst is returned with the lines before the bad one appended.
-func AppendNetDev(dst []DevStats, data []byte) ([]DevStats, error) {
-	return parseNetDev(dst, data, "net/dev")
 }
 
 func parseNetDev(dst []DevStats, data []byte, file string) ([]DevStats, error) {
@@ -105,7 +107,7 @@ func parseNetDev(dst []DevStats, data []byte, file string) ([]DevStats, error) {
 		// reusing storage and counting lines would be wasted work.)
 		dst = slices.Grow(dst, bytes.Count(rest, newline))
 	}
-	var v [16]uint64
+	var v [nNetDevColumns]uint64
 	var names nameArena
 	for lineNo := 3; len(rest) > 0; lineNo++ {
 		end := bytes.IndexByte(rest, '\n')
@@ -183,7 +185,7 @@ const maxIfName = 15
 // colon is the only one; old kernels rejected only '/' and whitespace, and
 // the numbers never contain a colon, so the last one is always the
 // separator. Names never contain whitespace.
-func parseNetDevLine(buf []byte, end int, v *[16]uint64) (name []byte, err error) {
+func parseNetDevLine(buf []byte, end int, v *[nNetDevColumns]uint64) (name []byte, err error) {
 	line := buf[:end]
 	colon := bytes.IndexByte(line, ':')
 	if colon < 0 {
@@ -232,14 +234,14 @@ func parseNetDevLine(buf []byte, end int, v *[16]uint64) (name []byte, err error
 		for ; p < end && buf[p] != ' '; p++ {
 			d := uint64(buf[p]) - '0'
 			if d > 9 {
-				return nil, errorf(ErrSyntax, "column %d (%s): %q is not a decimal number", col+1, NetDevColumns[col], fieldAt(line, start))
+				return nil, errorf(ErrSyntax, "column %d (%s): %q is not a decimal number", col+1, netDevColumns[col], fieldAt(line, start))
 			}
 			x = x*10 + d
 		}
 		if p-start > 19 {
 			var ok bool
 			if x, ok = parseDecimalChecked(line[start:p]); !ok {
-				return nil, errorf(ErrRange, "column %d (%s): %s is larger than 2^64-1", col+1, NetDevColumns[col], line[start:p])
+				return nil, errorf(ErrRange, "column %d (%s): %s is larger than 2^64-1", col+1, netDevColumns[col], line[start:p])
 			}
 		}
 		v[col] = x
@@ -249,46 +251,4 @@ func parseNetDevLine(buf []byte, end int, v *[16]uint64) (name []byte, err error
 		return nil, errorf(ErrSyntax, "%d numbers after %q, want 16", col, name)
 	}
 	return name, nil
-}
-
-// AppendNetDevText appends stats to b in the kernel's /proc/net/dev layout,
-// header included, byte for byte as Linux 3.x+ prints it ("%6s: %7llu ...").
-// ParseNetDev reads the result back unchanged.
-func AppendNetDevText(b []byte, stats []DevStats) []byte {
-	b = append(b, netDevHeader1...)
-	b = append(b, '\n')
-	b = append(b, netDevHeader2...)
-	b = append(b, '\n')
-	for i := range stats {
-		d := &stats[i]
-		b = appendPadded(b, d.Name, 6)
-		b = append(b, ':')
-		v := d.Values()
-		for col, x := range v {
-			b = append(b, ' ')
-			var num [20]byte
-			digits := strconv.AppendUint(num[:0], x, 10)
-			for pad := netDevWidths[col] - len(digits); pad > 0; pad-- {
-				b = append(b, ' ')
-			}
-			b = append(b, digits...)
-		}
-		b = append(b, '\n')
-	}
-	return b
-}
-
-// WriteNetDev writes stats to w in the kernel's /proc/net/dev layout; see
-// AppendNetDevText.
-func WriteNetDev(w io.Writer, stats []DevStats) error {
-	_, err := w.Write(AppendNetDevText(nil, stats))
-	return err
-}
-
-// appendPadded appends s right-aligned in width, like printf "%*s".
-func appendPadded(b []byte, s string, width int) []byte {
-	for pad := width - len(s); pad > 0; pad-- {
-		b = append(b, ' ')
-	}
-	return append(b, s...)
 }

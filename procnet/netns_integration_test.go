@@ -127,7 +127,8 @@ func TestIntegrationNetnsDeltas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := DiffNetDev(before, after)
+	var d NetDevDelta
+	DiffNetDev(&d, before, after)
 	veth, ok := d.Dev("veth0")
 	if !ok || veth.TxPackets < 10 || veth.TxBytes < 10*8 {
 		t.Errorf("veth0 delta = %+v, %v; want >= 10 packets sent", veth, ok)
@@ -193,7 +194,8 @@ func TestIntegrationNetnsXfrmStat(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	d := DiffXfrmStat(&before, &after)
+	var d XfrmStatDelta
+	DiffXfrmStat(&d, &before, &after)
 	if len(d.Resets) != 0 {
 		t.Errorf("resets: %+v", d.Resets)
 	}

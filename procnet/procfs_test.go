@@ -82,7 +82,7 @@ func compareNetDev(t *testing.T, ours []DevStats, theirs procfs.NetDev) {
 			p.RxBytes, p.RxPackets, p.RxErrors, p.RxDropped, p.RxFIFO, p.RxFrame, p.RxCompressed, p.RxMulticast,
 			p.TxBytes, p.TxPackets, p.TxErrors, p.TxDropped, p.TxFIFO, p.TxCollisions, p.TxCarrier, p.TxCompressed,
 		}
-		if got := d.Values(); got != want {
+		if got := d.values(); got != want {
 			t.Errorf("%s: procnet %v\n procfs %v", d.Name, got, want)
 		}
 	}
@@ -126,7 +126,7 @@ func compareXfrmStat(t *testing.T, ours *XfrmStat, p procfs.XfrmStat) {
 		p.XfrmAcquireError,
 	}
 	for i, want := range theirs {
-		name := KnownXfrmCounters[i]
+		name := knownXfrmCounters[i]
 		got, _ := ours.Counter(name)
 		if got != uint64(want) {
 			t.Errorf("%s: procnet %d, procfs %d", name, got, want)
@@ -134,8 +134,8 @@ func compareXfrmStat(t *testing.T, ours *XfrmStat, p procfs.XfrmStat) {
 	}
 	// What procfs drops, procnet keeps.
 	extra := 0
-	for i := 28; i < len(KnownXfrmCounters); i++ {
-		if ours.Present[i] {
+	for i := 28; i < len(knownXfrmCounters); i++ {
+		if ours.present[i] {
 			extra++
 		}
 	}

@@ -49,6 +49,12 @@ type Counter struct {
 // XfrmStat is /proc/net/xfrm_stat: the XFRM MIB of one network namespace.
 // Every counter the kernel prints is kept. The ones this package knows have
 // named fields; any other (a newer kernel's) is kept in Other, in file order.
+//
+// A kernel prints only the counters it has (6.10 added the SA direction
+// errors, 6.14 the IP-TFS ones), so a named field that is 0 may be a
+// counter this kernel does not keep. Counter says which: it returns the
+// value and whether the file had the counter, by kernel name, for named and
+// Other counters alike; All yields every counter the file had.
 type XfrmStat struct {
 	InError             uint64 // XfrmInError
 	InBufferError       uint64 // XfrmInBufferError
@@ -83,11 +89,10 @@ type XfrmStat struct {
 	InIptfsError        uint64 // XfrmInIptfsError (Linux 6.14+)
 	OutNoQueueSpace     uint64 // XfrmOutNoQueueSpace (Linux 6.14+)
 
-	// Present records which of the named counters the file contained, so a
-	// counter that is 0 can be told from one this kernel does not have.
-	// Indexed like KnownXfrmCounters.
-	Present [32]bool
-
 	// Other holds counters this package does not know yet, in file order.
 	Other []Counter
+
+	// present records which named counters the file contained, indexed
+	// like knownXfrmCounters. Ask with Counter.
+	present [nKnownXfrm]bool
 }

@@ -4,14 +4,14 @@ import (
 	"io"
 	"iter"
 	"math"
-	"strconv"
+	"slices"
 )
 
-// KnownXfrmCounters lists the /proc/net/xfrm_stat counters this package has
+// knownXfrmCounters lists the /proc/net/xfrm_stat counters XfrmStat has
 // named fields for, by kernel name, in the order the kernel prints them
-// (net/xfrm/xfrm_proc.c:xfrm_mib_list). XfrmStat.Present is indexed like it.
-// Do not modify it.
-var KnownXfrmCounters = []string{
+// (net/xfrm/xfrm_proc.c:xfrm_mib_list). XfrmStat.present and field are
+// indexed like it.
+var knownXfrmCounters = [...]string{
 	"XfrmInError",
 	"XfrmInBufferError",
 	"XfrmInHdrError",
@@ -46,18 +46,30 @@ var KnownXfrmCounters = []string{
 	"XfrmOutNoQueueSpace",  // Linux 6.14
 }
 
-// knownXfrmIndex maps a kernel name to its index in KnownXfrmCounters. It is
+// nKnownXfrm is how many counters XfrmStat has named fields for.
+const nKnownXfrm = len(knownXfrmCounters)
+
+// KnownXfrmCounters returns the kernel names of the counters XfrmStat has
+// named fields for ("XfrmInError", …, "XfrmOutNoQueueSpace"), in the order
+// the kernel prints them. A kernel prints those it has: a counter missing
+// from the file is not a counter that is 0 (see XfrmStat.Counter). The
+// list grows when this package learns a newer kernel's counters; until it
+// does, they are in XfrmStat.Other. The slice is the caller's to keep or
+// change.
+func KnownXfrmCounters() []string { return slices.Clone(knownXfrmCounters[:]) }
+
+// knownXfrmIndex maps a kernel name to its index in knownXfrmCounters. It is
 // built once and only read, so lookups need no lock; m[string(b)] does not
 // allocate.
 var knownXfrmIndex = func() map[string]int {
-	m := make(map[string]int, len(KnownXfrmCounters))
-	for i, name := range KnownXfrmCounters {
+	m := make(map[string]int, nKnownXfrm)
+	for i, name := range knownXfrmCounters {
 		m[name] = i
 	}
 	return m
 }()
 
-// field returns the named field for index i of KnownXfrmCounters.
+// field returns the named field for index i of knownXfrmCounters.
 func (s *XfrmStat) field(i int) *uint64 {
 	switch i {
 	case 0:
@@ -125,15 +137,18 @@ func (s *XfrmStat) field(i int) *uint64 {
 	case 31:
 		return &s.OutNoQueueSpace
 	}
-	panic("procnet: xfrm counter index out of range") // unreachable: callers index KnownXfrmCounters
+	panic("procnet: xfrm counter index out of range") // unreachable: callers index knownXfrmCounters
 }
 
-// Counter returns the counter with the given kernel name ("XfrmOutNoStates"),
-// known or in Other. ok is false when the file did not contain it: the
-// kernel is too old to have it, or the name is wrong.
+// Counter returns the counter with the given kernel name
+// ("XfrmOutNoStates"), known or in Other, and whether the file contained it.
+// It is the one way to ask whether a counter is present: ok is false when
+// the kernel is too old to print it (or the name is wrong), which a value of
+// 0 alone cannot tell. An XfrmStat not filled by this package (a zero value,
+// or one built field by field) contains no counter.
 func (s *XfrmStat) Counter(name string) (value uint64, ok bool) {
 	if i, known := knownXfrmIndex[name]; known {
-		if !s.Present[i] {
+		if !s.present[i] {
 			return 0, false
 		}
 		return *s.field(i), true
@@ -146,18 +161,12 @@ func (s *XfrmStat) Counter(name string) (value uint64, ok bool) {
 	return 0, false
 }
 
-// Has reports whether the file contained the counter with this kernel name.
-func (s *XfrmStat) Has(name string) bool {
-	_, ok := s.Counter(name)
-	return ok
-}
-
 // All yields every counter the file contained, by kernel name: the known
 // ones in kernel order, then Other in file order.
 func (s *XfrmStat) All() iter.Seq2[string, uint64] {
 	return func(yield func(string, uint64) bool) {
-		for i, name := range KnownXfrmCounters {
-			if s.Present[i] && !yield(name, *s.field(i)) {
+		for i, name := range knownXfrmCounters {
+			if s.present[i] && !yield(name, *s.field(i)) {
 				return
 			}
 		}
@@ -169,12 +178,14 @@ func (s *XfrmStat) All() iter.Seq2[string, uint64] {
 	}
 }
 
-// ParseXfrmStat parses the whole of a /proc/net/xfrm_stat file: one
-// "name<spaces and tabs>value" line per counter, as the kernel prints with
-// "%-24s\t%lu\n". Every counter is kept: known ones in their fields (with
-// Present set), others in Other. A malformed line, a value above 2^64-1, a
-// counter listed twice, an empty file or a missing final newline is a
-// *ParseError naming the line.
+// ParseXfrmStat parses the whole of a /proc/net/xfrm_stat file read from
+// r: a copy of the file, a capture, a pipe from another host. Each line is
+// "name<spaces and tabs>value", as the kernel prints with "%-24s\t%lu\n".
+// Every counter is kept: known ones in their fields, others in Other. A
+// malformed line, a value above 2^64-1, a counter listed twice, an empty
+// file or a missing final newline is a *ParseError naming the line. To read
+// the running system's file use FS.ReadXfrmStat, and to read it again and
+// again FS.OpenXfrmStat.
 func ParseXfrmStat(r io.Reader) (*XfrmStat, error) {
 	s := new(XfrmStat)
 	err := readAllPooled(r, func(data []byte) error { return s.parse(data, "net/xfrm_stat") })
@@ -184,14 +195,10 @@ func ParseXfrmStat(r io.Reader) (*XfrmStat, error) {
 	return s, nil
 }
 
-// UnmarshalText parses a /proc/net/xfrm_stat file held in data into s, with
-// the same rules as ParseXfrmStat. Every field of s is overwritten. It is the
-// allocation-free path for poll loops: Other's backing array, and names in it
-// that have not changed, are reused. data is not retained.
-func (s *XfrmStat) UnmarshalText(data []byte) error {
-	return s.parse(data, "net/xfrm_stat")
-}
-
+// parse parses a /proc/net/xfrm_stat file held in data into s, overwriting
+// every field. It is the allocation-free path of XfrmStatReader: Other's
+// backing array, and names in it that have not changed, are reused. data is
+// not retained.
 func (s *XfrmStat) parse(data []byte, file string) error {
 	other := s.Other[:0]
 	*s = XfrmStat{}
@@ -213,16 +220,16 @@ func (s *XfrmStat) parse(data []byte, file string) error {
 			return newParseError(file, lineNo, line, err)
 		}
 		i := -1
-		if next < len(KnownXfrmCounters) && KnownXfrmCounters[next] == string(name) {
+		if next < nKnownXfrm && knownXfrmCounters[next] == string(name) {
 			i = next
 		} else if k, known := knownXfrmIndex[string(name)]; known {
 			i = k
 		}
 		if i >= 0 {
-			if s.Present[i] {
+			if s.present[i] {
 				return newParseError(file, lineNo, line, errorf(ErrSyntax, "counter %s listed twice", name))
 			}
-			s.Present[i] = true
+			s.present[i] = true
 			*s.field(i) = value
 			next = i + 1
 			continue
@@ -296,35 +303,4 @@ func fieldAt(line []byte, start int) []byte {
 
 func isCounterNameByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
-}
-
-// AppendText appends s to b in the kernel's /proc/net/xfrm_stat layout
-// ("%-24s\t%lu\n"): the present known counters in kernel order, then Other.
-// ParseXfrmStat reads the result back equal. It implements
-// encoding.TextAppender.
-func (s *XfrmStat) AppendText(b []byte) ([]byte, error) {
-	for name, value := range s.All() {
-		b = append(b, name...)
-		for pad := 24 - len(name); pad > 0; pad-- {
-			b = append(b, ' ')
-		}
-		b = append(b, '\t')
-		b = strconv.AppendUint(b, value, 10)
-		b = append(b, '\n')
-	}
-	return b, nil
-}
-
-// MarshalText returns s in the kernel's /proc/net/xfrm_stat layout; see
-// AppendText.
-func (s *XfrmStat) MarshalText() ([]byte, error) {
-	return s.AppendText(nil)
-}
-
-// WriteTo writes s to w in the kernel's /proc/net/xfrm_stat layout; see
-// AppendText.
-func (s *XfrmStat) WriteTo(w io.Writer) (int64, error) {
-	b, _ := s.AppendText(nil)
-	n, err := w.Write(b)
-	return int64(n), err
 }

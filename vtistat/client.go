@@ -2,6 +2,7 @@ package vtistat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -105,32 +106,28 @@ func Dial(cfg *Config) (*Client, error) {
 // returns nil.
 func (c *Client) Close() error { return c.c.close() }
 
-// Links reads the links that match every option, with their parameters and
-// counters. Without options it reads all links of the namespace (one
-// RTM_GETLINK dump). WithName and WithIndex ask the kernel for that one link;
+// Snapshot reads the links that match every filter, with their parameters
+// and counters, into dst. It is the one way to read links, once or in a
+// loop. Without filters it reads all links of the namespace with one full
+// RTM_GETLINK dump; ByName and ByIndex ask the kernel for that one link, and
 // if it does not exist the error matches os.ErrNotExist.
 //
-// Links allocates its result; for repeated reads use Snapshot and PollStats,
-// which reuse storage.
-func (c *Client) Links(ctx context.Context, opts ...Option) ([]Link, error) {
-	var s Snapshot
-	if err := c.c.snapshot(ctx, &s, newQuery(opts), false); err != nil {
-		return nil, err
-	}
-	return s.Links, nil
-}
-
-// Snapshot reads links with a full RTM_GETLINK dump into dst, reusing dst's
-// storage: once dst has held the same links, a Snapshot allocates nothing per
-// link. The options select links as in Links and are remembered in dst for
+// dst is overwritten and its storage reused, as every destination in this
+// module: once dst has held the same links, Snapshot allocates nothing per
+// link. Pass a zero Snapshot to start. The filters are remembered in dst for
 // PollStats. On error dst holds no links.
 //
 // A full dump costs the kernel about five times what a stats-only dump costs
 // (it builds every attribute of every link). Use Snapshot when you need
 // fresh parameters, and PollStats for the counters in between.
-func (c *Client) Snapshot(ctx context.Context, dst *Snapshot, opts ...Option) error {
-	return c.c.snapshot(ctx, dst, newQuery(opts), true)
+func (c *Client) Snapshot(ctx context.Context, dst *Snapshot, filters ...LinkFilter) error {
+	if dst == nil {
+		return errNilSnapshot
+	}
+	return c.c.snapshot(ctx, dst, newQuery(filters), true)
 }
+
+var errNilSnapshot = errors.New("vtistat: read into a nil *Snapshot")
 
 // PollStats refreshes only the counters of the links in dst, with an
 // RTM_GETSTATS dump that asks for nothing but IFLA_STATS_LINK_64: the
@@ -149,6 +146,9 @@ func (c *Client) Snapshot(ctx context.Context, dst *Snapshot, opts ...Option) er
 // the /proc/net/dev fallback it reads that file again. On error dst holds no
 // links.
 func (c *Client) PollStats(ctx context.Context, dst *Snapshot) error {
+	if dst == nil {
+		return errNilSnapshot
+	}
 	return c.c.pollStats(ctx, dst)
 }
 
@@ -157,28 +157,41 @@ func (c *Client) PollStats(ctx context.Context, dst *Snapshot) error {
 // without Config.ProcNetDevFallback.
 func (c *Client) FallbackReason() error { return c.c.fallbackReason() }
 
-// Option selects links in Links and Snapshot. A Snapshot remembers its
-// selection, and PollStats reads the same links again.
-type Option func(*query)
-
-// WithKind selects links whose IFLA_INFO_KIND is one of kinds ("vti",
-// "gre" …). With a single kind, and a kernel with strict dump checking
-// (4.20+), the kernel filters the dump itself; otherwise links are filtered
-// as they are decoded. WithKind("") selects links without a kind (lo,
-// physical NICs).
-func WithKind(kinds ...string) Option {
-	return func(q *query) { q.kinds = append(q.kinds, kinds...); q.byKind = true }
+// LinkFilter selects links in Snapshot (and, remembered in the Snapshot,
+// in PollStats). Build filters with ByKind, ByName and ByIndex; filters
+// given together must all match. A LinkFilter is a plain value: build it
+// once and pass it on every call. xfrmstat.SAFilter works the same way.
+type LinkFilter struct {
+	by    uint8
+	kinds []string
+	name  string
+	index int32
 }
 
-// WithName selects the link with this name.
-func WithName(name string) Option {
-	return func(q *query) { q.name = name; q.byName = true }
+const (
+	filterKind = iota + 1
+	filterName
+	filterIndex
+)
+
+// ByKind keeps links whose IFLA_INFO_KIND is one of kinds ("vti", "gre" …;
+// TunnelKinds lists every tunnel kind). With a single kind, and a kernel with
+// strict dump checking (4.20+), the kernel filters the dump itself;
+// otherwise links are filtered as they are decoded. ByKind("") keeps links
+// without a kind (lo, physical NICs). Two ByKind filters keep the links of
+// either's kinds.
+func ByKind(kinds ...string) LinkFilter {
+	return LinkFilter{by: filterKind, kinds: slices.Clone(kinds)}
 }
 
-// WithIndex selects the link with this ifindex.
-func WithIndex(index int32) Option {
-	return func(q *query) { q.index = index; q.byIndex = true }
-}
+// ByName keeps the link with this name: one RTM_GETLINK request, not a dump.
+// Two ByName filters with different names are an error, as are two
+// different ByIndex filters.
+func ByName(name string) LinkFilter { return LinkFilter{by: filterName, name: name} }
+
+// ByIndex keeps the link with this ifindex: one RTM_GETLINK request, not a
+// dump.
+func ByIndex(index int32) LinkFilter { return LinkFilter{by: filterIndex, index: index} }
 
 // query is a selection of links.
 type query struct {
@@ -188,19 +201,30 @@ type query struct {
 	byName  bool
 	index   int32
 	byIndex bool
+	bad     string // why the filters cannot be used; "" if they can
 }
 
-func newQuery(opts []Option) query {
-	if len(opts) == 0 {
-		return query{} // no escape, no allocation: the polling path
-	}
-	q := new(query)
-	for _, o := range opts {
-		if o != nil {
-			o(q)
+func newQuery(filters []LinkFilter) query {
+	var q query
+	for _, f := range filters {
+		switch f.by {
+		case filterKind:
+			q.kinds, q.byKind = append(q.kinds, f.kinds...), true
+		case filterName:
+			if q.byName && q.name != f.name {
+				q.bad = fmt.Sprintf("two different ByName filters (%q, %q)", q.name, f.name)
+			}
+			q.name, q.byName = f.name, true
+		case filterIndex:
+			if q.byIndex && q.index != f.index {
+				q.bad = fmt.Sprintf("two different ByIndex filters (%d, %d)", q.index, f.index)
+			}
+			q.index, q.byIndex = f.index, true
+		default:
+			q.bad = "zero LinkFilter; build filters with ByKind, ByName or ByIndex"
 		}
 	}
-	return *q
+	return q
 }
 
 func (q *query) clone() query {

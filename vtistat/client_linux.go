@@ -121,8 +121,9 @@ func (c *client) lock(op string) error {
 	return nil
 }
 
-// snapshot is a full read. poll says whether PollStats may follow (not for
-// Links), which makes a kernel-filtered dump learn the other ifindexes.
+// snapshot is a full read. poll says whether PollStats may follow, which
+// makes a kernel-filtered dump learn the other ifindexes; Client.Snapshot
+// always says so, tests measure the dump without it.
 func (c *client) snapshot(ctx context.Context, dst *Snapshot, q query, poll bool) error {
 	if err := q.validate(); err != nil {
 		dst.clear()

@@ -46,7 +46,7 @@ func TestContractNetNSFDDuplicated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	l, err := c.Links(context.Background(), WithName("fdm0"))
+	l, err := readLinks(context.Background(), c, ByName("fdm0"))
 	if err != nil || len(l) != 1 {
 		t.Fatalf("after the caller closed the FD: %+v %v", l, err)
 	}

@@ -88,7 +88,7 @@ var tunnelKinds = [...]string{"vti", "vti6", "xfrm", "gre", "gretap", "ip6gre", 
 
 // TunnelKinds returns the link kinds whose parameters are decoded into
 // Link.Tunnel: vti, vti6, xfrm, gre, gretap, ip6gre, ip6gretap, ipip, sit and
-// ip6tnl. Use it to select every tunnel: WithKind(TunnelKinds()...).
+// ip6tnl. Use it to select every tunnel: ByKind(TunnelKinds()...).
 func TunnelKinds() []string {
 	return append([]string(nil), tunnelKinds[:]...)
 }
@@ -297,8 +297,8 @@ func decodeStats32(b []byte, s *Stats64) {
 }
 
 // fields returns pointers to the counters in the kernel's struct order.
-func (s *Stats64) fields() [25]*uint64 {
-	return [25]*uint64{
+func (s *Stats64) fields() [nStats]*uint64 {
+	return [nStats]*uint64{
 		&s.RxPackets, &s.TxPackets, &s.RxBytes, &s.TxBytes, &s.RxErrors, &s.TxErrors,
 		&s.RxDropped, &s.TxDropped, &s.Multicast, &s.Collisions,
 		&s.RxLengthErrors, &s.RxOverErrors, &s.RxCRCErrors, &s.RxFrameErrors, &s.RxFIFOErrors, &s.RxMissedErrors,

@@ -236,7 +236,7 @@ func TestDecodeStatsSizes(t *testing.T) {
 				want = uint64(i + 1)
 			}
 			if *p != want {
-				t.Errorf("size %d: %s = %d, want %d", size, StatsFieldNames[i], *p, want)
+				t.Errorf("size %d: %s = %d, want %d", size, statsFieldNames[i], *p, want)
 			}
 		}
 		if l.StatsSource != Stats64Bit {

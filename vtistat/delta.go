@@ -1,6 +1,7 @@
 package vtistat
 
 import (
+	"iter"
 	"slices"
 	"strconv"
 	"time"
@@ -25,8 +26,8 @@ const (
 	ResetRecreated
 	// ResetCounterDecreased: the same link, but some counters went down
 	// (a driver reset them, or a 32-bit counter wrapped; see
-	// LinkDelta.Decreased). Those fields hold their value in after, the
-	// others their increase.
+	// LinkDelta.DecreasedFields). Those fields hold their value in after,
+	// the others their increase.
 	ResetCounterDecreased
 	// ResetSourceChanged: the counters came from different sources (see
 	// StatsSource), so they cannot be subtracted. Stats is zero.
@@ -58,10 +59,6 @@ type LinkDelta struct {
 	// it is only a lower bound. It never holds a negative or wrapped value.
 	Stats Stats64
 	Reset ResetReason
-	// Decreased has bit i set when the i-th counter of struct
-	// rtnl_link_stats64 (RxPackets = bit 0 … RxOtherhostDropped = bit 24)
-	// went down. Only with ResetCounterDecreased.
-	Decreased uint32
 	// PrevIndex is the ifindex the link had in before: equal to Index but
 	// for ResetRecreated, 0 for ResetNewLink.
 	PrevIndex int32
@@ -75,11 +72,26 @@ type LinkDelta struct {
 	// follows: the line as read in after for ResetNewLink and
 	// ResetRecreated, zero for ResetSourceChanged and ResetDuplicate, and
 	// with ResetCounterDecreased a column that went down holds its value in
-	// after (Decreased numbers the fields of Stats64 and stays 0). The Sum
-	// columns are differences of sums: still sums. Stats is then zero. Dev
-	// is nil for links read over rtnetlink. It points into the Delta's
-	// storage and is overwritten by the next DiffInto into it.
+	// after (DecreasedFields names fields of Stats64 and yields nothing for
+	// a line). The Sum columns are differences of sums: still sums. Stats
+	// is then zero. Dev is nil for links read over rtnetlink. It points
+	// into the Delta's storage and is overwritten by the next Diff into it.
 	Dev *procnet.DevStats
+
+	decreased statsSet // the counters that went down; see DecreasedFields
+}
+
+// DecreasedFields yields, with ResetCounterDecreased, the counters that
+// went down, by their kernel names ("tx_carrier_errors"; see
+// StatsFieldNames), in struct order. Otherwise it yields nothing.
+func (d *LinkDelta) DecreasedFields() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i, name := range statsFieldNames {
+			if d.decreased.has(i) && !yield(name) {
+				return
+			}
+		}
+	}
 }
 
 // RemovedLink is a link of before that after does not have (and that was
@@ -97,7 +109,7 @@ type Delta struct {
 	Links   []LinkDelta
 	Removed []RemovedLink
 
-	// scratch for DiffInto, reused between calls
+	// Diff's scratch, reused between calls
 	pairing linkid.Pairing
 	devs    []procnet.DevStats // what Links[i].Dev point into
 }
@@ -112,22 +124,19 @@ func (d *Delta) Resets() bool {
 	return false
 }
 
-// Diff returns the counter changes from before to after. Links are paired
-// by the module's one link identity (internal/linkid): the same ifindex and
-// kind is the same link, also under a new name (PrevName says which); a
-// name that before had under an ifindex that after no longer has is
-// ResetRecreated. Links without an ifindex (the /proc/net/dev fallback)
+// Diff sets dst to the counter changes from before to after. Links are
+// paired by the module's one link identity (internal/linkid): the same
+// ifindex and kind is the same link, also under a new name (PrevName says
+// which); a name that before had under an ifindex that after no longer has
+// is ResetRecreated. Links without an ifindex (the /proc/net/dev fallback)
 // are paired by name and by the order the kernel lists them in, where an
 // interface that moved behind others was re-created.
-func Diff(before, after *Snapshot) Delta {
-	var d Delta
-	DiffInto(&d, before, after)
-	return d
-}
-
-// DiffInto is Diff writing into dst and reusing its storage: once dst is
-// large enough, and the links have not changed, it allocates nothing.
-func DiffInto(dst *Delta, before, after *Snapshot) {
+//
+// dst is overwritten and its storage reused, as every destination in this
+// module: keep one Delta in a poll loop and pass it each time; once it is
+// large enough, and the links have not changed, Diff allocates nothing.
+// Names in dst share the strings of after.
+func Diff(dst *Delta, before, after *Snapshot) {
 	dst.Start, dst.End = before.Time, after.Time
 	dst.Links = dst.Links[:0]
 	dst.Removed = dst.Removed[:0]
@@ -172,8 +181,8 @@ func DiffInto(dst *Delta, before, after *Snapshot) {
 				d.Reset = ResetSourceChanged
 				break
 			}
-			d.Decreased = subStats(&d.Stats, &a.Stats, &b.Stats)
-			if d.Decreased != 0 || (d.Dev != nil && subDev(d.Dev, a.Dev, b.Dev)) {
+			d.decreased = subStats(&d.Stats, &a.Stats, &b.Stats)
+			if d.decreased != 0 || (d.Dev != nil && subDev(d.Dev, a.Dev, b.Dev)) {
 				d.Reset = ResetCounterDecreased
 			}
 		}
@@ -194,15 +203,15 @@ func (l snapLinks) Index(i int) int32 { return l[i].Index }
 func (l snapLinks) Kind(i int) string { return l[i].Kind }
 
 // subStats sets d = a − b field by field. A field that went down holds
-// its value in a, and its bit is set in the result.
-func subStats(d, a, b *Stats64) (decreased uint32) {
+// its value in a, and is in the result.
+func subStats(d, a, b *Stats64) (decreased statsSet) {
 	df, af, bf := d.fields(), a.fields(), b.fields()
 	for i := range af {
 		if *af[i] >= *bf[i] {
 			*df[i] = *af[i] - *bf[i]
 		} else {
 			*df[i] = *af[i]
-			decreased |= 1 << i
+			decreased = decreased.with(i)
 		}
 	}
 	return decreased
@@ -231,15 +240,4 @@ func subDev(d, a, b *procnet.DevStats) (decreased bool) {
 		TxCompressed: sub(a.TxCompressed, b.TxCompressed),
 	}
 	return decreased
-}
-
-// StatsFieldNames names the counters of Stats64 in the kernel's struct
-// order, as LinkDelta.Decreased numbers them: the field names of struct
-// rtnl_link_stats64.
-var StatsFieldNames = [25]string{
-	"rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors",
-	"rx_dropped", "tx_dropped", "multicast", "collisions",
-	"rx_length_errors", "rx_over_errors", "rx_crc_errors", "rx_frame_errors", "rx_fifo_errors", "rx_missed_errors",
-	"tx_aborted_errors", "tx_carrier_errors", "tx_fifo_errors", "tx_heartbeat_errors", "tx_window_errors",
-	"rx_compressed", "tx_compressed", "rx_nohandler", "rx_otherhost_dropped",
 }

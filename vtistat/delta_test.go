@@ -1,6 +1,8 @@
 package vtistat
 
 import (
+	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +15,20 @@ func snap(t time.Time, links ...Link) *Snapshot { return &Snapshot{Time: t, Link
 // the line in Dev, zero Stats.
 func devLink(d procnet.DevStats) Link {
 	return Link{Name: d.Name, LinkNetNSID: -1, StatsSource: StatsProcNet, Dev: &d}
+}
+
+// readLinks reads links once, as an embedder does: into a fresh Snapshot.
+func readLinks(ctx context.Context, c *Client, filters ...LinkFilter) ([]Link, error) {
+	var s Snapshot
+	err := c.Snapshot(ctx, &s, filters...)
+	return s.Links, err
+}
+
+// diff is Diff into a fresh Delta.
+func diff(before, after *Snapshot) Delta {
+	var d Delta
+	Diff(&d, before, after)
+	return d
 }
 
 func TestDiff(t *testing.T) {
@@ -42,7 +58,7 @@ func TestDiff(t *testing.T) {
 		want := []LinkDelta{
 			{Index: 1, Name: "lo", PrevName: "lo", PrevIndex: 1, Stats: Stats64{RxPackets: 5, TxPackets: 5}},
 			{Index: 5, Name: "vti0", PrevName: "vti0", Kind: "vti", PrevIndex: 5, Stats: Stats64{TxErrors: 59, TxCarrierErrors: 56, Collisions: 3}},
-			{Index: 8, Name: "e32", PrevName: "e32", PrevIndex: 8, Stats: Stats64{RxBytes: 20}, Reset: ResetCounterDecreased, Decreased: 1 << 2},
+			{Index: 8, Name: "e32", PrevName: "e32", PrevIndex: 8, Stats: Stats64{RxBytes: 20}, Reset: ResetCounterDecreased, decreased: 1 << 2},
 			{Index: 9, Name: "src", PrevName: "src", PrevIndex: 9, Reset: ResetSourceChanged},
 			{Index: 11, Name: "vti1", PrevName: "vti1", Kind: "vti", PrevIndex: 6, Stats: Stats64{TxPackets: 4}, Reset: ResetRecreated},
 			{Index: 12, Name: "new", Stats: Stats64{RxPackets: 2}, Reset: ResetNewLink},
@@ -63,8 +79,16 @@ func TestDiff(t *testing.T) {
 		if len(d.Removed) != 1 || d.Removed[0] != (RemovedLink{Index: 7, Name: "gone"}) {
 			t.Errorf("removed %+v", d.Removed)
 		}
+		if got := slices.Collect(d.Links[2].DecreasedFields()); !slices.Equal(got, []string{"rx_bytes"}) {
+			t.Errorf("DecreasedFields() = %v", got)
+		}
+		for i := range d.Links {
+			if i != 2 && slices.Collect(d.Links[i].DecreasedFields()) != nil {
+				t.Errorf("link %d: DecreasedFields() not empty", i)
+			}
+		}
 	}
-	check(Diff(before, after))
+	check(diff(before, after))
 
 	// Unsorted snapshots (not made by a Client) give the same answer.
 	rev := func(s *Snapshot) *Snapshot {
@@ -74,17 +98,21 @@ func TestDiff(t *testing.T) {
 		}
 		return c
 	}
-	d := Diff(rev(before), after)
+	d := diff(rev(before), after)
+	check(d)
+
+	// A Delta passed again is overwritten, not appended to.
+	Diff(&d, before, after)
 	check(d)
 
 	// Same snapshot: no change, nothing allocated once warm.
 	var dd Delta
-	DiffInto(&dd, after, after)
+	Diff(&dd, after, after)
 	if dd.Resets() || len(dd.Removed) != 0 {
 		t.Errorf("self diff %+v", dd)
 	}
-	if n := testing.AllocsPerRun(100, func() { DiffInto(&dd, after, after) }); n != 0 {
-		t.Errorf("DiffInto: %v allocs", n)
+	if n := testing.AllocsPerRun(100, func() { Diff(&dd, after, after) }); n != 0 {
+		t.Errorf("Diff: %v allocs", n)
 	}
 }
 
@@ -96,7 +124,7 @@ func TestDiffByName(t *testing.T) {
 		devLink(procnet.DevStats{Name: "eth0", TxCarrierSum: 4, TxPackets: 10}))
 	after := snap(t0.Add(time.Second), devLink(procnet.DevStats{Name: "eth0", TxCarrierSum: 9, TxPackets: 12}),
 		devLink(procnet.DevStats{Name: "vti0", TxPackets: 3}))
-	d := Diff(before, after)
+	d := diff(before, after)
 	if len(d.Links) != 2 || d.Links[0].Reset != NoReset || d.Links[1].Reset != ResetNewLink ||
 		len(d.Removed) != 1 || d.Removed[0].Name != "lo" {
 		t.Fatalf("%+v", d)
@@ -114,13 +142,13 @@ func TestDiffByName(t *testing.T) {
 	}
 
 	// A column that went down: ResetCounterDecreased, the column holds its
-	// value in after, the others their increase; Decreased (which numbers
-	// Stats64 fields) stays 0.
+	// value in after, the others their increase; DecreasedFields (which names
+	// Stats64 fields) yields nothing.
 	later := snap(t0.Add(2*time.Second), devLink(procnet.DevStats{Name: "eth0", TxCarrierSum: 1, TxPackets: 20}),
 		devLink(procnet.DevStats{Name: "vti0", TxPackets: 3}))
 	var dd Delta
-	DiffInto(&dd, after, later)
-	if l := dd.Links[0]; l.Reset != ResetCounterDecreased || l.Decreased != 0 ||
+	Diff(&dd, after, later)
+	if l := dd.Links[0]; l.Reset != ResetCounterDecreased || len(slices.Collect(l.DecreasedFields())) != 0 ||
 		*l.Dev != (procnet.DevStats{Name: "eth0", TxCarrierSum: 1, TxPackets: 8}) {
 		t.Errorf("decreased: %+v, Dev %+v", l, l.Dev)
 	}
@@ -129,10 +157,10 @@ func TestDiffByName(t *testing.T) {
 	}
 
 	// Reused storage: no allocation, and every Dev is fresh.
-	if n := testing.AllocsPerRun(100, func() { DiffInto(&dd, after, later) }); n != 0 {
-		t.Errorf("DiffInto with /proc/net/dev links: %v allocs", n)
+	if n := testing.AllocsPerRun(100, func() { Diff(&dd, after, later) }); n != 0 {
+		t.Errorf("Diff with /proc/net/dev links: %v allocs", n)
 	}
-	DiffInto(&dd, before, after)
+	Diff(&dd, before, after)
 	if *dd.Links[0].Dev != (procnet.DevStats{Name: "eth0", TxCarrierSum: 5, TxPackets: 2}) || dd.Links[0].Dev == dd.Links[1].Dev {
 		t.Errorf("reused delta: %+v %+v", dd.Links[0].Dev, dd.Links[1].Dev)
 	}
@@ -149,7 +177,7 @@ func TestDiffIdentity(t *testing.T) {
 	after := snap(t0.Add(time.Second),
 		Link{Index: 5, Name: "vti9", Kind: "vti", StatsSource: Stats64Bit, Stats: Stats64{TxErrors: 3, TxCarrierErrors: 3}},
 		Link{Index: 6, Name: "gre1", Kind: "ipip", StatsSource: Stats64Bit, Stats: Stats64{TxPackets: 1}})
-	d := Diff(before, after)
+	d := diff(before, after)
 	if l := d.Links[0]; l.Reset != NoReset || l.PrevName != "vti1" || l.Name != "vti9" || l.Stats != (Stats64{}) {
 		t.Errorf("renamed: %+v", l)
 	}
@@ -163,7 +191,7 @@ func TestDiffIdentity(t *testing.T) {
 	// /proc/net/dev fallback: vti0 deleted and re-created moves behind eth0.
 	pb := snap(t0, devLink(procnet.DevStats{Name: "vti0", TxCarrierSum: 10}), devLink(procnet.DevStats{Name: "eth0"}))
 	pa := snap(t0.Add(time.Second), devLink(procnet.DevStats{Name: "eth0"}), devLink(procnet.DevStats{Name: "vti0", TxCarrierSum: 30}))
-	d = Diff(pb, pa)
+	d = diff(pb, pa)
 	if l := d.Links[1]; l.Reset != ResetRecreated || l.Dev == nil || l.Dev.TxCarrierSum != 30 {
 		t.Errorf("re-created under /proc/net/dev: %+v", l)
 	}
@@ -173,7 +201,7 @@ func TestDiffIdentity(t *testing.T) {
 
 	// A name listed twice without indexes cannot be paired.
 	pd := snap(t0, devLink(procnet.DevStats{Name: "vti0", TxPackets: 1}), devLink(procnet.DevStats{Name: "vti0", TxPackets: 2}))
-	d = Diff(pd, pd)
+	d = diff(pd, pd)
 	if d.Links[0].Reset != ResetDuplicate || d.Links[1].Reset != ResetDuplicate ||
 		*d.Links[0].Dev != (procnet.DevStats{Name: "vti0"}) || *d.Links[1].Dev != (procnet.DevStats{Name: "vti0"}) {
 		t.Errorf("duplicate: %+v", d.Links)

@@ -60,17 +60,34 @@
 // caller-owned Snapshot: once the Snapshot has held the same links, neither
 // allocates anything per link (with a context that cannot be cancelled, not
 // at all). Keep two Snapshots and alternate between them to compute deltas
-// with Diff or DiffInto, which reports a link deleted and created again
-// under the same name, or a counter that went down, as a reset rather than
-// as a negative or huge count. A link is the same link when its ifindex and
-// kind are: a rename goes on counting (LinkDelta.PrevName has the old
-// name). procnet.DiffNetDev and package explain pair links by the same rule.
+// with Diff, which reports a link deleted and created again under the same
+// name, or a counter that went down, as a reset rather than as a negative
+// or huge count (LinkDelta.DecreasedFields names the counters that went
+// down). A link is the same link when its ifindex and kind are: a rename
+// goes on counting (LinkDelta.PrevName has the old name).
+// procnet.DiffNetDev and package explain pair links by the same rule.
 //
-// Links and Snapshot take options: WithKind, WithName, WithIndex. A
-// Snapshot remembers them, and PollStats reads the same selection again.
-// With one kind and a kernel that checks dump requests strictly (4.20+), the
-// kernel filters the dump itself (IFLA_LINKINFO in the request); a name or
-// an index is one RTM_GETLINK request, not a dump.
+// # One way to do each thing
+//
+//	Client.Snapshot    read links, their parameters and counters (once, or now and then in a loop)
+//	Client.PollStats   refresh the counters of a Snapshot, cheaply
+//	Diff               subtract two Snapshots
+//	DecodeLink         decode an RTM_NEWLINK message received elsewhere
+//
+// Snapshot takes filters, plain values built by ByKind, ByName and ByIndex
+// (the pattern of xfrmstat.SAFilter): with one kind and a kernel that checks
+// dump requests strictly (4.20+), the kernel filters the dump itself
+// (IFLA_LINKINFO in the request); a name or an index is one RTM_GETLINK
+// request, not a dump. PollStats keeps the Snapshot's filters.
+//
+// Caller-owned storage is passed the same way throughout the module: a call
+// that can reuse memory takes its destination as an argument (here a
+// *Snapshot or a *Delta), overwrites it and reuses its slices, and has no
+// allocating twin. Pass a zero value to start, and the same value on every
+// tick.
+//
+// Stats64.All yields every counter by its kernel name (StatsFieldNames
+// lists them), for code that handles counters by name rather than by field.
 //
 // # The promise about RTNL
 //

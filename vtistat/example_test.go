@@ -12,17 +12,17 @@ import (
 
 // List the IPsec tunnels of a namespace with their parameters and the
 // counters that tell a failed policy lookup from a failed IPsec output.
-func ExampleClient_Links() {
+func ExampleClient_Snapshot() {
 	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: "vpn"}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	links, err := c.Links(context.Background(), vtistat.WithKind("vti", "vti6", "xfrm"))
-	if err != nil {
+	var s vtistat.Snapshot
+	if err := c.Snapshot(context.Background(), &s, vtistat.ByKind("vti", "vti6", "xfrm")); err != nil {
 		log.Fatal(err)
 	}
-	for _, l := range links {
+	for _, l := range s.Links {
 		t := l.Tunnel
 		fmt.Printf("%s %s local %v remote %v okey %d: carrier %d aborted %d collisions %d\n",
 			l.Name, l.Kind, t.Local, t.Remote, t.OKey,
@@ -40,7 +40,7 @@ func ExampleClient_PollStats() {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	tunnels := vtistat.WithKind(vtistat.TunnelKinds()...)
+	tunnels := vtistat.ByKind(vtistat.TunnelKinds()...)
 	var snaps [2]vtistat.Snapshot
 	var d vtistat.Delta
 	for i := range snaps { // full dumps: parameters and counters
@@ -54,7 +54,7 @@ func ExampleClient_PollStats() {
 		if err := c.PollStats(ctx, cur); err != nil { // counters only
 			log.Fatal(err)
 		}
-		vtistat.DiffInto(&d, prev, cur)
+		vtistat.Diff(&d, prev, cur) // d is overwritten, its storage reused
 		for _, l := range d.Links {
 			if l.Reset != vtistat.NoReset {
 				fmt.Printf("%s: counters reset (%v)\n", l.Name, l.Reset)

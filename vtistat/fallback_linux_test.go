@@ -177,7 +177,7 @@ func TestSeccompChild(t *testing.T) {
 	if err := c.PollStats(ctx, &s); err != nil {
 		t.Fatal(err)
 	}
-	d := Diff(prev, &s)
+	d := diff(prev, &s)
 	if len(d.Links) != 2 || d.Resets() || len(d.Removed) != 0 {
 		t.Fatalf("delta %+v", d)
 	}
@@ -189,13 +189,13 @@ func TestSeccompChild(t *testing.T) {
 			t.Fatalf("a0 delta %+v, want no packets (the pair is quiet)", ld.Dev)
 		}
 	}
-	if _, err := c.Links(ctx, WithKind("vti")); !errors.Is(err, ErrNotSupported) {
+	if _, err := readLinks(ctx, c, ByKind("vti")); !errors.Is(err, ErrNotSupported) {
 		t.Errorf("kind selection in fallback: %v, want ErrNotSupported", err)
 	}
-	if l, err := c.Links(ctx, WithName("a0")); err != nil || len(l) != 1 {
+	if l, err := readLinks(ctx, c, ByName("a0")); err != nil || len(l) != 1 {
 		t.Errorf("name selection in fallback: %+v %v", l, err)
 	}
-	if _, err := c.Links(ctx, WithName("zz")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := readLinks(ctx, c, ByName("zz")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing name in fallback: %v", err)
 	}
 }

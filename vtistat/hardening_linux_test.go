@@ -24,6 +24,13 @@ import (
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
+// readLinks reads links once, as an embedder does: into a fresh Snapshot.
+func readLinks(ctx context.Context, c *vtistat.Client, filters ...vtistat.LinkFilter) ([]vtistat.Link, error) {
+	var s vtistat.Snapshot
+	err := c.Snapshot(ctx, &s, filters...)
+	return s.Links, err
+}
+
 // copyTestBinary makes the test binary executable by user nobody.
 func copyTestBinary(t *testing.T) string {
 	t.Helper()
@@ -136,12 +143,12 @@ func TestHardeningUnprivilegedChild(t *testing.T) {
 	}
 
 	// /proc files.
-	devs, err := procnet.ReadNetDev(ctx)
+	devs, err := (procnet.FS{}).ReadNetDev(ctx)
 	if err != nil || len(devs) != len(snap.Links) {
-		t.Errorf("procnet.ReadNetDev: %d devices, %v", len(devs), err)
+		t.Errorf("procnet FS.ReadNetDev: %d devices, %v", len(devs), err)
 	}
 	if _, err := (procnet.FS{}).ReadXfrmStat(ctx); err != nil {
-		t.Errorf("procnet.ReadXfrmStat: %v", err)
+		t.Errorf("procnet FS.ReadXfrmStat: %v", err)
 	}
 
 	// XFRM: the MIB is a /proc file (works), every netlink request needs
@@ -151,7 +158,7 @@ func TestHardeningUnprivilegedChild(t *testing.T) {
 		t.Fatalf("xfrmstat.Dial: %v", err)
 	}
 	defer x.Close()
-	if _, err := x.MIB(ctx); err != nil {
+	if err := x.MIB(ctx, new(procnet.XfrmStat)); err != nil {
 		t.Errorf("xfrmstat MIB: %v", err)
 	}
 	perm := func(op string, err error) {
@@ -162,9 +169,9 @@ func TestHardeningUnprivilegedChild(t *testing.T) {
 			t.Logf("%s: %v", op, err)
 		}
 	}
-	_, err = x.SAs(ctx)
+	_, err = x.SAs(ctx, nil)
 	perm("SAs", err)
-	_, err = x.Policies(ctx)
+	_, err = x.Policies(ctx, nil)
 	perm("Policies", err)
 	_, err = x.SPDInfo(ctx)
 	perm("SPDInfo", err)
@@ -257,7 +264,8 @@ func TestHardeningLinkDeletedMidPoll(t *testing.T) {
 	if b.ByName("md0") != nil || b.ByName("md1") != nil || b.ByName("re0") == nil {
 		t.Fatalf("links after delete: %+v", b.Links)
 	}
-	d := vtistat.Diff(&a, &b)
+	var d vtistat.Delta
+	vtistat.Diff(&d, &a, &b)
 	removed := map[string]bool{}
 	for _, r := range d.Removed {
 		removed[r.Name] = true
@@ -272,7 +280,7 @@ func TestHardeningLinkDeletedMidPoll(t *testing.T) {
 	}
 	// The same with one link selected by name: deleted, it is ErrNotExist.
 	var one vtistat.Snapshot
-	if err := c.Snapshot(ctx, &one, vtistat.WithName("re1")); err != nil {
+	if err := c.Snapshot(ctx, &one, vtistat.ByName("re1")); err != nil {
 		t.Fatal(err)
 	}
 	ns.IP(t, "link", "del", "re1")
@@ -306,7 +314,7 @@ func TestHardeningClosedAndCancelled(t *testing.T) {
 	}
 	dctx, dcancel := context.WithDeadline(bg, time.Now().Add(-time.Second))
 	defer dcancel()
-	if _, err := c.Links(dctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := readLinks(dctx, c); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Links, expired: %v", err)
 	}
 	// Cancelled many times while running: each call either completes or
@@ -334,7 +342,7 @@ func TestHardeningClosedAndCancelled(t *testing.T) {
 	if err := c.PollStats(bg, &snap); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("PollStats after Close: %v", err)
 	}
-	if _, err := c.Links(bg); !errors.Is(err, os.ErrClosed) {
+	if _, err := readLinks(bg, c); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Links after Close: %v", err)
 	}
 	if len(snap.Links) != 0 {
@@ -377,7 +385,7 @@ func TestHardeningConcurrentClient(t *testing.T) {
 				case 1, 2:
 					err = c.PollStats(ctx, &snap)
 				case 3:
-					_, err = c.Links(ctx, vtistat.WithName("cc0"))
+					_, err = readLinks(ctx, c, vtistat.ByName("cc0"))
 				case 4:
 					cctx, cancel := context.WithCancel(ctx)
 					cancel()

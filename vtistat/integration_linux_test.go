@@ -135,7 +135,7 @@ func TestLinksVethVxlan(t *testing.T) {
 	var links []Link
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		var err error
-		if links, err = c.Links(context.Background()); err != nil {
+		if links, err = readLinks(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}
 		if i := slices.IndexFunc(links, func(l Link) bool { return l.Name == "v0" }); (i >= 0 && links[i].OperState == OperUp) ||
@@ -191,16 +191,16 @@ func TestTrafficCountedExactly(t *testing.T) {
 	ca, cb := dialNS(t, p.A), dialNS(t, p.B)
 	ctx := context.Background()
 	var a0, a1, b0, b1 Snapshot
-	if err := ca.Snapshot(ctx, &a0, WithName("a0")); err != nil {
+	if err := ca.Snapshot(ctx, &a0, ByName("a0")); err != nil {
 		t.Fatal(err)
 	}
-	if err := cb.Snapshot(ctx, &b0, WithKind("veth")); err != nil {
+	if err := cb.Snapshot(ctx, &b0, ByKind("veth")); err != nil {
 		t.Fatal(err)
 	}
 	const n, payload = 5, 100
 	p.sendUDP(t, n, payload)
 	// One full read and one stats-only poll: both must see the same.
-	if err := ca.Snapshot(ctx, &a1, WithName("a0")); err != nil {
+	if err := ca.Snapshot(ctx, &a1, ByName("a0")); err != nil {
 		t.Fatal(err)
 	}
 	b1 = *b0.Clone()
@@ -211,7 +211,7 @@ func TestTrafficCountedExactly(t *testing.T) {
 		t.Errorf("PollStats did a full dump: ParamsTime %v, Time %v (before %v)", b1.ParamsTime, b1.Time, b0.Time)
 	}
 	const frame = 14 + 20 + 8 + payload
-	da, db := Diff(&a0, &a1), Diff(&b0, &b1)
+	da, db := diff(&a0, &a1), diff(&b0, &b1)
 	if len(da.Links) != 1 || len(db.Links) != 1 {
 		t.Fatalf("deltas: %+v %+v", da, db)
 	}
@@ -235,35 +235,35 @@ func TestSelection(t *testing.T) {
 	c := dialNS(t, ns)
 	ctx := context.Background()
 
-	all, err := c.Links(ctx)
+	all, err := readLinks(ctx, c)
 	if err != nil || len(all) != 8 {
 		t.Fatalf("all: %d links, %v", len(all), err)
 	}
-	l, err := c.Links(ctx, WithName("s1"))
+	l, err := readLinks(ctx, c, ByName("s1"))
 	if err != nil || len(l) != 1 || l[0].Name != "s1" || l[0].Kind != "veth" {
-		t.Fatalf("WithName: %+v %v", l, err)
+		t.Fatalf("ByName: %+v %v", l, err)
 	}
-	l2, err := c.Links(ctx, WithIndex(l[0].Index))
+	l2, err := readLinks(ctx, c, ByIndex(l[0].Index))
 	if err != nil || len(l2) != 1 || l2[0].Name != "s1" {
-		t.Fatalf("WithIndex: %+v %v", l2, err)
+		t.Fatalf("ByIndex: %+v %v", l2, err)
 	}
-	if l, err := c.Links(ctx, WithName("s1"), WithKind("vxlan")); err != nil || len(l) != 0 {
-		t.Fatalf("WithName s1 + kind vxlan: %+v %v, want none", l, err)
+	if l, err := readLinks(ctx, c, ByName("s1"), ByKind("vxlan")); err != nil || len(l) != 0 {
+		t.Fatalf("ByName s1 + ByKind vxlan: %+v %v, want none", l, err)
 	}
-	if _, err := c.Links(ctx, WithName("nope")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := readLinks(ctx, c, ByName("nope")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing name: %v, want os.ErrNotExist", err)
 	}
-	if _, err := c.Links(ctx, WithIndex(1<<30)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := readLinks(ctx, c, ByIndex(1<<30)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing index: %v, want os.ErrNotExist", err)
 	}
-	if _, err := c.Links(ctx, WithName("a-name-longer-than-15")); err == nil {
+	if _, err := readLinks(ctx, c, ByName("a-name-longer-than-15")); err == nil {
 		t.Error("a 21-byte name was accepted")
 	}
 
 	// One kind: the kernel filters (strict checking, 4.20+), so no link
 	// reaches the Go-side filter.
 	var s Snapshot
-	if err := c.c.snapshot(ctx, &s, newQuery([]Option{WithKind("vxlan")}), false); err != nil || len(s.Links) != 1 || s.Links[0].Name != "vx0" {
+	if err := c.c.snapshot(ctx, &s, newQuery([]LinkFilter{ByKind("vxlan")}), false); err != nil || len(s.Links) != 1 || s.Links[0].Name != "vx0" {
 		t.Fatalf("kind vxlan: %+v %v", s.Links, err)
 	}
 	if !c.c.conn.StrictCheck {
@@ -272,19 +272,19 @@ func TestSelection(t *testing.T) {
 		t.Errorf("kernel did not filter by kind: %d links skipped in Go", len(s.skipped))
 	}
 	// For PollStats, Snapshot also learns the ifindexes the filter left out.
-	if err := c.Snapshot(ctx, &s, WithKind("vxlan")); err != nil || len(s.Links) != 1 || len(s.skipped) != 7 {
+	if err := c.Snapshot(ctx, &s, ByKind("vxlan")); err != nil || len(s.Links) != 1 || len(s.skipped) != 7 {
 		t.Fatalf("kind vxlan snapshot: %+v skipped %v %v", s.Links, s.skipped, err)
 	}
 	// Several kinds: one dump, filtered here.
-	if err := c.Snapshot(ctx, &s, WithKind("vxlan", "")); err != nil || len(s.Links) != 2 || len(s.skipped) != 6 {
+	if err := c.Snapshot(ctx, &s, ByKind("vxlan", "")); err != nil || len(s.Links) != 2 || len(s.skipped) != 6 {
 		t.Fatalf("kinds vxlan+none: %+v skipped %v %v", s.Links, s.skipped, err)
 	}
 	// A kind no module registered: the kernel cannot filter, Go does.
-	if err := c.Snapshot(ctx, &s, WithKind("no-such-kind")); err != nil || len(s.Links) != 0 {
+	if err := c.Snapshot(ctx, &s, ByKind("no-such-kind")); err != nil || len(s.Links) != 0 {
 		t.Fatalf("unknown kind: %+v %v", s.Links, err)
 	}
 	// PollStats keeps the selection.
-	if err := c.Snapshot(ctx, &s, WithKind("veth")); err != nil || len(s.Links) != 6 {
+	if err := c.Snapshot(ctx, &s, ByKind("veth")); err != nil || len(s.Links) != 6 {
 		t.Fatal(len(s.Links), err)
 	}
 	pt := s.ParamsTime
@@ -297,7 +297,7 @@ func TestSelection(t *testing.T) {
 		}
 	}
 	// Single link poll.
-	if err := c.Snapshot(ctx, &s, WithName("s2")); err != nil {
+	if err := c.Snapshot(ctx, &s, ByName("s2")); err != nil {
 		t.Fatal(err)
 	}
 	pt = s.ParamsTime
@@ -335,7 +335,7 @@ func TestNamespaceSelectors(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			l, err := c.Links(context.Background(), WithName("marker0"))
+			l, err := readLinks(context.Background(), c, ByName("marker0"))
 			if err != nil || len(l) != 1 {
 				t.Fatalf("%+v %v", l, err)
 			}
@@ -347,7 +347,7 @@ func TestNamespaceSelectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.Links(context.Background(), WithName("marker0")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := readLinks(context.Background(), c, ByName("marker0")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("own namespace: %v", err)
 	}
 	if _, err := Dial(&Config{NetNS: NetNS{Name: "ts-does-not-exist"}}); !errors.Is(err, os.ErrNotExist) {
@@ -383,7 +383,7 @@ func TestDeltaRecreatedRemovedNew(t *testing.T) {
 	c := dialNS(t, ns)
 	ctx := context.Background()
 	var before, after Snapshot
-	if err := c.Snapshot(ctx, &before, WithKind("veth")); err != nil {
+	if err := c.Snapshot(ctx, &before, ByKind("veth")); err != nil {
 		t.Fatal(err)
 	}
 	old := before.ByName("re0").Index
@@ -399,7 +399,7 @@ func TestDeltaRecreatedRemovedNew(t *testing.T) {
 	if !after.ParamsTime.Equal(after.Time) {
 		t.Error("PollStats did not refresh after links changed")
 	}
-	d := Diff(&before, &after)
+	d := diff(&before, &after)
 	got := map[string]LinkDelta{}
 	for _, l := range d.Links {
 		got[l.Name] = l
@@ -544,9 +544,9 @@ func TestZeroAllocsReuse(t *testing.T) {
 	if !s.ParamsTime.Before(s.Time) {
 		t.Error("PollStats did full dumps")
 	}
-	DiffInto(&d, &prev, &s)
-	if n := testing.AllocsPerRun(20, func() { DiffInto(&d, &prev, &s) }); n != 0 {
-		t.Errorf("DiffInto: %v allocs, want 0", n)
+	Diff(&d, &prev, &s)
+	if n := testing.AllocsPerRun(20, func() { Diff(&d, &prev, &s) }); n != 0 {
+		t.Errorf("Diff: %v allocs, want 0", n)
 	}
 }
 
@@ -564,7 +564,7 @@ func TestConcurrentUse(t *testing.T) {
 				var err error
 				switch i % 3 {
 				case 0:
-					_, err = c.Links(context.Background(), WithKind("veth"))
+					_, err = readLinks(context.Background(), c, ByKind("veth"))
 				case 1:
 					err = c.Snapshot(context.Background(), &s)
 				case 2:
@@ -599,7 +599,7 @@ func TestCloseAndCancel(t *testing.T) {
 	}
 	dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
 	defer dcancel()
-	if _, err := c.Links(dctx); err != nil {
+	if _, err := readLinks(dctx, c); err != nil {
 		t.Fatalf("after a cancelled call: %v", err)
 	}
 	if err := c.Close(); err != nil {
@@ -608,7 +608,7 @@ func TestCloseAndCancel(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := c.Links(context.Background()); !errors.Is(err, os.ErrClosed) {
+	if _, err := readLinks(context.Background(), c); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("after Close: %v, want os.ErrClosed", err)
 	}
 	if err := c.PollStats(context.Background(), &s); !errors.Is(err, os.ErrClosed) || !strings.Contains(err.Error(), "closed") {

@@ -3,6 +3,7 @@
 package vtistat
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -11,11 +12,14 @@ import (
 const iflaStatsLink64 = 1
 
 func (q *query) validate() error {
+	if q.bad != "" {
+		return errors.New("vtistat: " + q.bad)
+	}
 	if q.byName && (q.name == "" || len(q.name) >= 16) {
-		return fmt.Errorf("vtistat: WithName(%q): a link name has 1 to 15 bytes", q.name)
+		return fmt.Errorf("vtistat: ByName(%q): a link name has 1 to 15 bytes", q.name)
 	}
 	if q.byIndex && q.index <= 0 {
-		return fmt.Errorf("vtistat: WithIndex(%d): an ifindex is positive", q.index)
+		return fmt.Errorf("vtistat: ByIndex(%d): an ifindex is positive", q.index)
 	}
 	return nil
 }

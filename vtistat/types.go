@@ -1,7 +1,9 @@
 package vtistat
 
 import (
+	"iter"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -42,6 +44,45 @@ type Stats64 struct {
 	RxNoHandler        uint64
 	RxOtherhostDropped uint64
 }
+
+// statsFieldNames are the kernel's names of the counters of Stats64, in
+// the order of struct rtnl_link_stats64. Stats64.fields is indexed like it.
+var statsFieldNames = [...]string{
+	"rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors",
+	"rx_dropped", "tx_dropped", "multicast", "collisions",
+	"rx_length_errors", "rx_over_errors", "rx_crc_errors", "rx_frame_errors", "rx_fifo_errors", "rx_missed_errors",
+	"tx_aborted_errors", "tx_carrier_errors", "tx_fifo_errors", "tx_heartbeat_errors", "tx_window_errors",
+	"rx_compressed", "tx_compressed", "rx_nohandler", "rx_otherhost_dropped",
+}
+
+// nStats is how many counters Stats64 has.
+const nStats = len(statsFieldNames)
+
+// StatsFieldNames returns the kernel's names of the counters of Stats64
+// ("rx_packets", …, "rx_otherhost_dropped"), in the order of struct
+// rtnl_link_stats64: the names Stats64.All and LinkDelta.DecreasedFields
+// use, and those ip(8) and /sys/class/net/*/statistics use. The list grows
+// when the kernel's struct does. The slice is the caller's to keep or
+// change.
+func StatsFieldNames() []string { return slices.Clone(statsFieldNames[:]) }
+
+// All yields every counter of s by its kernel name (see StatsFieldNames),
+// in struct order.
+func (s *Stats64) All() iter.Seq2[string, uint64] {
+	return func(yield func(string, uint64) bool) {
+		for i, p := range s.fields() {
+			if !yield(statsFieldNames[i], *p) {
+				return
+			}
+		}
+	}
+}
+
+// statsSet is a set of Stats64 counters, by index in statsFieldNames.
+type statsSet uint64
+
+func (s statsSet) with(i int) statsSet { return s | 1<<uint(i) }
+func (s statsSet) has(i int) bool      { return s&(1<<uint(i)) != 0 }
 
 // StatsSource says where a link's counters came from.
 type StatsSource uint8
@@ -219,3 +260,7 @@ type Snapshot struct {
 	seen    []uint32
 	gen     uint32
 }
+
+// statsSet holds one bit per counter: a Stats64 with more than 64 counters
+// needs wider storage (this line stops the build until it has it).
+var _ [64 - nStats]struct{}

@@ -71,7 +71,7 @@ func TestVMTunnelParams(t *testing.T) {
 				t.Errorf("Link %d, want unbound", l.Tunnel.Link)
 			}
 			// Selecting the kind gives this link among its kind only.
-			ls, err := cl.Links(ctx, WithKind(c.kind))
+			ls, err := readLinks(ctx, cl, ByKind(c.kind))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,11 +79,11 @@ func TestVMTunnelParams(t *testing.T) {
 			for _, k := range ls {
 				found = found || k.Name == c.name
 				if k.Kind != c.kind {
-					t.Errorf("WithKind(%q) returned %s of kind %q", c.kind, k.Name, k.Kind)
+					t.Errorf("ByKind(%q) returned %s of kind %q", c.kind, k.Name, k.Kind)
 				}
 			}
 			if !found {
-				t.Errorf("WithKind(%q) misses %s", c.kind, c.name)
+				t.Errorf("ByKind(%q) misses %s", c.kind, c.name)
 			}
 		})
 	}
@@ -128,7 +128,7 @@ func TestVMVTICounters(t *testing.T) {
 	var procBefore, procAfter []procnet.DevStats
 	read := func(s *Snapshot, p *[]procnet.DevStats) {
 		t.Helper()
-		if err := cl.Snapshot(ctx, s, WithName("vti0")); err != nil {
+		if err := cl.Snapshot(ctx, s, ByName("vti0")); err != nil {
 			t.Fatal(err)
 		}
 		devs, err := procnet.ParseNetDev(strings.NewReader(ns.Run(t, "cat", "/proc/net/dev")))
@@ -152,7 +152,7 @@ func TestVMVTICounters(t *testing.T) {
 		read(&before, &procBefore)
 		sendUDPFrom(t, ns, "198.51.100.1", "198.51.100.2:9", n)
 		read(&after, &procAfter)
-		d := Diff(&before, &after)
+		d := diff(&before, &after)
 		if len(d.Links) != 1 || d.Links[0].Reset != NoReset {
 			t.Fatalf("%s: delta %+v", name, d)
 		}

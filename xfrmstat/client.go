@@ -219,29 +219,24 @@ func (c *Client) Close() error { return c.c.close() }
 // every filter, with their lifetimes, counters and replay state. Larval SAs
 // that an ACQUIRE created (proto set, SPI 0 until the key manager allocates
 // one, no algorithms) are included.
-func (c *Client) SAs(ctx context.Context, filters ...SAFilter) ([]SA, error) {
-	return c.c.sasInto(ctx, nil, filters)
-}
-
-// SAsInto is SAs decoding into dst's storage: dst[:cap(dst)] is reused,
-// including what its SAs point to (marks, replay states, algorithms and
-// their names when unchanged), so that polling the same SAs again allocates
-// nothing. The returned slice shares dst's backing array: to compare two
-// polls, alternate between two slices. On error the result is empty.
-func (c *Client) SAsInto(ctx context.Context, dst []SA, filters ...SAFilter) ([]SA, error) {
+//
+// The SAs are decoded into dst's storage, as every destination in this
+// module: dst[:cap(dst)] is overwritten from its first element, including
+// what its SAs point to (marks, replay states, algorithms and their names
+// when unchanged), and the result returned. Pass nil for fresh storage, and
+// the previous result to poll the same SAs again without allocating. The
+// result shares dst's backing array: to compare two polls, alternate between
+// two slices. On error the result is empty.
+func (c *Client) SAs(ctx context.Context, dst []SA, filters ...SAFilter) ([]SA, error) {
 	return c.c.sasInto(ctx, dst[:0], filters)
 }
 
 // Policies dumps the security policy database (SPD): every policy of every
 // direction and type, socket policies included (Dir DirSocketIn and
-// DirSocketOut). The kernel has no filter for policy dumps.
-func (c *Client) Policies(ctx context.Context) ([]Policy, error) {
-	return c.c.policiesInto(ctx, nil)
-}
-
-// PoliciesInto is Policies decoding into dst's storage, templates and
-// marks included; see SAsInto.
-func (c *Client) PoliciesInto(ctx context.Context, dst []Policy) ([]Policy, error) {
+// DirSocketOut). The kernel has no filter for policy dumps. The policies
+// are decoded into dst's storage, templates and marks included, as in SAs:
+// pass nil for fresh storage, the previous result to poll.
+func (c *Client) Policies(ctx context.Context, dst []Policy) ([]Policy, error) {
 	return c.c.policiesInto(ctx, dst[:0])
 }
 
@@ -261,28 +256,27 @@ func (c *Client) PolicyDefaults(ctx context.Context) (PolicyDefaults, error) {
 	return c.c.policyDefaults(ctx)
 }
 
-// MIB reads /proc/net/xfrm_stat of the Client's namespace: the XFRM error
-// counters (XfrmInNoStates, XfrmOutPolBlock, …). A kernel built without
-// CONFIG_XFRM_STATISTICS has no such file: the error then matches
-// ErrNotSupported (the same value as procnet.ErrNotSupported).
-func (c *Client) MIB(ctx context.Context) (*procnet.XfrmStat, error) {
-	s := new(procnet.XfrmStat)
-	if err := c.c.mibInto(ctx, s); err != nil {
-		return nil, err
+// MIB reads /proc/net/xfrm_stat of the Client's namespace into dst: the
+// XFRM error counters (XfrmInNoStates, XfrmOutPolBlock, …), overwritten
+// with dst's storage reused. The file is opened once, inside the namespace,
+// and read again on every call: once dst has held the same counters, MIB
+// allocates nothing. It is the way to read the MIB of a namespace selected
+// as the Client's is (by name, path, descriptor or process); package
+// procnet reads the caller's own, or that of a process through /proc/PID. A
+// kernel built without CONFIG_XFRM_STATISTICS has no such file: the error
+// then matches ErrNotSupported (the same value as procnet.ErrNotSupported)
+// and os.ErrNotExist.
+func (c *Client) MIB(ctx context.Context, dst *procnet.XfrmStat) error {
+	if dst == nil {
+		return errors.New("xfrmstat: MIB into a nil *procnet.XfrmStat")
 	}
-	return s, nil
-}
-
-// MIBInto is MIB decoding into dst, reusing its storage: with the file
-// already open (after the first call) it allocates nothing.
-func (c *Client) MIBInto(ctx context.Context, dst *procnet.XfrmStat) error {
 	return c.c.mibInto(ctx, dst)
 }
 
 // Subscribe joins the multicast groups and returns once the kernel will
 // deliver their events to the subscription: anything that happens after
 // Subscribe returns is seen. The subscription ends when ctx is done or on
-// Close. Read it with Events or Receive, not both.
+// Close. Read it with Receive.
 func (c *Client) Subscribe(ctx context.Context, groups Group) (*Subscription, error) {
 	if groups == 0 || groups&^GroupAll != 0 {
 		return nil, fmt.Errorf("xfrmstat: subscribe: group set %#x is empty or has unknown bits", uint32(groups))
@@ -299,19 +293,24 @@ type Subscription struct {
 	s *subscription
 }
 
-// Receive calls fn for each event until the subscription's context is done
-// (it then returns that context's error), Close is called, fn returns an
-// error (returned as is), or the socket fails. A message that cannot be
-// decoded is delivered as an *UnknownEvent with Err set, not dropped.
-func (s *Subscription) Receive(fn func(Event) error) error { return s.s.receive(fn) }
-
-// Events delivers the events on a channel, which is closed when the
-// subscription ends; Err then says why.
-func (s *Subscription) Events() <-chan Event { return s.s.events() }
-
-// Err is why the channel of Events was closed: the context's error, or a
-// socket error. It is nil while the subscription runs.
-func (s *Subscription) Err() error { return s.s.error() }
+// Receive calls fn for each event, in the order the kernel sent them, until
+// the subscription's context is done (it then returns that context's
+// error), Close is called, fn returns an error (returned as is), or the
+// socket fails. A message that cannot be decoded is delivered as an
+// *UnknownEvent with Err set, not dropped. Events that arrive while fn runs
+// wait in the socket's buffer; if it overflows the kernel drops them, and
+// fn receives an *EventsLost.
+//
+// Receive is the one way to read a subscription. To hand events to another
+// goroutine, send them on a channel from fn:
+//
+//	go func() { errc <- sub.Receive(func(ev xfrmstat.Event) error { ch <- ev; return nil }) }()
+func (s *Subscription) Receive(fn func(Event) error) error {
+	if fn == nil {
+		return errors.New("xfrmstat: Receive with a nil function")
+	}
+	return s.s.receive(fn)
+}
 
 // Close ends the subscription and releases its socket.
 func (s *Subscription) Close() error { return s.s.close() }

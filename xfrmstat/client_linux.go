@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 
@@ -43,8 +42,7 @@ type client struct {
 	saReset func()
 	pReset  func()
 
-	mib    *os.File
-	mibBuf []byte
+	mib *procnet.XfrmStatReader // opened inside the namespace by the first MIB
 }
 
 func dial(cfg *Config) (*client, error) {
@@ -277,7 +275,8 @@ func (c *client) onDefaults(m nl.Message) error {
 // mibInto reads /proc/net/xfrm_stat of the namespace. The file is opened
 // once, from a thread inside the namespace (/proc/thread-self/net follows
 // the opening thread's namespace, and the open file keeps it), then read
-// again from offset 0 on every call: the seq_file restarts its listing.
+// again from offset 0 on every call by procnet's polling reader: the
+// seq_file restarts its listing.
 func (c *client) mibInto(ctx context.Context, dst *procnet.XfrmStat) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -288,39 +287,24 @@ func (c *client) mibInto(ctx context.Context, dst *procnet.XfrmStat) error {
 		return fmt.Errorf("xfrmstat: read MIB: %w", os.ErrClosed)
 	}
 	if c.mib == nil {
-		var f *os.File
+		var r *procnet.XfrmStatReader
 		err := c.ns.Do(func() error {
 			var err error
-			f, err = os.Open("/proc/thread-self/net/xfrm_stat")
+			r, err = procnet.FS{}.ThreadSelf().OpenXfrmStat(ctx)
 			return err
 		})
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, procnet.ErrNotSupported) {
 			return fmt.Errorf("xfrmstat: %w: %s has no /proc/net/xfrm_stat: the kernel was built without CONFIG_XFRM_STATISTICS (%w)", ErrNotSupported, c.where, err)
 		}
 		if err != nil {
 			return fmt.Errorf("xfrmstat: open xfrm_stat of %s: %w", c.where, err)
 		}
-		c.mib = f
-		if c.mibBuf == nil {
-			c.mibBuf = make([]byte, 4096)
-		}
+		c.mib = r
 	}
-	for {
-		n, err := c.mib.ReadAt(c.mibBuf, 0)
-		if n < len(c.mibBuf) {
-			if err != nil && err != io.EOF {
-				return fmt.Errorf("xfrmstat: read xfrm_stat of %s: %w", c.where, err)
-			}
-			if err := dst.UnmarshalText(c.mibBuf[:n]); err != nil {
-				return fmt.Errorf("xfrmstat: xfrm_stat of %s: %w", c.where, err)
-			}
-			return nil
-		}
-		if len(c.mibBuf) >= 1<<20 {
-			return fmt.Errorf("xfrmstat: xfrm_stat of %s is larger than %d bytes", c.where, len(c.mibBuf))
-		}
-		c.mibBuf = make([]byte, 2*len(c.mibBuf)) // more counters than expected: read it all again
+	if err := c.mib.Read(ctx, dst); err != nil {
+		return fmt.Errorf("xfrmstat: xfrm_stat of %s: %w", c.where, err)
 	}
+	return nil
 }
 
 // eventBuffer is the receive buffer a subscription asks for: bursts (an IKE
@@ -332,11 +316,6 @@ type subscription struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	dec    decoder
-
-	once sync.Once
-	ch   chan Event
-	mu   sync.Mutex
-	err  error
 }
 
 func (c *client) subscribe(ctx context.Context, groups Group) (*subscription, error) {
@@ -380,35 +359,6 @@ func (s *subscription) receive(fn func(Event) error) error {
 		}
 		return fn(ev)
 	})
-}
-
-func (s *subscription) events() <-chan Event {
-	s.once.Do(func() {
-		s.ch = make(chan Event, 64)
-		go func() {
-			err := s.receive(func(ev Event) error {
-				select {
-				case s.ch <- ev:
-					return nil
-				case <-s.ctx.Done():
-					return s.ctx.Err()
-				}
-			})
-			s.mu.Lock()
-			s.err = err
-			s.mu.Unlock()
-			s.cancel()
-			s.conn.Close()
-			close(s.ch)
-		}()
-	})
-	return s.ch
-}
-
-func (s *subscription) error() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
 }
 
 func (s *subscription) close() error {

@@ -39,12 +39,4 @@ type subscription struct{}
 
 func (*subscription) receive(func(Event) error) error { return errOS }
 
-func (*subscription) events() <-chan Event {
-	ch := make(chan Event)
-	close(ch)
-	return ch
-}
-
-func (*subscription) error() error { return errOS }
-
 func (*subscription) close() error { return errOS }

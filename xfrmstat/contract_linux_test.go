@@ -5,6 +5,7 @@ package xfrmstat
 import (
 	"context"
 	"errors"
+	"github.com/tunnelstat/tunnelstat/procnet"
 	"strings"
 	"testing"
 
@@ -48,10 +49,10 @@ func TestContractNetNSFDDuplicated(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	if pols, err := c.Policies(ctx); err != nil || len(pols) != 1 {
+	if pols, err := c.Policies(ctx, nil); err != nil || len(pols) != 1 {
 		t.Fatalf("after the caller closed the FD: %d policies, %v", len(pols), err)
 	}
-	if _, err := c.MIB(ctx); err != nil {
+	if err := c.MIB(ctx, new(procnet.XfrmStat)); err != nil {
 		t.Fatalf("MIB after the caller closed the FD: %v", err)
 	}
 	sub, err := c.Subscribe(ctx, GroupPolicy)

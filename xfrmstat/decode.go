@@ -58,13 +58,6 @@ func msgName(t uint16) string {
 	return fmt.Sprintf("message type %#x", t)
 }
 
-func unknownBit(t uint16) uint64 {
-	if t >= 63 {
-		return 1 << 63
-	}
-	return 1 << t
-}
-
 // decodeAddr reads an xfrm_address_t of the given family. An address of any
 // other family decodes to the zero Addr if its bytes are all zero (the
 // kernel's "no address"), and is an error otherwise: it cannot be read
@@ -571,7 +564,7 @@ func (d *decoder) decodeSA(sa *SA, info, attrs []byte, context string) error {
 		sa.ExtraFlags, sa.IfID, sa.OffloadDev, sa.SADir, sa.OffloadFlags = 0, 0, 0, 0, 0
 		sa.LastUsed, sa.CoAddr = time.Time{}, netip.Addr{}
 		sa.TFCPad, sa.MappingMaxAge, sa.NATKeepaliveInterval = 0, 0, 0
-		sa.PerCPU, sa.CPU, sa.UnknownAttrs = false, 0, 0
+		sa.PerCPU, sa.CPU, sa.unknown = false, 0, attrSet{}
 		if err := decodeUsersaInfo(sa, info); err != nil {
 			return err
 		}
@@ -581,7 +574,7 @@ func (d *decoder) decodeSA(sa *SA, info, attrs []byte, context string) error {
 	a := nl.NewAttrs(attrs, context)
 	for a.Next() {
 		if !d.saAttr(sa, &sp, &a) {
-			sa.UnknownAttrs |= unknownBit(a.Type())
+			sa.unknown.add(a.Type())
 		}
 	}
 	return a.Err()
@@ -725,7 +718,7 @@ func (d *decoder) decodePolicy(p *Policy, info, attrs []byte, context string) er
 		// decoding over a used Policy equals decoding into a zero one.)
 		sp = policySpare{mark: p.Mark, tmpls: p.Templates, secCtx: p.SecCtx}
 		p.Templates, p.Mark, p.SecCtx = nil, nil, nil
-		p.Type, p.IfID, p.OffloadDev, p.OffloadFlags, p.UnknownAttrs = 0, 0, 0, 0, 0
+		p.Type, p.IfID, p.OffloadDev, p.OffloadFlags, p.unknown = 0, 0, 0, 0, attrSet{}
 		if err := decodeUserpolicyInfo(p, info); err != nil {
 			return err
 		}
@@ -735,7 +728,7 @@ func (d *decoder) decodePolicy(p *Policy, info, attrs []byte, context string) er
 	a := nl.NewAttrs(attrs, context)
 	for a.Next() {
 		if !d.policyAttr(p, &sp, &a) {
-			p.UnknownAttrs |= unknownBit(a.Type())
+			p.unknown.add(a.Type())
 		}
 	}
 	return a.Err()
@@ -787,7 +780,7 @@ func decodeSPDInfo(s *SPDInfo, b []byte) error {
 				s.IPv6Threshold = t
 			}
 		default:
-			s.UnknownAttrs |= unknownBit(a.Type())
+			s.unknown.add(a.Type())
 		}
 	}
 	if err := a.Err(); err != nil {
@@ -820,7 +813,7 @@ func decodeSADInfo(s *SADInfo, b []byte) error {
 			}
 			s.HashBuckets, s.HashMaxBuckets = ne.Uint32(d[0:]), ne.Uint32(d[4:])
 		default:
-			s.UnknownAttrs |= unknownBit(a.Type())
+			s.unknown.add(a.Type())
 		}
 	}
 	if err := a.Err(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -480,8 +481,20 @@ func TestUnknownAttributesAreRecorded(t *testing.T) {
 	if err := d.saMessage(&got, p); err != nil {
 		t.Fatal(err)
 	}
-	if got.UnknownAttrs != 1<<60|1<<63 {
-		t.Errorf("UnknownAttrs = %#x, want bits 60 and 63", got.UnknownAttrs)
+	if got := got.UnknownAttrs(); !slices.Equal(got, []uint16{60, 200}) {
+		t.Errorf("UnknownAttrs() = %v, want [60 200]", got)
+	}
+	// Types past the exact range are kept as the largest one.
+	p = withAttrs(sa, attr(300, nil), attr(999, nil), attr(7000, nil))
+	if err := d.saMessage(&got, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := got.UnknownAttrs(); !slices.Equal(got, []uint16{7000}) {
+		t.Errorf("UnknownAttrs() = %v, want [7000]", got)
+	}
+	// Decoding over the SA forgets them; a known SA has none.
+	if err := d.saMessage(&got, sa); err != nil || got.UnknownAttrs() != nil {
+		t.Errorf("UnknownAttrs() after a plain SA = %v, %v", got.UnknownAttrs(), err)
 	}
 }
 

@@ -92,10 +92,28 @@
 // dump) mean what they mean in vtistat.
 //
 // # Polling without allocating
+// # One way to do each thing
 //
-// SAsInto, PoliciesInto and MIBInto decode into storage from the previous
-// call: with the same SAs and policies, a poll allocates nothing, however
-// large the tables. The kernel does the filtering SAFilter asks for
+//	Client.SAs, Client.Policies       dump the SAD and the SPD
+//	Client.SPDInfo, Client.SADInfo    their sizes, one cheap request each
+//	Client.PolicyDefaults             what happens to packets no policy matches
+//	Client.MIB                        /proc/net/xfrm_stat of the Client's namespace
+//	Client.Subscribe, Receive         the event stream
+//
+// SAs takes filters, plain values built by ByProto, BySrc, ByDst and
+// ByFamily (the pattern of vtistat.LinkFilter). The kernel applies them
 // (XFRMA_ADDRESS_FILTER, XFRMA_PROTO), so unwanted SAs are never copied to
 // user space.
+//
+// # Polling without allocating
+//
+// Caller-owned storage is passed the same way throughout the module: a call
+// that can reuse memory takes its destination as an argument and has no
+// allocating twin. SAs and Policies take a slice, overwrite it from its
+// first element up to its capacity (what its elements point to included)
+// and return it; MIB takes a *procnet.XfrmStat and overwrites it. Pass nil
+// (or a zero value) to start, and the previous result on the next call:
+// with the same SAs and policies, a poll allocates nothing, however large
+// the tables. To keep the previous poll for comparison, alternate between
+// two slices.
 package xfrmstat

@@ -161,8 +161,13 @@ type AEvent struct {
 	SADir                           uint8
 	PerCPU                          bool
 	CPU                             uint32
-	UnknownAttrs                    uint64
+
+	unknown attrSet // see UnknownAttrs
 }
+
+// UnknownAttrs returns the types of the attributes the kernel sent with the
+// event that this package does not decode, as SA.UnknownAttrs.
+func (e *AEvent) UnknownAttrs() []uint16 { return e.unknown.types() }
 
 // Report is XFRM_MSG_REPORT (Mobile IPv6).
 type Report struct {
@@ -193,8 +198,13 @@ type Migrate struct {
 	Entries           []MigrateEntry
 	KMLocal, KMRemote netip.Addr // XFRMA_KMADDRESS: the key manager's endpoints, if sent
 	Encap             *Encap
-	UnknownAttrs      uint64
+
+	unknown attrSet // see UnknownAttrs
 }
+
+// UnknownAttrs returns the types of the attributes the kernel sent with the
+// event that this package does not decode, as SA.UnknownAttrs.
+func (e *Migrate) UnknownAttrs() []uint16 { return e.unknown.types() }
 
 // MigrateEntry is one struct xfrm_user_migrate.
 type MigrateEntry struct {
@@ -414,7 +424,7 @@ func (d *decoder) acquire(p []byte) (*Acquire, error) {
 			e.PerCPU, e.CPU = true, a.Uint32()
 		case d.policyAttr(&e.Policy, &sp, &a):
 		default:
-			e.Policy.UnknownAttrs |= unknownBit(a.Type())
+			e.Policy.unknown.add(a.Type())
 		}
 	}
 	if err := a.Err(); err != nil {
@@ -466,7 +476,7 @@ func (d *decoder) aevent(p []byte) (*AEvent, error) {
 		case xfrm.AttrReplayVal, xfrm.AttrReplayESNVal, xfrm.AttrMark, xfrm.AttrIfID, xfrm.AttrSADir, xfrm.AttrSAPCPU, xfrm.AttrPad:
 			d.saAttr(&sa, &sp, &a)
 		default:
-			e.UnknownAttrs |= unknownBit(a.Type())
+			e.unknown.add(a.Type())
 		}
 	}
 	e.Replay, e.Mark, e.IfID, e.SADir, e.PerCPU, e.CPU = sa.Replay, sa.Mark, sa.IfID, sa.SADir, sa.PerCPU, sa.CPU
@@ -531,7 +541,7 @@ func (d *decoder) migrate(p []byte) (*Migrate, error) {
 		case xfrm.AttrPolicyType:
 			e.Type = a.Uint8()
 		default:
-			e.UnknownAttrs |= unknownBit(a.Type())
+			e.unknown.add(a.Type())
 		}
 	}
 	if err := a.Err(); err != nil {

@@ -21,7 +21,7 @@ func ExampleClient_SAs() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	sas, err := c.SAs(context.Background(),
+	sas, err := c.SAs(context.Background(), nil,
 		xfrmstat.ByProto(50), xfrmstat.ByDst(netip.MustParsePrefix("192.0.2.2/32")))
 	if errors.Is(err, os.ErrPermission) {
 		log.Fatal("reading XFRM state needs CAP_NET_ADMIN")
@@ -40,16 +40,16 @@ func ExampleClient_SAs() {
 
 // Poll every policy of a namespace once a second without allocating: the
 // two slices alternate, so the previous poll stays intact for comparison.
-func ExampleClient_PoliciesInto() {
+func ExampleClient_Policies() {
 	c, err := xfrmstat.Dial(&xfrmstat.Config{NetNS: xfrmstat.NetNS{Name: "vpn"}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
 	ctx := context.Background()
-	var prev, cur []xfrmstat.Policy
+	var prev, cur []xfrmstat.Policy // nil: the first poll allocates
 	for range time.Tick(time.Second) {
-		cur, err = c.PoliciesInto(ctx, cur)
+		cur, err = c.Policies(ctx, cur) // cur's storage reused
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func ExampleClient_Subscribe() {
 		log.Fatal(err)
 	}
 	defer sub.Close()
-	for ev := range sub.Events() {
+	err = sub.Receive(func(ev xfrmstat.Event) error {
 		switch ev := ev.(type) {
 		case *xfrmstat.Acquire:
 			fmt.Printf("no SA for %v -> %v (policy %d): is the IKE daemon up?\n",
@@ -84,8 +84,9 @@ func ExampleClient_Subscribe() {
 		case *xfrmstat.EventsLost:
 			fmt.Println("events lost: re-read the SAs")
 		}
-	}
-	if err := sub.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
 		log.Fatal(err)
 	}
 }
@@ -110,7 +111,7 @@ func ExampleClient_SPDInfo() {
 	fmt.Printf("policies: %d in, %d out, %d fwd, %d socket; SAs: %d (hash %d/%d)\n",
 		spd.In, spd.Out, spd.Fwd, spd.SocketIn+spd.SocketOut, sad.Count, sad.HashBuckets, sad.HashMaxBuckets)
 	var mib procnet.XfrmStat
-	if err := c.MIBInto(ctx, &mib); errors.Is(err, xfrmstat.ErrNotSupported) {
+	if err := c.MIB(ctx, &mib); errors.Is(err, xfrmstat.ErrNotSupported) {
 		fmt.Println("no /proc/net/xfrm_stat: kernel built without CONFIG_XFRM_STATISTICS")
 	} else if err != nil {
 		log.Fatal(err)

@@ -46,10 +46,10 @@ func TestHardeningClosedClient(t *testing.T) {
 	}
 	ctx := context.Background()
 	var mib procnet.XfrmStat
-	if err := c.MIBInto(ctx, &mib); err != nil {
+	if err := c.MIB(ctx, &mib); err != nil {
 		t.Fatal(err)
 	}
-	pols, err := c.Policies(ctx)
+	pols, err := c.Policies(ctx, nil)
 	if err != nil || len(pols) != 3 {
 		t.Fatalf("%d policies, %v", len(pols), err)
 	}
@@ -65,12 +65,12 @@ func TestHardeningClosedClient(t *testing.T) {
 			t.Errorf("%s after Close: %v; want an error matching os.ErrClosed", op, err)
 		}
 	}
-	got, err := c.PoliciesInto(ctx, pols)
-	closed("PoliciesInto", err)
+	got, err := c.Policies(ctx, pols)
+	closed("Policies reused", err)
 	if len(got) != 0 {
-		t.Errorf("PoliciesInto after Close returned %d policies", len(got))
+		t.Errorf("Policies after Close returned %d policies", len(got))
 	}
-	_, err = c.SAs(ctx)
+	_, err = c.SAs(ctx, nil)
 	closed("SAs", err)
 	_, err = c.SPDInfo(ctx)
 	closed("SPDInfo", err)
@@ -78,7 +78,7 @@ func TestHardeningClosedClient(t *testing.T) {
 	closed("SADInfo", err)
 	_, err = c.PolicyDefaults(ctx)
 	closed("PolicyDefaults", err)
-	closed("MIBInto", c.MIBInto(ctx, &mib))
+	closed("MIB", c.MIB(ctx, &mib))
 	_, err = c.Subscribe(ctx, xfrmstat.GroupPolicy)
 	closed("Subscribe", err)
 }
@@ -112,7 +112,7 @@ func TestHardeningNamespaceDeleted(t *testing.T) {
 	}
 	deleted = true
 	ctx := context.Background()
-	pols, err := c.Policies(ctx)
+	pols, err := c.Policies(ctx, nil)
 	if err != nil || len(pols) != 1 {
 		t.Errorf("Policies after ip netns del: %d, %v", len(pols), err)
 	}
@@ -121,7 +121,7 @@ func TestHardeningNamespaceDeleted(t *testing.T) {
 	}
 	// The MIB file is opened on first use, through the namespace handle
 	// the Client holds, so it works even when first asked now.
-	if _, err := c.MIB(ctx); err != nil {
+	if err := c.MIB(ctx, new(procnet.XfrmStat)); err != nil {
 		t.Errorf("MIB after ip netns del: %v", err)
 	}
 	if _, err := xfrmstat.Dial(&xfrmstat.Config{NetNS: xfrmstat.NetNS{Name: name}}); !errors.Is(err, os.ErrNotExist) {
@@ -145,11 +145,11 @@ func TestHardeningCancel(t *testing.T) {
 	cctx, cancel := context.WithCancel(bg)
 	cancel()
 	for op, call := range map[string]func(context.Context) error{
-		"SAs":      func(ctx context.Context) error { _, err := c.SAs(ctx); return err },
-		"Policies": func(ctx context.Context) error { _, err := c.Policies(ctx); return err },
+		"SAs":      func(ctx context.Context) error { _, err := c.SAs(ctx, nil); return err },
+		"Policies": func(ctx context.Context) error { _, err := c.Policies(ctx, nil); return err },
 		"SPDInfo":  func(ctx context.Context) error { _, err := c.SPDInfo(ctx); return err },
 		"SADInfo":  func(ctx context.Context) error { _, err := c.SADInfo(ctx); return err },
-		"MIB":      func(ctx context.Context) error { _, err := c.MIB(ctx); return err },
+		"MIB":      func(ctx context.Context) error { return c.MIB(ctx, new(procnet.XfrmStat)) },
 	} {
 		if err := call(cctx); !errors.Is(err, context.Canceled) {
 			t.Errorf("%s, cancelled: %v", op, err)
@@ -161,14 +161,14 @@ func TestHardeningCancel(t *testing.T) {
 	for i := range 200 {
 		ctx, cancel := context.WithCancel(bg)
 		go cancel()
-		pols, err := c.Policies(ctx)
+		pols, err := c.Policies(ctx, nil)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			t.Fatalf("race %d: %v", i, err)
 		}
 		if err == nil && len(pols) != 5 {
 			t.Fatalf("race %d: %d policies without error", i, len(pols))
 		}
-		if pols, err := c.Policies(bg); err != nil || len(pols) != 5 {
+		if pols, err := c.Policies(bg, nil); err != nil || len(pols) != 5 {
 			t.Fatalf("after cancel %d: %d, %v", i, len(pols), err)
 		}
 	}
@@ -178,7 +178,7 @@ func TestHardeningCancel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ch := sub.Events()
+		ch := xfrmstat.StreamEvents(sctx, sub)
 		if i%2 == 0 {
 			ns.IP(t, "xfrm", "policy", "add", "src", "10.77.0.0/16", "dst", "10.0.0.0/8", "dir", "out")
 			ns.IP(t, "xfrm", "policy", "del", "src", "10.77.0.0/16", "dst", "10.0.0.0/8", "dir", "out")
@@ -188,7 +188,7 @@ func TestHardeningCancel(t *testing.T) {
 	drain:
 		for {
 			select {
-			case _, ok := <-ch:
+			case _, ok := <-ch.C:
 				if !ok {
 					break drain
 				}
@@ -196,7 +196,7 @@ func TestHardeningCancel(t *testing.T) {
 				t.Fatal("Events channel not closed after cancel")
 			}
 		}
-		if err := sub.Err(); !errors.Is(err, context.Canceled) {
+		if err := ch.Err(); !errors.Is(err, context.Canceled) {
 			t.Errorf("subscription Err = %v, want context.Canceled", err)
 		}
 		if err := sub.Close(); err != nil {
@@ -240,7 +240,7 @@ func TestHardeningConcurrentClient(t *testing.T) {
 				var err error
 				switch (g + i) % 7 {
 				case 0, 1:
-					pols, err = c.PoliciesInto(ctx, pols)
+					pols, err = c.Policies(ctx, pols)
 					in := 0
 					for _, p := range pols {
 						if p.Dir == xfrmstat.DirIn {
@@ -251,7 +251,7 @@ func TestHardeningConcurrentClient(t *testing.T) {
 						err = fmt.Errorf("%d inbound policies of %d, want 10", in, len(pols))
 					}
 				case 2:
-					sas, err = c.SAsInto(ctx, sas)
+					sas, err = c.SAs(ctx, sas)
 				case 3:
 					var spd xfrmstat.SPDInfo
 					if spd, err = c.SPDInfo(ctx); err == nil && spd.In != 10 {
@@ -260,11 +260,11 @@ func TestHardeningConcurrentClient(t *testing.T) {
 				case 4:
 					_, err = c.SADInfo(ctx)
 				case 5:
-					err = c.MIBInto(ctx, &mib)
+					err = c.MIB(ctx, &mib)
 				case 6:
 					cctx, cancel := context.WithCancel(ctx)
 					cancel()
-					if _, err = c.Policies(cctx); errors.Is(err, context.Canceled) {
+					if _, err = c.Policies(cctx, nil); errors.Is(err, context.Canceled) {
 						err = nil
 					}
 				}
@@ -294,7 +294,7 @@ func TestHardeningNoXfrmStatistics(t *testing.T) {
 }
 
 // TestVMChurnSAs is the SA half of the churn check, in the VMs (the host
-// has no ESP): SAs are added and deleted with `ip -batch` while SAsInto,
+// has no ESP): SAs are added and deleted with `ip -batch` while SAs,
 // SADInfo and a filtered dump run in a loop; 8 static SAs must be in every
 // dump, and no error is allowed but ErrDumpInterrupted. Default 5 s,
 // TUNNELSTAT_CHURN_SECONDS for longer.
@@ -354,14 +354,14 @@ loop:
 		default:
 		}
 		var err error
-		sas, err = c.SAsInto(bg, sas)
+		sas, err = c.SAs(bg, sas)
 		dumps++
 		if errors.Is(err, xfrmstat.ErrDumpInterrupted) {
 			interrupted++
 			continue
 		}
 		if err != nil {
-			t.Fatalf("SAsInto: %v", err)
+			t.Fatalf("SAs: %v", err)
 		}
 		n := 0
 		for i := range sas {
@@ -373,7 +373,7 @@ loop:
 			t.Fatalf("dump %d: %d of %d static SAs (of %d)", dumps, n, static, len(sas))
 		}
 		if dumps%4 == 0 {
-			got, err := c.SAs(bg, xfrmstat.ByDst(netip.MustParsePrefix("192.0.2.2/32")))
+			got, err := c.SAs(bg, nil, xfrmstat.ByDst(netip.MustParsePrefix("192.0.2.2/32")))
 			filtered++
 			if err != nil || len(got) != static {
 				t.Fatalf("filtered dump: %d SAs, %v", len(got), err)

@@ -263,7 +263,7 @@ func TestPoliciesReadBack(t *testing.T) {
 
 	c := dialNS(t, ns)
 	ctx := context.Background()
-	got, err := c.Policies(ctx)
+	got, err := c.Policies(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func TestPolicyLifetimeAfterTraffic(t *testing.T) {
 	p.A.IP(t, "xfrm", "policy", "add", "src", b+"/32", "dst", a+"/32", "dir", "in", "priority", "5")
 	c := dialNS(t, p.A)
 	ctx := context.Background()
-	pols, err := c.Policies(ctx)
+	pols, err := c.Policies(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +367,7 @@ func TestPolicyLifetimeAfterTraffic(t *testing.T) {
 	if n, err := p.A.Ping(t, mustAddr(a), mustAddr(b), 2, testns.PingOpts{Interval: 200 * time.Millisecond}); err != nil || n != 2 {
 		t.Fatalf("echo requests %s → %s: %d sent, %v", a, b, n, err)
 	}
-	pols, err = c.Policies(ctx)
+	pols, err = c.Policies(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,14 +438,15 @@ func TestAcquireAndOutNoStates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	events := sub.Events()
+	stream := StreamEvents(ctx, sub)
+	events := stream.C
 	raw := rawEvents(t, ns, GroupAcquire|GroupExpire)
 
-	pols, err := c.Policies(ctx)
+	pols, err := c.Policies(ctx, nil)
 	if err != nil || len(pols) != 1 {
 		t.Fatalf("policies: %v %v", pols, err)
 	}
-	before, err := c.MIB(ctx)
+	before, err := readMIB(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +454,7 @@ func TestAcquireAndOutNoStates(t *testing.T) {
 	// lookup, which the policy without SA fails (the send itself may fail or
 	// succeed into a blackhole, depending on the kernel).
 	_, _ = ns.Ping(t, mustAddr("198.51.100.1"), mustAddr("198.51.100.3"), 1, testns.PingOpts{})
-	after, err := c.MIB(ctx)
+	after, err := readMIB(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +478,7 @@ func TestAcquireAndOutNoStates(t *testing.T) {
 	if err != nil || sad.Count != 1 {
 		t.Errorf("SAD during the acquire: %+v %v, want one larval SA", sad, err)
 	}
-	sas, err := c.SAs(ctx)
+	sas, err := c.SAs(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,7 +525,7 @@ func TestSAFiltersKernelSide(t *testing.T) {
 	larvalSAs(t, ns)
 	c := dialNS(t, ns)
 	ctx := context.Background()
-	all, err := c.SAs(ctx)
+	all, err := c.SAs(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -566,7 +567,7 @@ func TestSAFiltersKernelSide(t *testing.T) {
 		{"src net and esp", []SAFilter{BySrc(mustPrefix("192.0.2.0/24")), ByProto(50)}, []uint32{5}},
 		{"no match", []SAFilter{ByDst(mustPrefix("203.0.113.0/24"))}, nil},
 	} {
-		got, err := c.SAs(ctx, c2.filters...)
+		got, err := c.SAs(ctx, nil, c2.filters...)
 		if err != nil {
 			t.Fatalf("%s: %v", c2.name, err)
 		}
@@ -610,43 +611,43 @@ func TestReusePathAllocatesNothing(t *testing.T) {
 	}
 	c := dialNS(t, ns)
 	ctx := context.Background()
-	pols, err := c.PoliciesInto(ctx, nil)
+	pols, err := c.Policies(ctx, nil)
 	if err != nil || len(pols) != 50 {
 		t.Fatalf("%d policies, %v", len(pols), err)
 	}
-	sas, err := c.SAsInto(ctx, nil)
+	sas, err := c.SAs(ctx, nil)
 	if err != nil || len(sas) != 3 {
 		t.Fatalf("%d SAs, %v", len(sas), err)
 	}
 	var mib procnet.XfrmStat
-	if err := c.MIBInto(ctx, &mib); err != nil {
+	if err := c.MIB(ctx, &mib); err != nil {
 		t.Fatal(err)
 	}
 	for name, fn := range map[string]func() error{
-		"PoliciesInto": func() error {
+		"Policies reused": func() error {
 			var err error
-			if pols, err = c.PoliciesInto(ctx, pols); err == nil && len(pols) != 50 {
+			if pols, err = c.Policies(ctx, pols); err == nil && len(pols) != 50 {
 				err = fmt.Errorf("%d policies", len(pols))
 			}
 			return err
 		},
-		"SAsInto": func() error {
+		"SAs reused": func() error {
 			var err error
-			if sas, err = c.SAsInto(ctx, sas); err == nil && len(sas) != 3 {
+			if sas, err = c.SAs(ctx, sas); err == nil && len(sas) != 3 {
 				err = fmt.Errorf("%d SAs", len(sas))
 			}
 			return err
 		},
-		"SAsInto filtered": func() error {
+		"SAs filtered": func() error {
 			var err error
-			if sas, err = c.SAsInto(ctx, sas, ByProto(50), ByDst(mustPrefix("192.0.2.0/24"))); err == nil && len(sas) != 1 {
+			if sas, err = c.SAs(ctx, sas, ByProto(50), ByDst(mustPrefix("192.0.2.0/24"))); err == nil && len(sas) != 1 {
 				err = fmt.Errorf("%d SAs", len(sas))
 			}
 			return err
 		},
 		"SPDInfo": func() error { _, err := c.SPDInfo(ctx); return err },
 		"SADInfo": func() error { _, err := c.SADInfo(ctx); return err },
-		"MIBInto": func() error { return c.MIBInto(ctx, &mib) },
+		"MIB":     func() error { return c.MIB(ctx, &mib) },
 	} {
 		var ferr error
 		allocs := testing.AllocsPerRun(20, func() {
@@ -675,7 +676,8 @@ func TestPolicyAndSAEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	events := sub.Events()
+	stream := StreamEvents(ctx, sub)
+	events := stream.C
 	raw := rawEvents(t, ns, GroupPolicy|GroupSA|GroupExpire)
 	ip := func(args string) { ns.IP(t, strings.Fields(args)...) }
 	const sel = "src 10.0.0.0/24 dst 10.1.0.0/24"
@@ -726,7 +728,7 @@ func TestPolicyAndSAEvents(t *testing.T) {
 
 	// ALLOCSPI notifies nothing; deleting the larval SA does.
 	ip("xfrm state allocspi src 192.0.2.1 dst 192.0.2.2 proto esp mode tunnel reqid 3")
-	sas, err := c.SAs(ctx)
+	sas, err := c.SAs(ctx, nil)
 	if err != nil || len(sas) != 1 {
 		t.Fatalf("%v %v", sas, err)
 	}
@@ -753,7 +755,7 @@ func TestPolicyAndSAEvents(t *testing.T) {
 	cancel()
 	for range events {
 	}
-	if err := sub.Err(); !errors.Is(err, context.Canceled) {
+	if err := stream.Err(); !errors.Is(err, context.Canceled) {
 		t.Errorf("subscription ended with %v, want context.Canceled", err)
 	}
 }
@@ -868,9 +870,9 @@ func TestPermissionHelper(t *testing.T) {
 			t.Logf("%s: %v", op, err)
 		}
 	}
-	_, err = c.Policies(ctx)
+	_, err = c.Policies(ctx, nil)
 	check("Policies", err)
-	_, err = c.SAs(ctx)
+	_, err = c.SAs(ctx, nil)
 	check("SAs", err)
 	_, err = c.SPDInfo(ctx)
 	check("SPDInfo", err)
@@ -917,12 +919,14 @@ func TestNamespaceSelectors(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		pols, err := c.Policies(context.Background())
+		pols, err := c.Policies(context.Background(), nil)
 		if err != nil || len(pols) != 1 {
 			t.Errorf("%s: %d policies, %v", name, len(pols), err)
 		}
 		var m procnet.XfrmStat
-		if err := c.MIBInto(context.Background(), &m); err != nil || !m.Present[0] {
+		if err := c.MIB(context.Background(), &m); err != nil {
+			t.Errorf("%s: MIB %v", name, err)
+		} else if _, ok := m.Counter("XfrmInError"); !ok {
 			t.Errorf("%s: MIB %v", name, err)
 		}
 		c.Close()
@@ -952,16 +956,16 @@ func TestConcurrentUseAndCancel(t *testing.T) {
 				var err error
 				switch g {
 				case 0:
-					pols, err = c.PoliciesInto(ctx, pols)
+					pols, err = c.Policies(ctx, pols)
 					if err == nil && len(pols) != 20 {
 						err = fmt.Errorf("%d policies", len(pols))
 					}
 				case 1:
 					_, err = c.SPDInfo(ctx)
 				case 2:
-					err = c.MIBInto(ctx, &mib)
+					err = c.MIB(ctx, &mib)
 				case 3:
-					_, err = c.SAs(ctx)
+					_, err = c.SAs(ctx, nil)
 				}
 				if err != nil {
 					t.Error(err)
@@ -973,14 +977,14 @@ func TestConcurrentUseAndCancel(t *testing.T) {
 	wg.Wait()
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := c.Policies(cctx); !errors.Is(err, context.Canceled) {
+	if _, err := c.Policies(cctx, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: %v", err)
 	}
-	if pols, err := c.Policies(ctx); err != nil || len(pols) != 20 {
+	if pols, err := c.Policies(ctx, nil); err != nil || len(pols) != 20 {
 		t.Errorf("after a cancelled call: %d, %v", len(pols), err)
 	}
 	c.Close()
-	if _, err := c.Policies(ctx); !errors.Is(err, nl.ErrClosed) {
+	if _, err := c.Policies(ctx, nil); !errors.Is(err, nl.ErrClosed) {
 		t.Errorf("after Close: %v", err)
 	}
 }

@@ -205,11 +205,14 @@ type SA struct {
 	// IPTFS holds the IP-TFS parameters of a ModeIPTFS SA (6.14+), nil
 	// otherwise.
 	IPTFS *IPTFS
-	// UnknownAttrs records attribute types the kernel sent that this package
-	// does not decode: bit n for type n, types of 63 and above in bit 63. A
-	// newer kernel's additions show up here instead of vanishing.
-	UnknownAttrs uint64
+
+	unknown attrSet // see UnknownAttrs
 }
+
+// UnknownAttrs returns the types of the attributes the kernel sent with the
+// SA that this package does not decode, in increasing order, or nil: a
+// newer kernel's additions show up here instead of vanishing.
+func (sa *SA) UnknownAttrs() []uint16 { return sa.unknown.types() }
 
 // SecCtx is an LSM security context (struct xfrm_user_sec_ctx).
 type SecCtx struct {
@@ -269,9 +272,13 @@ type Policy struct {
 	OffloadFlags uint8
 	// SecCtx is the LSM (SELinux) security context, nil if none.
 	SecCtx *SecCtx
-	// UnknownAttrs: as SA.UnknownAttrs.
-	UnknownAttrs uint64
+
+	unknown attrSet // see UnknownAttrs
 }
+
+// UnknownAttrs returns the types of the attributes the kernel sent with the
+// policy that this package does not decode, as SA.UnknownAttrs.
+func (p *Policy) UnknownAttrs() []uint16 { return p.unknown.types() }
 
 // SPDInfo is XFRM_MSG_GETSPDINFO: the size and shape of the security policy
 // database (SPD) of a namespace.
@@ -293,9 +300,13 @@ type SPDInfo struct {
 	// hash tables, shorter ones into a list searched linearly on every
 	// lookup (ip xfrm policy set hthresh4/hthresh6).
 	IPv4Threshold, IPv6Threshold HashThreshold
-	// UnknownAttrs: as SA.UnknownAttrs.
-	UnknownAttrs uint64
+
+	unknown attrSet // see UnknownAttrs
 }
+
+// UnknownAttrs returns the types of the attributes the kernel sent in the
+// reply that this package does not decode, as SA.UnknownAttrs.
+func (s SPDInfo) UnknownAttrs() []uint16 { return s.unknown.types() }
 
 // Total is the number of policies in the SPD, socket policies included.
 func (s SPDInfo) Total() uint64 {
@@ -319,9 +330,13 @@ type SADInfo struct {
 	// source, by SPI; the kernel reports state_hmask+1) and HashMaxBuckets
 	// the most the kernel lets them grow to as SAs are added.
 	HashBuckets, HashMaxBuckets uint32
-	// UnknownAttrs: as SA.UnknownAttrs.
-	UnknownAttrs uint64
+
+	unknown attrSet // see UnknownAttrs
 }
+
+// UnknownAttrs returns the types of the attributes the kernel sent in the
+// reply that this package does not decode, as SA.UnknownAttrs.
+func (s SADInfo) UnknownAttrs() []uint16 { return s.unknown.types() }
 
 // DefaultAction is what the kernel does with a packet no policy matches
 // (XFRM_MSG_GETDEFAULT, Linux 5.16+).
@@ -336,4 +351,38 @@ const (
 // PolicyDefaults are the namespace's default actions per direction.
 type PolicyDefaults struct {
 	In, Fwd, Out DefaultAction
+}
+
+// attrSet is a set of netlink attribute types that a decoder skipped. It is
+// a value (comparable, copied with the struct that holds it) and adding to
+// it never allocates. Types below 256 are kept exactly; of the types above
+// (no kernel sends any: XFRMA_MAX is 41 in Linux 6.14) the largest is kept.
+// The storage can grow without changing the UnknownAttrs methods.
+type attrSet struct {
+	low  [4]uint64
+	high uint16
+}
+
+func (s *attrSet) add(t uint16) {
+	if int(t) < 64*len(s.low) {
+		s.low[t/64] |= 1 << (t % 64)
+	} else {
+		s.high = max(s.high, t)
+	}
+}
+
+// types returns the set in increasing order, or nil if it is empty.
+func (s *attrSet) types() []uint16 {
+	var out []uint16
+	for i, w := range s.low {
+		for b := range 64 {
+			if w&(1<<b) != 0 {
+				out = append(out, uint16(64*i+b))
+			}
+		}
+	}
+	if s.high != 0 {
+		out = append(out, s.high)
+	}
+	return out
 }

@@ -130,7 +130,7 @@ func TestVMSAsReadBack(t *testing.T) {
 
 	c := dialNS(t, ns)
 	ctx := context.Background()
-	got, err := c.SAs(ctx)
+	got, err := c.SAs(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,21 +167,21 @@ func TestVMSAsReadBack(t *testing.T) {
 	vmtest.SaveArtifact(t, "sa-dump.nl", raw)
 
 	// Filters, kernel side, on full SAs.
-	if esp, err := c.SAs(ctx, ByProto(51)); err != nil || len(esp) != 1 || esp[0].SPI != 0x1003 {
+	if esp, err := c.SAs(ctx, nil, ByProto(51)); err != nil || len(esp) != 1 || esp[0].SPI != 0x1003 {
 		t.Errorf("AH only: %d SAs, %v", len(esp), err)
 	}
-	if v6, err := c.SAs(ctx, ByFamily(xfrm.AFInet6)); err != nil || len(v6) != 1 || v6[0].SPI != 0x1002 {
+	if v6, err := c.SAs(ctx, nil, ByFamily(xfrm.AFInet6)); err != nil || len(v6) != 1 || v6[0].SPI != 0x1002 {
 		t.Errorf("IPv6 only: %d SAs, %v", len(v6), err)
 	}
 
 	// Reuse: a second poll into the same storage allocates nothing.
 	allocs := testing.AllocsPerRun(10, func() {
-		if got, err = c.SAsInto(ctx, got); err != nil {
+		if got, err = c.SAs(ctx, got); err != nil {
 			t.Fatal(err)
 		}
 	})
 	if allocs != 0 {
-		t.Errorf("SAsInto: %v allocations per poll", allocs)
+		t.Errorf("SAs: %v allocations per poll", allocs)
 	}
 }
 
@@ -213,7 +213,7 @@ func TestVMSADirection(t *testing.T) {
 			t.Fatalf("add SA dir %d: %v", d.dir, err)
 		}
 	}
-	got, err := dialNS(t, ns).SAs(context.Background())
+	got, err := dialNS(t, ns).SAs(context.Background(), nil)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("%d SAs, %v", len(got), err)
 	}
@@ -266,30 +266,31 @@ func TestVMIntegrityFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	aevents := sub.Events()
+	stream := StreamEvents(ctx, sub)
+	aevents := stream.C
 	rawAE := rawEvents(t, p.A, GroupAEvents)
-	mibB0, err := cb.MIB(ctx)
+	mibB0, err := readMIB(ctx, cb)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.A.Try("ping", "-c", "3", "-i", "0.2", "-W", "1", p.BAddr.String()); err == nil {
 		t.Fatal("ping succeeded with mismatched keys")
 	}
-	mibB1, err := cb.MIB(ctx)
+	mibB1, err := readMIB(ctx, cb)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := mibDiff(mibB0, mibB1); !reflect.DeepEqual(d, map[string]int64{"XfrmInStateProtoError": 3}) {
 		t.Errorf("B's MIB moved by %v, want XfrmInStateProtoError +3", d)
 	}
-	sb, err := cb.SAs(ctx)
+	sb, err := cb.SAs(ctx, nil)
 	if err != nil || len(sb) != 1 {
 		t.Fatalf("B: %d SAs, %v", len(sb), err)
 	}
 	if sb[0].Stats.IntegrityFailed != 3 || sb[0].Stats.Replay != 0 || sb[0].Replay.Seq != 0 || sb[0].LifetimeCurrent.Packets != 0 {
 		t.Errorf("B's SA after 3 bad packets: stats %+v, replay %+v, lifetime %+v", sb[0].Stats, *sb[0].Replay, sb[0].LifetimeCurrent)
 	}
-	sa, err := ca.SAs(ctx)
+	sa, err := ca.SAs(ctx, nil)
 	if err != nil || len(sa) != 1 {
 		t.Fatalf("A: %d SAs, %v", len(sa), err)
 	}
@@ -363,7 +364,8 @@ func TestVMNATMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	events := sub.Events()
+	stream := StreamEvents(ctx, sub)
+	events := stream.C
 	raw := rawEvents(t, p.B, GroupMapping)
 	_, _ = p.A.Try("ping", "-c", "1", "-W", "1", b)
 	ev := nextEvent(t, events, 10*time.Second)
@@ -390,9 +392,10 @@ func TestVMHardPacketLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	events := sub.Events()
+	stream := StreamEvents(ctx, sub)
+	events := stream.C
 	raw := rawEvents(t, p.A, GroupExpire)
-	mib0, err := c.MIB(ctx)
+	mib0, err := readMIB(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,14 +408,14 @@ func TestVMHardPacketLimit(t *testing.T) {
 		}
 		assertNoKey(t, "expire event", e, testAuthKey, testCryptKey)
 	}
-	mib1, err := c.MIB(ctx)
+	mib1, err := readMIB(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := mibDiff(mib0, mib1); d["XfrmOutStateExpired"] < 1 {
 		t.Errorf("A's MIB moved by %v, want XfrmOutStateExpired", d)
 	}
-	if sas, err := c.SAs(ctx, ByProto(50)); err != nil || len(sas) != 0 && sas[0].SPI == 0x100 {
+	if sas, err := c.SAs(ctx, nil, ByProto(50)); err != nil || len(sas) != 0 && sas[0].SPI == 0x100 {
 		t.Errorf("SA still there after its hard expire: %s %v", dump(sas), err)
 	}
 	vmtest.SaveArtifact(t, "event-expire.nl", raw())
@@ -431,7 +434,8 @@ func TestVMSAEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	events := sub.Events()
+	stream := StreamEvents(ctx, sub)
+	events := stream.C
 	raw := rawEvents(t, ns, GroupSA)
 	sa := []string{"src", "192.0.2.1", "dst", "192.0.2.2", "proto", "esp", "spi", "0x300", "reqid", "1", "mode", "tunnel",
 		"enc", "cbc(aes)", hexKey(testCryptKey), "auth-trunc", "hmac(sha256)", hexKey(testAuthKey), "128"}

@@ -109,6 +109,7 @@ func TestVMKeyAuditNoKeyMaterial(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
+	stream := xfrmstat.StreamEvents(ctx, sub)
 
 	// Collected output: every string the package produced.
 	var texts []string
@@ -157,7 +158,7 @@ func TestVMKeyAuditNoKeyMaterial(t *testing.T) {
 	}
 
 	// Every read path.
-	sas, err := c.SAs(ctx)
+	sas, err := c.SAs(ctx, nil)
 	recordErr("SAs", err)
 	if len(sas) != 4 {
 		t.Fatalf("%d SAs, want 4", len(sas))
@@ -175,20 +176,20 @@ func TestVMKeyAuditNoKeyMaterial(t *testing.T) {
 			record("Replay", sas[i].Replay)
 		}
 	}
-	again, err := c.SAsInto(ctx, sas[:0])
-	recordErr("SAsInto", err)
-	record("SAsInto", again)
+	again, err := c.SAs(ctx, sas[:0])
+	recordErr("SAs reused", err)
+	record("SAs reused", again)
 	for _, f := range [][]xfrmstat.SAFilter{
 		{xfrmstat.ByProto(50)}, {xfrmstat.ByProto(51)}, {xfrmstat.ByDst(netip.MustParsePrefix("192.0.2.0/24"))},
 		{xfrmstat.ByFamily(unix.AF_INET6)},
 	} {
-		got, err := c.SAs(ctx, f...)
+		got, err := c.SAs(ctx, nil, f...)
 		recordErr("SAs filtered", err)
 		record("SAs filtered", got)
 	}
-	_, err = c.SAs(ctx, xfrmstat.ByProto(50), xfrmstat.ByProto(51))
+	_, err = c.SAs(ctx, nil, xfrmstat.ByProto(50), xfrmstat.ByProto(51))
 	recordErr("SAs bad filter", err)
-	pols, err := c.Policies(ctx)
+	pols, err := c.Policies(ctx, nil)
 	recordErr("Policies", err)
 	record("Policies", pols)
 	spd, err := c.SPDInfo(ctx)
@@ -197,7 +198,8 @@ func TestVMKeyAuditNoKeyMaterial(t *testing.T) {
 	sad, err := c.SADInfo(ctx)
 	recordErr("SADInfo", err)
 	record("SADInfo", sad)
-	mib, err := c.MIB(ctx)
+	mib := new(procnet.XfrmStat)
+	err = c.MIB(ctx, mib)
 	recordErr("MIB", err)
 	record("MIB", mib)
 
@@ -212,7 +214,7 @@ func TestVMKeyAuditNoKeyMaterial(t *testing.T) {
 		deadline := time.After(d)
 		for {
 			select {
-			case ev, ok := <-sub.Events():
+			case ev, ok := <-stream.C:
 				if !ok {
 					return
 				}
@@ -250,7 +252,7 @@ func TestVMKeyAuditNoKeyMaterial(t *testing.T) {
 			t.Errorf("no %s event seen: that path went unaudited", want)
 		}
 	}
-	recordErr("subscription", sub.Err())
+	recordErr("subscription", stream.Err())
 
 	// explain, with the SAs (re-read before the flush is no longer
 	// possible: use the first dump) and the namespace's links.
@@ -259,9 +261,11 @@ func TestVMKeyAuditNoKeyMaterial(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer vc.Close()
-	links, err := vc.Links(ctx)
-	recordErr("Links", err)
-	sas2, _ := c.SAs(ctx)
+	var snap vtistat.Snapshot
+	err = vc.Snapshot(ctx, &snap)
+	recordErr("Snapshot", err)
+	links := snap.Links
+	sas2, _ := c.SAs(ctx, nil)
 	before := &explain.Reading{Time: time.Now().Add(-time.Minute), Links: monitor.AppendLinkReadings(nil, links), MIB: &procnet.XfrmStat{}}
 	after := &explain.Reading{Time: time.Now(), Links: monitor.AppendLinkReadings(nil, links), MIB: mib,
 		Policies: monitor.ExplainPolicies(pols), SAs: monitor.ExplainSAs(append(again, sas2...))}

@@ -67,10 +67,11 @@ func (r *Reader) Close() error {
 // later Read touches it.
 func (r *Reader) Read(ctx context.Context) (*Snapshot, error) {
 	snap := &Snapshot{Format: Format, NetNS: r.ns.String(), Time: time.Now().UTC(), KernelRelease: r.release}
-	links, err := r.links.Links(ctx)
-	if err != nil {
+	var vs vtistat.Snapshot
+	if err := r.links.Snapshot(ctx, &vs); err != nil {
 		return nil, withHint(fmt.Errorf("read links of %s: %w", r.ns.describe(), err), r.ns)
 	}
+	links := vs.Links
 	snap.Links = make([]Link, len(links))
 	for i := range links {
 		snap.Links[i] = linkFromVTIStat(&links[i])
@@ -111,7 +112,7 @@ func (r *Reader) readXFRM(ctx context.Context, snap *Snapshot) {
 	fail := func(part string, err error) {
 		snap.Unread = append(snap.Unread, unread(part, err))
 	}
-	if sas, err := r.xfrm.SAs(ctx); err != nil {
+	if sas, err := r.xfrm.SAs(ctx, nil); err != nil {
 		fail("sas", err)
 	} else {
 		if sas == nil {
@@ -119,7 +120,7 @@ func (r *Reader) readXFRM(ctx context.Context, snap *Snapshot) {
 		}
 		snap.SAs = sas
 	}
-	if pols, err := r.xfrm.Policies(ctx); err != nil {
+	if pols, err := r.xfrm.Policies(ctx, nil); err != nil {
 		fail("policies", err)
 	} else {
 		if pols == nil {
@@ -150,9 +151,13 @@ func (r *Reader) readXFRM(ctx context.Context, snap *Snapshot) {
 func (r *Reader) readMIB(ctx context.Context) (*procnet.XfrmStat, error) {
 	switch {
 	case r.xfrm != nil:
-		return r.xfrm.MIB(ctx)
+		mib := new(procnet.XfrmStat)
+		if err := r.xfrm.MIB(ctx, mib); err != nil {
+			return nil, err
+		}
+		return mib, nil
 	case r.ns == (NetNS{}):
-		return procnet.ReadXfrmStat(ctx)
+		return procnet.FS{}.ReadXfrmStat(ctx)
 	}
 	return nil, fmt.Errorf("XFRM client for %s not opened: %w", r.ns.describe(), r.xfrmErr)
 }

@@ -50,7 +50,7 @@ func (p *poller) pollMIB(ctx context.Context, dst *procnet.XfrmStat) (*procnet.X
 	var err error
 	switch {
 	case p.r.xfrm != nil:
-		err = p.r.xfrm.MIBInto(ctx, dst)
+		err = p.r.xfrm.MIB(ctx, dst)
 	case p.r.ns == (NetNS{}):
 		if p.mibFile == nil {
 			p.mibFile, err = procnet.FS{}.OpenXfrmStat(ctx)

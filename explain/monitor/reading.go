@@ -179,7 +179,7 @@ func (s *Stats) field(name string) *uint64 {
 		&s.TxAbortedErrors, &s.TxCarrierErrors, &s.TxFIFOErrors, &s.TxHeartbeatErrors, &s.TxWindowErrors,
 		&s.RxCompressed, &s.TxCompressed, &s.RxNoHandler, &s.RxOtherhostDropped,
 	}
-	for i, n := range vtistat.StatsFieldNames {
+	for i, n := range vtistat.StatsFieldNames() {
 		if n == name {
 			return p[i]
 		}

@@ -228,9 +228,11 @@ func (m *MIB) UnmarshalJSON(data []byte) error {
 		m.XfrmStat = procnet.XfrmStat{}
 		return nil
 	}
-	if err := m.XfrmStat.UnmarshalText(text); err != nil {
+	s, err := procnet.ParseXfrmStat(bytes.NewReader(text))
+	if err != nil {
 		return fmt.Errorf("xfrm_stat: %w", err)
 	}
+	m.XfrmStat = *s
 	return nil
 }
 

@@ -629,10 +629,10 @@ func writeScaling(w io.Writer, res map[string]*result) {
 		if n == 100000 {
 			wl = "XfrmPolicyDump"
 		}
-		rows = append(rows, row{"policies (PoliciesInto)", wl, fmt.Sprintf("policies=%d", n), "xfrmstat-into", "floor", "policy"})
+		rows = append(rows, row{"policies (Policies, storage reused)", wl, fmt.Sprintf("policies=%d", n), "xfrmstat-into", "floor", "policy"})
 	}
 	for _, n := range []int{1000, 10000, 100000} {
-		rows = append(rows, row{"SAs (SAsInto)", "XfrmLarvalSADump", fmt.Sprintf("larval-sas=%d", n), "xfrmstat-into", "floor", "sa"})
+		rows = append(rows, row{"SAs (SAs, storage reused)", "XfrmLarvalSADump", fmt.Sprintf("larval-sas=%d", n), "xfrmstat-into", "floor", "sa"})
 	}
 	for _, n := range []int{100, 1000, 10000} {
 		rows = append(rows, row{"explain, every tunnel failed (findings resolved against as many policies and SAs)", "ExplainBusy", fmt.Sprintf("tunnels=%d", n), "tunnelstat", "", "tunnel"})
@@ -691,7 +691,7 @@ func writeRTNL(w io.Writer, res map[string]*result) {
 
 func writePollLoop(w io.Writer, out []byte) {
 	fmt.Fprintf(w, "## Poll loop: an agent watching tunnels at 1 Hz\n\n")
-	fmt.Fprintf(w, "Each poll: vtistat PollStats (RTM_GETSTATS), xfrmstat MIBInto (/proc/net/xfrm_stat), SPDInfo, SADInfo, "+
+	fmt.Fprintf(w, "Each poll: vtistat PollStats (RTM_GETSTATS), xfrmstat MIB (/proc/net/xfrm_stat), SPDInfo, SADInfo, "+
 		"explain.Explain on the two readings (it computes the deltas), all into reused storage: one Snapshot polled in place, its links converted into the older of "+
 		"two alternating explain.Readings (explain/monitor.AppendLinkReadings). Full dumps only when something changed "+
 		"(PollStats does one when the set of links changed; the policy and SA lists are read again when the SPD or SAD size moved). "+

@@ -14,7 +14,7 @@ import (
 // TestSoakPollAllocs reports the allocations of each part of a soak poll
 // (the soak's mallocs column divided by the polls), so a regression in one
 // path shows by name. The reuse paths vtistat.PollStats and
-// xfrmstat.MIBInto promise none; SPDInfo and SADInfo return values.
+// xfrmstat.MIB promise none; SPDInfo and SADInfo return values.
 func TestSoakPollAllocs(t *testing.T) {
 	ns := newNS(t)
 	cfg := ChurnConfig{NS: ns, StaticLinks: 2, StaticPolicies: 4}
@@ -37,7 +37,7 @@ func TestSoakPollAllocs(t *testing.T) {
 	if err := vc.Snapshot(ctx, &snap); err != nil {
 		t.Fatal(err)
 	}
-	if err := xc.MIBInto(ctx, &mib); err != nil {
+	if err := xc.MIB(ctx, &mib); err != nil {
 		t.Fatal(err)
 	}
 	parts := []struct {
@@ -46,7 +46,7 @@ func TestSoakPollAllocs(t *testing.T) {
 		fn      func()
 	}{
 		{"vtistat PollStats", true, func() { _ = vc.PollStats(ctx, &snap) }},
-		{"xfrmstat MIBInto", true, func() { _ = xc.MIBInto(ctx, &mib) }},
+		{"xfrmstat MIB", true, func() { _ = xc.MIB(ctx, &mib) }},
 		{"xfrmstat SPDInfo", false, func() { _, _ = xc.SPDInfo(ctx) }},
 		{"xfrmstat SADInfo", false, func() { _, _ = xc.SADInfo(ctx) }},
 	}
@@ -64,7 +64,7 @@ func TestSoakPollAllocs(t *testing.T) {
 	defer cancel()
 	n := testing.AllocsPerRun(200, func() {
 		_ = vc.PollStats(cctx, &snap)
-		_ = xc.MIBInto(cctx, &mib)
+		_ = xc.MIB(cctx, &mib)
 		_, _ = xc.SPDInfo(cctx)
 		_, _ = xc.SADInfo(cctx)
 	})

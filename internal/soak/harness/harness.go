@@ -434,10 +434,10 @@ func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 		}
 		for !done.Load() {
 			var err error
-			sas, err = xc.SAsInto(ctx, sas)
+			sas, err = xc.SAs(ctx, sas)
 			atomic.AddUint64(&res.SADumps, 1)
 			if err != nil {
-				classify("SAsInto", err)
+				classify("SAs", err)
 				continue
 			}
 			seen := 0
@@ -448,7 +448,7 @@ func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 			}
 			if seen != len(want) {
 				atomic.AddUint64(&res.Incomplete, 1)
-				elog.add("SAsInto: %d of %d static SAs in a dump of %d", seen, len(want), len(sas))
+				elog.add("SAs: %d of %d static SAs in a dump of %d", seen, len(want), len(sas))
 			}
 			if !cfg.SAs {
 				time.Sleep(time.Millisecond) // nothing changes the SAD: don't spin
@@ -498,10 +498,10 @@ func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 		}
 		for i := 0; !done.Load(); i++ {
 			var err error
-			pols, err = xc.PoliciesInto(ctx, pols)
+			pols, err = xc.Policies(ctx, pols)
 			atomic.AddUint64(&res.PolicyDumps, 1)
 			if err != nil {
-				classify("PoliciesInto", err)
+				classify("Policies", err)
 				continue
 			}
 			seen := 0
@@ -512,7 +512,7 @@ func Churn(ctx context.Context, cfg ChurnConfig) (ChurnResult, error) {
 			}
 			if seen != len(want) {
 				atomic.AddUint64(&res.Incomplete, 1)
-				elog.add("PoliciesInto: %d of %d static policies in a dump of %d", seen, len(want), len(pols))
+				elog.add("Policies: %d of %d static policies in a dump of %d", seen, len(want), len(pols))
 			}
 			if i%4 == 0 {
 				spd, err := xc.SPDInfo(ctx)
@@ -565,7 +565,7 @@ type SoakResult struct {
 }
 
 // Soak polls cfg.Polls times: one poll is vtistat PollStats (every link's
-// stats64), xfrmstat MIBInto (/proc/net/xfrm_stat), SPDInfo and SADInfo,
+// stats64), xfrmstat MIB (/proc/net/xfrm_stat), SPDInfo and SADInfo,
 // each reusing its storage as a monitoring loop would. Every 100th poll
 // also computes a vtistat.Diff between alternating snapshots.
 func Soak(ctx context.Context, cfg SoakConfig) (SoakResult, error) {
@@ -593,7 +593,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakResult, error) {
 			return res, err
 		}
 	}
-	if err := xc.MIBInto(ctx, &mib); err != nil {
+	if err := xc.MIB(ctx, &mib); err != nil {
 		return res, err
 	}
 	res.Links = len(snaps[0].Links)
@@ -614,8 +614,8 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakResult, error) {
 		if err := vc.PollStats(ctx, cur); err != nil {
 			return res, fmt.Errorf("poll %d: PollStats: %w", i, err)
 		}
-		if err := xc.MIBInto(ctx, &mib); err != nil {
-			return res, fmt.Errorf("poll %d: MIBInto: %w", i, err)
+		if err := xc.MIB(ctx, &mib); err != nil {
+			return res, fmt.Errorf("poll %d: MIB: %w", i, err)
 		}
 		spd, err := xc.SPDInfo(ctx)
 		if err != nil {
@@ -626,7 +626,8 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakResult, error) {
 			return res, fmt.Errorf("poll %d: SADInfo: %w", i, err)
 		}
 		if i%100 == 0 {
-			d := vtistat.Diff(&snaps[(i+1)%2], cur)
+			var d vtistat.Delta
+			vtistat.Diff(&d, &snaps[(i+1)%2], cur)
 			if d.Resets() {
 				return res, fmt.Errorf("poll %d: unexpected reset in %+v", i, d)
 			}
