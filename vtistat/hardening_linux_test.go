@@ -3,7 +3,7 @@
 package vtistat_test
 
 // Hardening tests (issue 9, HARDENING.md): privileges, lifecycle and
-// concurrent use of one Client. Churn and soak are in internal/soak.
+// concurrent use of one Client. Churn and soak are in internal/soak/harness and bench/cmd/soak.
 
 import (
 	"context"

@@ -5,7 +5,7 @@ package xfrmstat_test
 // Hardening tests (issue 9, HARDENING.md): lifecycle and concurrent use of
 // one Client. The unprivileged checks are TestPermissionDenied (this
 // package) and TestHardeningUnprivileged (vtistat); churn and soak are in
-// internal/soak; the key audit is vm_keyaudit_test.go.
+// bench/cmd/soak (on internal/soak/harness); the key audit is vm_keyaudit_test.go.
 
 import (
 	"context"

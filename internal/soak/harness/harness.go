@@ -3,7 +3,7 @@
 // Package harness holds the churn and soak drivers behind HARDENING.md:
 // the same code runs briefly in the tests (internal/soak/harness,
 // vtistat and xfrmstat hardening tests) and for the long measured runs of
-// `go run ./internal/soak`.
+// `go run ./bench/cmd/soak`.
 //
 // Everything happens in network namespaces the harness creates itself
 // (ts-soak-<random>, deleted at the end, no route out).

@@ -77,7 +77,7 @@ func TestChurn(t *testing.T) {
 	}
 }
 
-// TestSoak is the short version of `go run ./internal/soak -polls 1000000`:
+// TestSoak is the short version of `go run ./bench/cmd/soak -polls 1000000`:
 // TUNNELSTAT_SOAK_POLLS polls (default 20000, 2000 with -short), asserting
 // constant fds and goroutines and a live heap that grew by less than
 // 256 KiB.

@@ -5,9 +5,9 @@
 // and a soak (a million polls in one process, resources sampled).
 // It runs as root, in a network namespace it creates and deletes.
 //
-//	go run ./internal/soak -churn 60s              # churn figures
-//	go run ./internal/soak -polls 1000000          # soak figures
-//	go run ./internal/soak -churn 60s -polls 1000000
+//	go run ./bench/cmd/soak -churn 60s              # churn figures
+//	go run ./bench/cmd/soak -polls 1000000          # soak figures
+//	go run ./bench/cmd/soak -churn 60s -polls 1000000
 package main
 
 import (

@@ -1,10 +1,10 @@
 #!/bin/sh
 # fuzz-all.sh: run every fuzz target of the repository for a given time.
 #
-#   sh internal/soak/fuzz-all.sh            # 10m per target, 2 at a time
-#   FUZZTIME=30s sh internal/soak/fuzz-all.sh
-#   JOBS=1 sh internal/soak/fuzz-all.sh ./procnet   # only these packages
-#   TARGETS='FuzzWalkBatch|FuzzSAMessage' sh internal/soak/fuzz-all.sh
+#   sh bench/fuzz-all.sh            # 10m per target, 2 at a time
+#   FUZZTIME=30s sh bench/fuzz-all.sh
+#   JOBS=1 sh bench/fuzz-all.sh ./procnet   # only these packages
+#   TARGETS='FuzzWalkBatch|FuzzSAMessage' sh bench/fuzz-all.sh
 #
 # Targets are found with `go test -list '^Fuzz'`, so new ones are picked up.
 # Each runs with -parallel=1 (one worker: JOBS targets use JOBS cores).
@@ -15,7 +15,7 @@ set -eu
 FUZZTIME=${FUZZTIME:-10m}
 JOBS=${JOBS:-2}
 OUT=${OUT:-/tmp/tunnelstat-fuzz}
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 mkdir -p "$OUT"
 if [ $# -gt 0 ]; then pkgs="$*"; else
 	# Root module packages plus the examples module's (a workspace).
