@@ -53,7 +53,7 @@
 //   - An interval in which no error counter moved: one stats-only netlink
 //     dump of the links' 64-bit counters (vtistat's Client.PollStats, a
 //     full link dump when links were added or removed), one read of
-//     xfrm_stat (xfrmstat's Client.MIBInto), and an explain.Explain of the
+//     xfrm_stat (xfrmstat's Client.MIB), and an explain.Explain of the
 //     two readings, all into storage kept from interval to interval:
 //     nothing is allocated per link, SA or policy; the interval's deadline
 //     costs a few small allocations, however large the namespace. No SA or

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"sync"
 	"time"
 
@@ -18,8 +19,9 @@ const DefaultInterval = 10 * time.Second
 // stop watching.
 var ErrStop = errors.New("monitor: stop")
 
-// ErrClosed is returned by Run after Close.
-var ErrClosed = errors.New("monitor: closed")
+// errClosed is returned by Run after Close; it matches os.ErrClosed, as
+// every closed client of this module does.
+var errClosed = fmt.Errorf("monitor: %w", os.ErrClosed)
 
 // Config configures a Monitor. A nil *Config is the zero Config.
 type Config struct {
@@ -137,13 +139,13 @@ func New(cfg *Config, namespaces ...NetNS) (*Monitor, error) {
 // fn's error as it is otherwise. Every goroutine it starts has ended when
 // it returns. Run may be called again after it returned: it carries on
 // from the previous readings and totals. It may not run twice at once,
-// and returns ErrClosed after Close.
+// and returns an error matching os.ErrClosed after Close.
 func (m *Monitor) Run(ctx context.Context, fn func(Update) error) error {
 	m.mu.Lock()
 	switch {
 	case m.closed:
 		m.mu.Unlock()
-		return ErrClosed
+		return errClosed
 	case m.running:
 		m.mu.Unlock()
 		return errors.New("monitor: Run called while running")

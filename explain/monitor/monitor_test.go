@@ -167,7 +167,7 @@ func TestMonitorReplay(t *testing.T) {
 	if !rs.sources[blue].closed || !rs.sources[red].closed {
 		t.Error("Close did not close the sources")
 	}
-	if err := m.Run(context.Background(), func(Update) error { return nil }); !errors.Is(err, ErrClosed) {
+	if err := m.Run(context.Background(), func(Update) error { return nil }); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Run after Close: %v", err)
 	}
 }
