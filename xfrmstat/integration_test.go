@@ -367,9 +367,21 @@ func TestPolicyLifetimeAfterTraffic(t *testing.T) {
 	if n, err := p.A.Ping(t, mustAddr(a), mustAddr(b), 2, testns.PingOpts{Interval: 200 * time.Millisecond}); err != nil || n != 2 {
 		t.Fatalf("echo requests %s → %s: %d sent, %v", a, b, n, err)
 	}
-	pols, err = c.Policies(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
+	// The replies come back asynchronously (Ping returns once its requests
+	// are sent): read until both policies were used, for up to 5 s.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if pols, err = c.Policies(ctx, pols); err != nil {
+			t.Fatal(err)
+		}
+		used := 0
+		for _, pol := range pols {
+			if !pol.LifetimeCurrent.UseTime.IsZero() {
+				used++
+			}
+		}
+		if used == len(pols) || time.Now().After(deadline) {
+			break
+		}
 	}
 	if len(pols) != 2 {
 		t.Fatalf("%d policies", len(pols))
