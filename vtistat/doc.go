@@ -4,112 +4,59 @@
 // # What it reads
 //
 // A Link is one network interface of a namespace: index, name, alias, kind,
-// flags, operational state, MTU, underlay (IFLA_LINK and IFLA_LINK_NETNSID)
-// and every field of struct rtnl_link_stats64 kept apart, rx_nohandler and
-// rx_otherhost_dropped included. The kernel's stats struct has grown over the
-// years (184, 192, 200 bytes); any size is accepted: fields an older kernel
-// does not send are zero, fields a newer one adds are ignored. Only where a
-// kernel sends no 64-bit block is the 32-bit IFLA_STATS used, and
-// Link.StatsSource then says Stats32Bit (those counters wrap at 2^32).
+// flags, operational state, MTU, underlay and every rtnl_link_stats64 field
+// kept apart (tx_carrier_errors apart from tx_aborted_errors, which
+// /proc/net/dev adds up; package explain says what each means per kind).
+// Stats blocks of any size are accepted: fields an older kernel does not
+// send are zero, fields a newer one adds are ignored. Only where a kernel
+// sends no 64-bit block is the 32-bit IFLA_STATS used, and Link.StatsSource
+// then says Stats32Bit (those counters wrap at 2^32). For vti, vti6, xfrm,
+// gre, gretap, ip6gre, ip6gretap, ipip, sit and ip6tnl the tunnel's
+// parameters are decoded into Link.Tunnel, keys in host order ("ikey 10" is
+// IKey 10); any other kind keeps its kind string and a nil Tunnel.
 //
-// For vti, vti6, xfrm, gre, gretap, ip6gre, ip6gretap, ipip, sit and ip6tnl
-// the tunnel's parameters are decoded into Link.Tunnel: outer addresses as
-// netip.Addr, keys, marks, underlay, TTL, TOS, flags, encapsulation. Keys
-// are in host order (the wire carries them big-endian): a vti created with
-// "ikey 10" has IKey 10. Any other kind (veth, vxlan, wireguard …) keeps its
-// kind string and a nil Tunnel.
+// # Snapshots, stats polls and deltas
 //
-// # What the counters mean on a tunnel
-//
-// The kernel counts the same field for different reasons per kind. In short
-// (see the explain package for the full catalogue with kernel references):
-//
-//   - vti, vti6, xfrm (IPsec tunnels): tx_carrier_errors counts packets
-//     that found no route, no IPsec policy or no SA, or whose SA does not fit
-//     the tunnel (xfrm lookup or state check failed). collisions counts
-//     packets routed back into the tunnel itself (a routing loop).
-//     tx_aborted_errors counts packets IPsec output rejected after the lookup
-//     (SA expired, sequence overflow, output error). tx_errors is the total of
-//     those and of MTU and protocol drops. rx_errors with rx_dropped count
-//     packets dropped inside IPsec input after they matched the tunnel
-//     (unknown SPI, integrity failure, replay, policy check).
-//   - gre, gretap, ip6gre, ip6gretap, ipip, sit, ip6tnl (ip_tunnel):
-//     tx_carrier_errors counts failed route lookups to the peer, collisions
-//     routing loops, tx_fifo_errors NBMA tunnels without a destination;
-//     rx_crc_errors GRE checksum mismatches, rx_fifo_errors missing or old
-//     GRE sequence numbers, rx_frame_errors ECN decapsulation errors,
-//     rx_length_errors short packets.
-//
-// /proc/net/dev folds tx_carrier, tx_aborted, tx_window and tx_heartbeat
-// errors into one "carrier" column, so from that file a VTI whose policy
-// lookup fails cannot be told from one whose IPsec output fails. The
-// netlink counters this package reads keep them apart.
-//
-// # Full dump or stats poll
-//
-// Client.Snapshot sends one RTM_GETLINK dump: every attribute of every link,
-// parameters and counters. Client.PollStats sends one RTM_GETSTATS dump that
-// asks for nothing but IFLA_STATS_LINK_64: the kernel builds a 200-byte
-// block per link instead of a 1.5 KB message, about five times cheaper. A
-// monitoring loop calls Snapshot once and PollStats on every tick; PollStats
-// reads the parameters again by itself when links appear or vanish, and
-// Snapshot now and then refreshes names, state and tunnel parameters, which
-// a stats poll does not see change.
-//
-// Both decode in place from one reused receive buffer and write into a
-// caller-owned Snapshot: once the Snapshot has held the same links, neither
-// allocates anything per link (with a context that cannot be cancelled, not
-// at all). Keep two Snapshots and alternate between them to compute deltas
-// with Diff or DiffInto, which reports a link deleted and created again
-// under the same name, or a counter that went down, as a reset rather than
-// as a negative or huge count. A link is the same link when its ifindex and
-// kind are: a rename goes on counting (LinkDelta.PrevName has the old
-// name). procnet.DiffNetDev and package explain pair links by the same rule.
+// Client.Snapshot sends one RTM_GETLINK dump: every attribute of every link.
+// Client.PollStats sends one RTM_GETSTATS dump of IFLA_STATS_LINK_64 alone,
+// far cheaper; it reads the parameters again by itself when links appear or
+// vanish, but sees no change of name, state or tunnel parameters: take a
+// Snapshot now and then. Both decode into a caller-owned Snapshot and,
+// once it has held the same links, allocate nothing per link (with a
+// context that cannot be cancelled, nothing at all). Alternate two
+// Snapshots and compute deltas with Diff or DiffInto: a link deleted and
+// created again under the same name, or a counter that went down, is a
+// reset, never a negative or huge count. A link is the same link when its
+// ifindex and kind are, so a rename goes on counting (LinkDelta.PrevName);
+// procnet.DiffNetDev and package explain pair links by the same rule.
 //
 // Links, Snapshot and PollStats take options: WithKind, WithName, WithIndex.
 // With one kind and a kernel that checks dump requests strictly (4.20+), the
-// kernel filters the dump itself (IFLA_LINKINFO in the request); a name or
-// an index is one RTM_GETLINK request, not a dump.
+// kernel filters the dump itself; a name or an index is one RTM_GETLINK
+// request, not a dump. No request asks for VF information (IFLA_EXT_MASK
+// with RTEXT_FILTER_VF), which holds the kernel's RTNL lock on hosts with
+// many VFs.
 //
-// # The promise about RTNL
+// # Consistency and errors
 //
-// No request of this package asks for VF information: it never sends
-// IFLA_EXT_MASK with RTEXT_FILTER_VF. Collecting VF information made link
-// dumps hold the kernel's RTNL lock for most of a second on hosts with many
-// VFs, stalling every other network change (ip(8) asks for it by default).
-// Here a full dump costs the same whether a host has VFs or not, and a stats
-// poll much less.
+// A dump the kernel marks NLM_F_DUMP_INTR (links changed meanwhile) is
+// started again, up to Config.DumpRetries times, then ErrDumpInterrupted is
+// returned. An overflowing socket (ENOBUFS, ErrOverrun) and a truncated
+// reply (ErrTruncated) are errors too. A failed read never returns a
+// partial list: the Snapshot is emptied. The package builds on every OS;
+// off Linux, Dial returns an error wrapping ErrNotSupported, while
+// DecodeLink and Diff are pure Go and work anywhere.
 //
-// # Consistency
+// # Namespaces and refusals
 //
-// When links change while a dump runs, the kernel marks it NLM_F_DUMP_INTR;
-// the dump is then started again, up to Config.DumpRetries times, and
-// ErrDumpInterrupted is returned after that. An overflowing socket (ENOBUFS,
-// ErrOverrun) and a truncated reply (ErrTruncated) are errors too. A failed
-// read never returns a partial list: the Snapshot is emptied.
-//
-// # Namespaces
-//
-// Config.NetNS selects the network namespace: by name (/run/netns/NAME, as
-// ip-netns(8) makes them), by path (/proc/PID/ns/net, a bind mount), by an
-// open file descriptor, or by process ID. The socket is opened inside that
-// namespace and stays bound to it; nothing else in the process changes
-// namespace.
-//
-// # When netlink is refused
-//
-// Some sandboxes refuse rtnetlink: a seccomp profile that forbids netlink
-// sockets (EPERM), SELinux denying the request (EACCES), patched kernels.
-// Then, unless Config.NoProcFallback is set, the Client reads /proc/net/dev of
-// the same namespace instead, and says so: Client.FallbackReason returns the
-// refusal, and every Link has StatsSource StatsProcNet, Index 0 and an empty
-// Kind (unknown, not "none"). /proc/net/dev prints three sums, which land in
-// the field they are named after (see Stats64): RxDropped, RxFrameErrors and
-// TxCarrierErrors. Selecting by kind or index is then ErrNotSupported;
-// selecting by name works.
-//
-// # Platforms
-//
-// The package builds everywhere; off Linux, Dial returns an error wrapping
-// ErrNotSupported. DecodeLink and Diff are pure Go and work on any OS.
+// Config.NetNS selects the network namespace (by name, path, file
+// descriptor or process ID); the socket is opened inside it and stays bound
+// to it, and nothing else in the process changes namespace. Where rtnetlink
+// is refused (seccomp, SELinux, a patched kernel) the Client reads
+// /proc/net/dev of the same namespace instead, unless Config.NoProcFallback
+// is set, and says so: Client.FallbackReason returns the refusal, and every
+// Link has StatsSource StatsProcNet, Index 0, an empty Kind (unknown, not
+// "none") and the file's three sums in the fields they are named after
+// (RxDropped, RxFrameErrors, TxCarrierErrors: see Stats64). Selecting by
+// kind or index is then ErrNotSupported; by name works.
 package vtistat
