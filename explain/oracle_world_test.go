@@ -12,10 +12,12 @@ package explain_test
 // catalogue as explain.Causes() returns it (Signature.Link, MIB, MIBMinus,
 // AlsoWithoutMIB, SilentOn, Since), the Reading/LinkReading/Finding types and
 // the documented meaning of Certainty (report.go) and the honesty rules
-// (doc.go). It never calls or imitates the engine's decision logic
-// (explain.go, buckets.go, resolve.go, lookup.go, links.go): truth comes from
-// a forward model — which counters one event moves in the kernel — never from
-// inverting counters, which is what the engine does.
+// (doc.go and the README's "How sure a finding is"). It never calls or
+// imitates the engine's decision logic (explain.go, pairing.go,
+// candidates.go, evidence.go, namespace.go, buckets.go, resolve.go,
+// lookup.go, links.go): truth comes from a forward model — which counters
+// one event moves in the kernel — never from inverting counters, which is
+// what the engine does.
 //
 // # World model
 //

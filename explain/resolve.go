@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 
@@ -76,9 +75,9 @@ func resolveTX(kind string, t *Tunnel, r *Reading, look *lookups) resolution {
 		}
 	}
 	matching := look.outboundPolicies(r, kind, t.OKey, t.IfID)
-	who := fmt.Sprintf("okey 0x%x", t.OKey)
+	who := msgWhoOKey.text("okey", hex(t.OKey))
 	if kind == KindXfrm {
-		who = fmt.Sprintf("if_id %d", t.IfID)
+		who = msgWhoIfID.text("ifid", num(uint64(t.IfID)))
 	}
 	defaultKnown := r.OutboundDefaultBlock != nil
 	if len(matching) == 0 {
@@ -89,7 +88,7 @@ func resolveTX(kind string, t *Tunnel, r *Reading, look *lookups) resolution {
 		case defaultKnown:
 			exclude("tx-policy-default-block")
 		}
-		res.why = fmt.Sprintf("Of %d policies read, no outbound policy can match the tunnel's traffic (%s).", len(r.Policies), who)
+		res.why = msgNoPolicyMatches.text("policies", inum(len(r.Policies)), "who", who)
 		return res
 	}
 	var block, noTmpl, bad, good, unsure int
@@ -160,25 +159,26 @@ func resolveTX(kind string, t *Tunnel, r *Reading, look *lookups) resolution {
 		exclude("tx-policy-block")
 	}
 	var parts []string
-	parts = append(parts, fmt.Sprintf("%d outbound polic%s can match the tunnel's traffic (%s)", len(matching), plural(len(matching), "y", "ies"), who))
+	policies := plural(len(matching), "policy", "policies")
+	parts = append(parts, msgPolicies.text("n", inum(len(matching)), "policies", policies, "who", who))
 	if block > 0 {
-		parts = append(parts, fmt.Sprintf("%d with action block", block))
+		parts = append(parts, msgPoliciesBlock.text("n", inum(block)))
 	}
 	if noTmpl > 0 {
-		parts = append(parts, fmt.Sprintf("%d without a template (traffic passes untransformed, which the tunnel refuses)", noTmpl))
+		parts = append(parts, msgPoliciesNoTmpl.text("n", inum(noTmpl)))
 	}
 	if bad > 0 {
-		parts = append(parts, fmt.Sprintf("%d whose template the tunnel cannot use (%s)", bad, strings.Join(badWhy, "; ")))
+		parts = append(parts, msgPoliciesBad.text("n", inum(bad), "why", strings.Join(badWhy, "; ")))
 	}
 	if good > 0 {
-		parts = append(parts, fmt.Sprintf("%d whose template fits the tunnel", good))
+		parts = append(parts, msgPoliciesGood.text("n", inum(good)))
 	}
 	if unsure > 0 {
-		parts = append(parts, fmt.Sprintf("%d whose template leaves the source address to the kernel", unsure))
+		parts = append(parts, msgPoliciesUnsure.text("n", inum(unsure)))
 	}
-	res.why = "Policies read: " + strings.Join(parts, ", ") + "."
+	res.why = msgPoliciesRead.text("parts", strings.Join(parts, ", "))
 	if uncovered != "" {
-		res.why += fmt.Sprintf(" No outbound policy of the tunnel covers %s traffic, which it carries too (link-local packets at least), so a lookup failure may also be an %s packet that matched no policy.", uncovered, uncovered)
+		res.why += msgFamilyUncovered.text("family", uncovered)
 	}
 	return res
 }
@@ -195,8 +195,7 @@ func resolveOuter(r *Reading) resolution {
 	if r.OutboundDefaultBlock == nil || *r.OutboundDefaultBlock {
 		return resolution{}
 	}
-	return resolution{done: true, exclude: excludeDefaultBlock,
-		why: "The namespace's default outbound policy is accept, so no outer packet was dropped for matching no policy."}
+	return resolution{done: true, exclude: excludeDefaultBlock, why: msgDefaultAccept.text()}
 }
 
 type fit uint8
@@ -228,16 +227,16 @@ func templatesFit(kind string, t *Tunnel, tmpls []Template) (fit, string) {
 		return fitUnsure, ""
 	}
 	if last.Mode != ModeTunnel {
-		return fitNo, fmt.Sprintf("template mode %s, not tunnel", modeName(last.Mode))
+		return fitNo, msgTemplateMode.text("mode", modeName(last.Mode))
 	}
 	if t.Remote.IsValid() && !t.Remote.IsUnspecified() && last.Dst != t.Remote {
-		return fitNo, fmt.Sprintf("template dst %s, tunnel remote %s", addrText(last.Dst), t.Remote)
+		return fitNo, msgTemplateDst.text("dst", addrText(last.Dst), "remote", t.Remote.String())
 	}
 	if !last.Src.IsValid() || last.Src.IsUnspecified() {
 		return fitUnsure, ""
 	}
 	if t.Local.IsValid() && last.Src != t.Local {
-		return fitNo, fmt.Sprintf("template src %s, tunnel local %s", last.Src, addrText(t.Local))
+		return fitNo, msgTemplateSrc.text("src", last.Src.String(), "local", addrText(t.Local))
 	}
 	return fitYes, ""
 }
@@ -257,12 +256,12 @@ func modeName(m Mode) string {
 	case ModeIPTFS:
 		return "iptfs"
 	}
-	return fmt.Sprintf("mode %d", m)
+	return msgModeNumber.text("mode", inum(m))
 }
 
 func addrText(a netip.Addr) string {
 	if !a.IsValid() {
-		return "unset"
+		return msgAddrUnset.text()
 	}
 	return a.String()
 }
