@@ -100,7 +100,8 @@ func FuzzExplain(f *testing.F) {
 				}
 			} else {
 				l.Source = SourceProcNetDev
-				d := &l.Dev
+				d := &procnet.DevStats{Name: l.Name}
+				l.Dev = d
 				d.TxErrors, d.TxDropped, d.TxCarrierSum, d.Collisions, d.TxFIFOErrors = next(), next(), procnet.Sum(next()), next(), next()
 				d.RxErrors, d.RxDropSum, d.RxFIFOErrors, d.RxFrameSum = next(), procnet.Sum(next()), next(), procnet.Sum(next())
 			}

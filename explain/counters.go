@@ -85,7 +85,9 @@ func (l *LinkReading) counters() (counters, bool) {
 	case SourceStats64, SourceStats32:
 		return countersFromStats(&l.Stats), true
 	case SourceProcNetDev:
-		return countersFromDev(&l.Dev), true
+		if l.Dev != nil {
+			return countersFromDev(l.Dev), true
+		}
 	}
 	return counters{}, false
 }
@@ -100,7 +102,7 @@ func nothingToExplain(b, a *LinkReading) bool {
 	case SourceStats64, SourceStats32:
 		return nothingToExplainStats(&b.Stats, &a.Stats)
 	case SourceProcNetDev:
-		return nothingToExplainDev(&b.Dev, &a.Dev)
+		return a.Dev != nil && b.Dev != nil && nothingToExplainDev(b.Dev, a.Dev)
 	}
 	return false
 }

@@ -17,7 +17,7 @@ func procLink(name string, d procnet.DevStats) LinkReading {
 	d.Name = name
 	d.RxPackets += 1_000_000
 	d.TxPackets += 900_000
-	return LinkReading{Name: name, Source: SourceProcNetDev, Dev: d}
+	return LinkReading{Name: name, Source: SourceProcNetDev, Dev: &d}
 }
 
 // Honesty rule 1: /proc/net/dev's carrier column is carrier + aborted +

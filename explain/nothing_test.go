@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"github.com/tunnelstat/tunnelstat/procnet"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -29,11 +30,19 @@ func TestNothingToExplainAgrees(t *testing.T) {
 		var stats reflect.Value
 		base := LinkReading{Name: "vti0", Index: 7, Source: src}
 		if src == SourceProcNetDev {
-			base.Dev.Name = "vti0"
+			base.Dev = &procnet.DevStats{Name: "vti0"}
+		}
+		// clone copies a reading and the line its Dev points to.
+		clone := func(r LinkReading) LinkReading {
+			if r.Dev != nil {
+				d := *r.Dev
+				r.Dev = &d
+			}
+			return r
 		}
 		fields := func(r *LinkReading) reflect.Value {
 			if src == SourceProcNetDev {
-				return reflect.ValueOf(&r.Dev).Elem()
+				return reflect.ValueOf(r.Dev).Elem()
 			}
 			return reflect.ValueOf(&r.Stats).Elem()
 		}
@@ -53,7 +62,7 @@ func TestNothingToExplainAgrees(t *testing.T) {
 		}
 		for _, i := range numeric {
 			for _, d := range []int64{-1, 1} {
-				a := base
+				a := clone(base)
 				f := fields(&a).Field(i)
 				f.SetUint(uint64(int64(f.Uint()) + d))
 				check(&a, stats.Type().Field(i).Name+map[int64]string{-1: " down", 1: " up"}[d])
@@ -61,7 +70,7 @@ func TestNothingToExplainAgrees(t *testing.T) {
 		}
 		rng := rand.New(rand.NewPCG(1, uint64(src)))
 		for range 20000 {
-			a := base
+			a := clone(base)
 			f := fields(&a)
 			for _, i := range numeric {
 				if rng.IntN(len(numeric)) == 0 {

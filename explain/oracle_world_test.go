@@ -930,7 +930,8 @@ func (w *oWorld) reading(after bool) *explain.Reading {
 			rd.Links = monitor.AppendLinkReadings(rd.Links, []vtistat.Link{{Index: s.idx, Name: s.name, Kind: s.kind, LinkNetNSID: -1,
 				Stats: vtistat.Stats64(s.stats), StatsSource: vtistat.Stats64Bit, Tunnel: tun}})
 		case vProc, vProcKind:
-			lr := explain.LinkReading{Name: s.name, Source: explain.SourceProcNetDev, Dev: devStats(s.name, &s.stats)}
+			dev := devStats(s.name, &s.stats)
+			lr := explain.LinkReading{Name: s.name, Source: explain.SourceProcNetDev, Dev: &dev}
 			if w.view == vProcKind {
 				lr.Kind, lr.Tunnel = s.kind, s.tun
 			}

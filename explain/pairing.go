@@ -243,8 +243,9 @@ func trafficOf(l *LinkReading) ([4]uint64, bool) {
 		s := &l.Stats
 		return [4]uint64{s.RxPackets, s.RxBytes, s.TxPackets, s.TxBytes}, true
 	case SourceProcNetDev:
-		d := &l.Dev
-		return [4]uint64{d.RxPackets, d.RxBytes, d.TxPackets, d.TxBytes}, true
+		if d := l.Dev; d != nil {
+			return [4]uint64{d.RxPackets, d.RxBytes, d.TxPackets, d.TxBytes}, true
+		}
 	}
 	return [4]uint64{}, false
 }

@@ -112,11 +112,13 @@ type LinkReading struct {
 	CrossNetns bool
 
 	// Source says which of Stats and Dev holds the counters: Stats for
-	// SourceStats64 and SourceStats32, Dev for SourceProcNetDev. A link
-	// with Source 0 has no counters; it is reported, not explained.
+	// SourceStats64 and SourceStats32, the /proc/net/dev line Dev points to
+	// for SourceProcNetDev (nil otherwise). A link with Source 0, or
+	// SourceProcNetDev and a nil Dev, has no counters; it is reported, not
+	// explained.
 	Source Source
 	Stats  Stats64
-	Dev    procnet.DevStats
+	Dev    *procnet.DevStats
 }
 
 // Stats64 is struct rtnl_link_stats64, field for field, in the kernel's
@@ -236,11 +238,12 @@ type Template struct {
 
 // LinksFromProcNetDev converts /proc/net/dev lines. Kinds and tunnel
 // parameters are unknown: set them on the result if another source knows
-// them (ip -d link), which sharpens the explanation.
+// them (ip -d link), which sharpens the explanation. Each reading's Dev
+// points into devs.
 func LinksFromProcNetDev(devs []procnet.DevStats) []LinkReading {
 	out := make([]LinkReading, len(devs))
 	for i := range devs {
-		out[i] = LinkReading{Name: devs[i].Name, Source: SourceProcNetDev, Dev: devs[i]}
+		out[i] = LinkReading{Name: devs[i].Name, Source: SourceProcNetDev, Dev: &devs[i]}
 	}
 	return out
 }

@@ -630,7 +630,10 @@ func captureLinks(links []vtistat.Link) []capturedLink {
 	out := make([]capturedLink, len(links))
 	for i, r := range readings {
 		out[i] = capturedLink{Name: r.Name, Index: r.Index, Kind: r.Kind, Tunnel: links[i].Tunnel, CrossNetns: r.CrossNetns,
-			Source: uint8(r.Source), Stats: vtistat.Stats64(r.Stats), Dev: r.Dev}
+			Source: uint8(r.Source), Stats: vtistat.Stats64(r.Stats)}
+		if r.Dev != nil {
+			out[i].Dev = *r.Dev
+		}
 	}
 	return out
 }
@@ -641,7 +644,11 @@ func (n *netlinkCapture) reading() *explain.Reading {
 		Policies: monitor.ExplainPolicies(n.Policies), SAs: monitor.ExplainSAs(n.SAs), OutboundDefaultBlock: n.OutboundDefaultBlock}
 	for _, l := range n.Links {
 		lr := explain.LinkReading{Name: l.Name, Index: l.Index, Kind: l.Kind, CrossNetns: l.CrossNetns,
-			Source: explain.Source(l.Source), Stats: explain.Stats64(l.Stats), Dev: l.Dev}
+			Source: explain.Source(l.Source), Stats: explain.Stats64(l.Stats)}
+		if lr.Source == explain.SourceProcNetDev {
+			dev := l.Dev
+			lr.Dev = &dev
+		}
 		if l.Tunnel != nil {
 			t := monitor.ExplainTunnel(l.Tunnel)
 			lr.Tunnel = &t

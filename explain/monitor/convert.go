@@ -21,13 +21,14 @@ import (
 //
 //	r.Links = monitor.AppendLinkReadings(r.Links[:0], snap.Links)
 //
-// which allocates nothing once dst is large enough: the Tunnel values that
-// dst's spare capacity already points to are overwritten, not allocated
-// again. So a *Tunnel taken from a reading is only valid until that
-// reading's links are converted again. Names and kinds are shared with
-// links (strings are not copied).
+// which allocates nothing once dst is large enough: the Tunnel values (and
+// the /proc/net/dev lines, Dev) that dst's spare capacity already points to
+// are overwritten, not allocated again. So a *Tunnel or Dev taken from a
+// reading is only valid until that reading's links are converted again.
+// Names and kinds are shared with links (strings are not copied); nothing
+// else is, so links may change once AppendLinkReadings returns.
 func AppendLinkReadings(dst []explain.LinkReading, links []vtistat.Link) []explain.LinkReading {
-	// Written in place, field by field: a LinkReading is some 400 bytes
+	// Written in place, field by field: a LinkReading is some 260 bytes
 	// and a poll loop converts thousands, so building each on the stack
 	// and copying it would double the memory traffic.
 	n := len(dst)
@@ -44,19 +45,22 @@ func AppendLinkReadings(dst []explain.LinkReading, links []vtistat.Link) []expla
 				r.Source = explain.SourceStats32
 			}
 			r.Stats = explain.Stats64(l.Stats)
-			r.Dev = procnet.DevStats{}
+			r.Dev = nil
 		case vtistat.StatsProcNet:
 			// The /proc/net/dev fallback: the line, with its sum columns,
 			// is in Dev; a link without one has no counters.
 			r.Stats = explain.Stats64{}
 			if l.Dev != nil {
-				r.Source, r.Dev = explain.SourceProcNetDev, *l.Dev
+				if r.Dev == nil {
+					r.Dev = new(procnet.DevStats)
+				}
+				r.Source, *r.Dev = explain.SourceProcNetDev, *l.Dev
 			} else {
-				r.Source, r.Dev = 0, procnet.DevStats{}
+				r.Source, r.Dev = 0, nil
 			}
 		default:
 			r.Source = 0
-			r.Stats, r.Dev = explain.Stats64{}, procnet.DevStats{}
+			r.Stats, r.Dev = explain.Stats64{}, nil
 		}
 	}
 	return dst

@@ -76,6 +76,15 @@ func TestAppendLinkReadingsReuses(t *testing.T) {
 	if !reflect.DeepEqual(buf, fresh(dirty)) {
 		t.Fatalf("reused storage kept old values:\n got %+v\nwant %+v", buf, fresh(dirty))
 	}
+	// The readings own their counters: the next poll into the same vtistat
+	// storage leaves them as they were.
+	want := fresh(links)
+	got = AppendLinkReadings(nil, links)
+	links[0].Stats.TxErrors, links[1].Dev.TxErrors = 99, 99
+	links[0].Tunnel.OKey = 99
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("readings changed with the links they came from:\n got %+v\nwant %+v", got, want)
+	}
 }
 
 func TestExplainSAsAndPolicies(t *testing.T) {
