@@ -168,7 +168,7 @@ func (e *engine) bucket(m *movedLink, b *bucket, shared int) {
 	v := e.decide(m, b, cands, shared, useMIB)
 	why = append(why, v.why...)
 	if m.inferred {
-		why = append(why, msgInferredKind.text("dev", l.Name, "kind", quote(m.kind)))
+		why = append(why, msgInferredKind.text("dev", showName(l.Name), "devarg", shellArg(l.Name), "kind", quote(m.kind)))
 	}
 	e.addBucketFindings(m, b, &v, strings.Join(why, " "))
 }
@@ -268,12 +268,12 @@ func (e *engine) decide(m *movedLink, b *bucket, cands []candidate, shared int, 
 		rest := b.n - cd.m
 		v.remainder = &Finding{Interface: l.Name, Cause: "unexplained-counter", Count: rest, Certainty: AtLeast,
 			Evidence: e.linkEvidence(m, b)}
-		why := msgRemainder.text("rest", num(rest), "dev", l.Name, "n", num(b.n), "counter", m.d.name(b.key), "cause", id)
+		why := msgRemainder.text("rest", num(rest), "dev", showName(l.Name), "n", num(b.n), "counter", m.d.name(b.key), "cause", id)
 		e.fill(v.remainder, causeByID("unexplained-counter"), l, why)
 	case len(cands) == 1:
 		cd := cands[0]
 		if len(b.causes) == 1 {
-			v.why = append(v.why, msgOnlyOfKind.text("kind", m.kind))
+			v.why = append(v.why, msgOnlyOfKind.text("kind", showName(m.kind)))
 		} else {
 			v.why = append(v.why, msgRuledOut.text())
 		}
@@ -290,7 +290,7 @@ func (e *engine) decide(m *movedLink, b *bucket, cands []candidate, shared int, 
 		// exactly the link's count, and no other tunnel draws on it.
 		for _, cd := range cands {
 			if cd.mibKnown && cd.m > 0 {
-				v.why = append(v.why, msgTie.text("mib", mibText(cd.c), "m", num(cd.m), "dev", l.Name, "cause", string(cd.c.ID)))
+				v.why = append(v.why, msgTie.text("mib", mibText(cd.c), "m", num(cd.m), "dev", showName(l.Name), "cause", string(cd.c.ID)))
 				v.out = append(v.out, mk(cd, b.n, Exact))
 			}
 		}
@@ -307,7 +307,7 @@ func (e *engine) decide(m *movedLink, b *bucket, cands []candidate, shared int, 
 			}
 		}
 		v.standalone = len(v.out) // they split the events between them, they are not alternatives
-		v.why = append(v.why, msgPartition.text("dev", l.Name, "n", num(b.n), "parts", strings.Join(parts, ", ")))
+		v.why = append(v.why, msgPartition.text("dev", showName(l.Name), "n", num(b.n), "parts", strings.Join(parts, ", ")))
 	case mSum < b.n && alone() && closedSplit(cands, b.n):
 		// The MIB accounts for part of the link's events, and no other
 		// tunnel draws on its counters: each MIB count is that many events
@@ -338,7 +338,7 @@ func (e *engine) decide(m *movedLink, b *bucket, cands []candidate, shared int, 
 				v.out = append(v.out, mk(cd, rest, cert))
 			}
 		}
-		v.why = append(v.why, msgClosedSplit.text("counted", num(counted), "dev", l.Name, "n", num(b.n),
+		v.why = append(v.why, msgClosedSplit.text("counted", num(counted), "dev", showName(l.Name), "n", num(b.n),
 			"parts", strings.Join(parts, ", "), "rest", num(rest), "left", joinOr(left)))
 	default:
 		if useMIB && e.lostEvents != "" && withMIB > 0 {

@@ -209,7 +209,7 @@ var causesAccounting = []Cause{
 			"again, the module reloaded, the namespace recreated, or a 32-bit counter wrapped. The interval " +
 			"cannot be explained for these counters; counts are never negative.",
 		Checks: []CheckTemplate{{Command: "ip -d link show dev {dev}", Why: "the interface's index: a " +
-			"new index means it was recreated"}, {Command: "journalctl -k --since -1h | grep -i {dev}",
+			"new index means it was recreated"}, {Command: "journalctl -k --since -1h | grep -iF -e {dev}",
 			Why: "when it was recreated"}},
 	},
 	{

@@ -40,7 +40,9 @@ type Cause struct {
 	// Checks are commands that confirm or rule out the cause. Their
 	// placeholders ({dev}, {local}, {remote}, {okey}, {ikey}, {ifid},
 	// {any}, {spi_out}, {spi_in}, {underlay}) are filled with the tunnel's
-	// real values in a Finding.
+	// real values in a Finding, each as one shell word (see Check.Command);
+	// a placeholder is never inside quotes, and a value that could start
+	// with '-' follows an option that takes it or a -e.
 	Checks []CheckTemplate `json:"checks"`
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/tunnelstat/tunnelstat/internal/safetext"
 )
 
 // checkValues are the values a check template's placeholders take for one
@@ -74,10 +76,12 @@ func findSPI(sas []SA, look *lookups, src, dst netip.Addr, mark uint32) string {
 	return fmt.Sprintf("0x%08x", sas[best].SPI)
 }
 
-// fill replaces a template's placeholders.
+// fill replaces a template's placeholders: in the command with each value
+// as one POSIX shell word (safetext.Shell), in the reason as a name to read
+// (safetext.Name).
 func (v *checkValues) fill(t CheckTemplate) Check {
 	var missing []string
-	repl := func(s string) string {
+	repl := func(s string, form func(string) string) string {
 		var b strings.Builder
 		for {
 			i := strings.IndexByte(s, '{')
@@ -101,12 +105,12 @@ func (v *checkValues) fill(t CheckTemplate) Check {
 					missing = append(missing, name)
 				}
 			} else {
-				b.WriteString(val)
+				b.WriteString(form(val))
 			}
 			s = s[i+j+1:]
 		}
 	}
-	return Check{Command: repl(t.Command), Why: repl(t.Why), Placeholders: missing}
+	return Check{Command: repl(t.Command, safetext.Shell), Why: repl(t.Why, safetext.Name), Placeholders: missing}
 }
 
 func (v *checkValues) lookup(name string) (string, bool) {

@@ -25,8 +25,11 @@
 // Group explain the same events, so count one per group). Each carries its
 // Evidence with the counters' source, kernel references and versions, an
 // Explanation, and Checks with the tunnel's real addresses, keys and SPIs
-// filled in; an unknown value stays visible as <remote> and is listed in
-// Check.Placeholders.
+// filled in, each as one shell word, so that a command is safe to paste
+// into a POSIX shell whatever the link is called; an unknown value stays
+// visible as <remote> and is listed in Check.Placeholders. Interface keeps
+// the name's exact bytes; Report.Format prints it, and everything else,
+// with no control character (a name that needs it Go-quoted).
 //
 // A finding never claims more than the counters prove. Explain never fails:
 // what no catalogue entry explains is an unexplained-counter finding or a

@@ -21,9 +21,9 @@ func (e *engine) bucketText(m *movedLink, b *bucket) string {
 	if !m.d.split {
 		switch b.key {
 		case ctrTxCarrier:
-			return msgProcCarrier.text("dev", l.Name, "n", n, "since", since, "kind", m.kind) + allTxHere(m, b)
+			return msgProcCarrier.text("dev", showName(l.Name), "devarg", shellArg(l.Name), "n", n, "since", since, "kind", showName(m.kind)) + allTxHere(m, b)
 		case ctrRxFrame:
-			return msgProcFrame.text("dev", l.Name, "n", n, "since", since)
+			return msgProcFrame.text("dev", showName(l.Name), "devarg", shellArg(l.Name), "n", n, "since", since)
 		}
 	}
 	name := m.d.name(b.key)
@@ -42,17 +42,17 @@ func (e *engine) bucketText(m *movedLink, b *bucket) string {
 		if !e.kernelKnown {
 			when = msgHiddenUnknown.text()
 		}
-		return msgXfrmHidden.text("dev", l.Name, "n", n, "counter", name, "since", since, "when", when, "dir", dir)
+		return msgXfrmHidden.text("dev", showName(l.Name), "n", n, "counter", name, "since", since, "when", when, "dir", dir)
 	case b.only && b.key == ctrTxErrors:
-		return msgTxErrorsOnly.text("dev", l.Name, "n", n, "since", since)
+		return msgTxErrorsOnly.text("dev", showName(l.Name), "n", n, "since", since)
 	case b.only && b.lower && b.n == 0:
-		return msgDropsUpTo.text("dev", l.Name, "upper", num(b.upper), "counter", name, "since", since)
+		return msgDropsUpTo.text("dev", showName(l.Name), "upper", num(b.upper), "counter", name, "since", since)
 	case b.only && b.lower:
-		return msgDropsAtLeast.text("dev", l.Name, "n", n, "counter", name, "since", since, "upper", num(b.upper))
+		return msgDropsAtLeast.text("dev", showName(l.Name), "n", n, "counter", name, "since", since, "upper", num(b.upper))
 	case b.only:
-		return msgOnlyCounter.text("dev", l.Name, "n", n, "counter", name, "since", since)
+		return msgOnlyCounter.text("dev", showName(l.Name), "n", n, "counter", name, "since", since)
 	}
-	return msgCounted.text("dev", l.Name, "n", n, "counter", name, "since", since) + allTxHere(m, b)
+	return msgCounted.text("dev", showName(l.Name), "n", n, "counter", name, "since", since) + allTxHere(m, b)
 }
 
 // allTxHere notes when a TX bucket holds every TX error of the link: then no
@@ -64,9 +64,9 @@ func allTxHere(m *movedLink, b *bucket) string {
 	if b.key == ctrTxCarrier || b.key == ctrTxAborted {
 		// Routing loops count collisions, oversize packets and unsupported
 		// protocols tx_errors alone: none of them is in these counters.
-		return msgAllTxLookup.text("dev", m.link.Name, "n", num(b.n))
+		return msgAllTxLookup.text("dev", showName(m.link.Name), "n", num(b.n))
 	}
-	return msgAllTx.text("dev", m.link.Name, "n", num(b.n))
+	return msgAllTx.text("dev", showName(m.link.Name), "n", num(b.n))
 }
 
 // tellApart says what tells a group's candidates apart: "" or ": " and
@@ -161,9 +161,9 @@ func (e *engine) unexplained(m *movedLink, c ctr) {
 	l := m.link
 	f := Finding{Interface: l.Name, Cause: "unexplained-counter", Count: m.d.v[c], Certainty: Exact}
 	f.Evidence = []Evidence{{Counter: m.d.name(c), Delta: m.d.v[c], Source: m.src(), SumOf: sumOf(&m.d, c)}}
-	why := msgUnexplained.text("counter", m.d.name(c), "dev", l.Name, "kind", m.kind)
+	why := msgUnexplained.text("counter", m.d.name(c), "dev", showName(l.Name), "kind", showName(m.kind))
 	if m.inferred {
-		why += msgUnexplainedInferred.text("dev", l.Name, "kind", m.kind)
+		why += msgUnexplainedInferred.text("dev", showName(l.Name), "kind", showName(m.kind))
 	}
 	e.fill(&f, causeByID("unexplained-counter"), l, why)
 	m.findings = append(m.findings, f)

@@ -123,7 +123,7 @@ func (e *engine) setKernel() {
 		return
 	}
 	if b, a := e.before, e.after; b != nil && b.KernelRelease != "" && a.KernelRelease != "" && b.KernelRelease != a.KernelRelease {
-		e.note(msgKernelChanged.text("before", b.KernelRelease, "after", a.KernelRelease))
+		e.note(msgKernelChanged.text("before", showName(b.KernelRelease), "after", showName(a.KernelRelease)))
 	}
 	e.kernel, e.kernelKnown = v, true
 	e.rep.Kernel = v

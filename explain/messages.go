@@ -3,6 +3,8 @@ package explain
 import (
 	"strconv"
 	"strings"
+
+	"github.com/tunnelstat/tunnelstat/internal/safetext"
 )
 
 // The words of the engine. Every sentence explain writes into a finding's
@@ -19,7 +21,13 @@ import (
 // Parameters used throughout: {dev} an interface name; {n} a count of
 // events; {cause} a cause ID; {mib} XFRM MIB counter names joined by "+";
 // {kernel} a kernel version; {since} "" or a space and one of the msgSince
-// phrases.
+// phrases; {devarg} the interface name in a command.
+//
+// A value read from the kernel or a file (an interface name, a kind, a
+// kernel release) goes in as showName gives it, or as shellArg gives it
+// where a sentence quotes a command: the words then hold no control byte
+// however the link was named, and a name that needs neither prints as it
+// is. TestCraftedNames holds every message to that.
 
 // A message is a sentence or phrase with named parameters.
 type message string
@@ -73,6 +81,13 @@ func num(n uint64) string                       { return strconv.FormatUint(n, 1
 func inum[T ~int | ~int32 | ~uint8](n T) string { return strconv.Itoa(int(n)) }
 func hex(n uint32) string                       { return strconv.FormatUint(uint64(n), 16) }
 func quote(s string) string                     { return strconv.Quote(s) }
+
+// showName is a name or value read from the kernel or a file, as text
+// prints it: as it is, or Go-quoted when it holds anything but printable
+// runes other than space, '"' and '\\' (safetext.Name). shellArg is the
+// same value as one POSIX shell word (safetext.Shell).
+func showName(s string) string { return safetext.Name(s) }
+func shellArg(s string) string { return safetext.Shell(s) }
 
 // The readings as a whole: report notes, and the reason the MIB is not used.
 const (
@@ -156,9 +171,9 @@ const (
 		"That column adds tx_carrier_errors (on a {kind}: the route, policy or SA lookup failed, or the SA did not fit) " +
 		"and tx_aborted_errors (IPsec output or the underlay failed after the packet left the tunnel), " +
 		"plus tx_window and tx_heartbeat errors that tunnels never count; so from /proc/net/dev a lookup failure " +
-		"and an output failure look the same. Netlink stats64 (ip -s -s link show dev {dev}) keep them apart."
+		"and an output failure look the same. Netlink stats64 (ip -s -s link show dev {devarg}) keep them apart."
 	msgProcFrame message = "{dev} counted {n} RX errors{since} in /proc/net/dev's frame column, which adds rx_length, " +
-		"rx_over, rx_crc and rx_frame errors; netlink stats64 (ip -s -s link show dev {dev}) keep them apart."
+		"rx_over, rx_crc and rx_frame errors; netlink stats64 (ip -s -s link show dev {devarg}) keep them apart."
 	// A /proc/net/dev column's name says its direction.
 	msgRxColumn message = "RX {counter}"
 	msgTxColumn message = "TX {counter}"
@@ -243,7 +258,7 @@ const (
 	msgHintTunnelParams message = "the tunnel's parameters (local, remote, okey) let the policy list settle " +
 		"no-policy versus SA mismatch"
 	msgInferredKind message = "{dev}'s kind is unknown; {kind} is assumed from its name " +
-		"(ip -d link show dev {dev} tells)." // {kind} quoted
+		"(ip -d link show dev {devarg} tells)." // {kind} quoted
 )
 
 // The configuration's say on a VTI's or xfrm interface's lookup failure

@@ -60,9 +60,9 @@ func (e *engine) versionFinding(m *movedLink) {
 	f := Finding{Interface: m.link.Name, Cause: "kernel-version-dependent", Count: n, Certainty: AtMost}
 	var lead string
 	if e.kernelKnown {
-		lead = msgVersionNear.text("kernel", e.kernel.String(), "dev", m.link.Name)
+		lead = msgVersionNear.text("kernel", e.kernel.String(), "dev", showName(m.link.Name))
 	} else {
-		lead = msgVersionUnknown.text("dev", m.link.Name, "causes", joinIDs(affected))
+		lead = msgVersionUnknown.text("dev", showName(m.link.Name), "causes", joinIDs(affected))
 	}
 	f.Evidence = []Evidence{}
 	for _, g := range m.findings {
@@ -130,7 +130,7 @@ func (e *engine) quirkDropsCountedAsSent() {
 		if (kind != KindVTI && kind != KindVTI6) || cross {
 			continue
 		}
-		vtis = append(vtis, name)
+		vtis = append(vtis, showName(name))
 	}
 	if len(vtis) == 0 {
 		return

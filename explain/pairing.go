@@ -52,18 +52,18 @@ func (e *engine) vanished() {
 	if !e.paired {
 		// Every later link was its earlier self at the same position.
 		for i := e.al.Len(); i < e.bl.Len(); i++ {
-			e.note(msgDeleted.text("dev", e.bl.Name(i)))
-			e.lose(msgLostDeleted.text("dev", e.bl.Name(i)))
+			e.note(msgDeleted.text("dev", showName(e.bl.Name(i))))
+			e.lose(msgLostDeleted.text("dev", showName(e.bl.Name(i))))
 		}
 		return
 	}
 	for k, i := range e.pairing.Vanished {
-		e.lose(msgLostDeleted.text("dev", e.bl.Name(i)))
+		e.lose(msgLostDeleted.text("dev", showName(e.bl.Name(i))))
 		if e.pairing.VanishedDuplicate[k] {
-			e.note(msgVanishedDuplicate.text("dev", e.bl.Name(i)))
+			e.note(msgVanishedDuplicate.text("dev", showName(e.bl.Name(i))))
 			continue
 		}
-		e.note(msgDeleted.text("dev", e.bl.Name(i)))
+		e.note(msgDeleted.text("dev", showName(e.bl.Name(i))))
 	}
 }
 
@@ -85,14 +85,14 @@ func (e *engine) link(i int) {
 		j, how = e.prevOf(i)
 		switch how {
 		case linkid.Renamed:
-			e.note(msgRenamed.text("old", e.bl.Name(j), "dev", e.al.Name(i), "index", inum(e.al.Index(i))))
+			e.note(msgRenamed.text("old", showName(e.bl.Name(j)), "dev", showName(e.al.Name(i)), "index", inum(e.al.Index(i))))
 		case linkid.Duplicate:
 			if name := e.al.Name(i); !e.dupNoted[name] {
 				if e.dupNoted == nil {
 					e.dupNoted = map[string]bool{}
 				}
 				e.dupNoted[name] = true
-				e.note(msgDuplicate.text("dev", name))
+				e.note(msgDuplicate.text("dev", showName(name)))
 			}
 			return
 		}
@@ -103,7 +103,7 @@ func (e *engine) link(i int) {
 	l := e.al.at(i)
 	ac, ok := l.counters()
 	if !ok {
-		e.note(msgNoCounters.text("dev", l.Name))
+		e.note(msgNoCounters.text("dev", showName(l.Name)))
 		return
 	}
 	var bc counters
@@ -179,7 +179,7 @@ func (e *engine) link(i int) {
 		if kind == "" {
 			what = msgKindUnknown.text()
 		}
-		e.note(msgNotTunnel.text("dev", l.Name, "what", what))
+		e.note(msgNotTunnel.text("dev", showName(l.Name), "what", what))
 		return
 	}
 	m := &movedLink{link: l, kind: kind, inferred: inferred, d: d, since: since, upperOnly: upperOnly}
@@ -190,22 +190,22 @@ func (e *engine) link(i int) {
 // recreated adds the counter-reset finding of a link deleted and created
 // again between the readings.
 func (e *engine) recreated(l, prev *LinkReading) {
-	e.lose(msgLostRecreated.text("dev", prev.Name))
+	e.lose(msgLostRecreated.text("dev", showName(prev.Name)))
 	f := Finding{Interface: l.Name, Cause: "counter-reset", Count: 1, Certainty: Exact}
 	var why string
 	switch {
 	case prev.Index != 0 && l.Index != 0 && prev.Index != l.Index:
 		b, a := uint64(prev.Index), uint64(l.Index)
 		f.Evidence = []Evidence{{Counter: "ifindex", Source: sourceName(l.Source), Before: &b, After: &a}}
-		why = msgRecreatedIndex.text("dev", l.Name, "before", inum(prev.Index), "after", inum(l.Index))
+		why = msgRecreatedIndex.text("dev", showName(l.Name), "before", inum(prev.Index), "after", inum(l.Index))
 	case prev.Index != 0 && l.Index != 0:
 		b, a := uint64(prev.Index), uint64(l.Index)
 		f.Evidence = []Evidence{{Counter: "ifindex", Source: sourceName(l.Source), Before: &b, After: &a}}
-		why = msgRecreatedKind.text("dev", l.Name, "index", inum(l.Index), "before", prev.Kind, "after", l.Kind)
+		why = msgRecreatedKind.text("dev", showName(l.Name), "index", inum(l.Index), "before", showName(prev.Kind), "after", showName(l.Kind))
 	default:
 		f.Evidence = []Evidence{{Counter: "position", Source: sourceName(l.Source)}}
 		f.Certainty = AtMost // the interfaces it changed places with may be the re-created ones
-		why = msgRecreatedByOrder.text("dev", l.Name)
+		why = msgRecreatedByOrder.text("dev", showName(l.Name))
 	}
 	e.fill(&f, causeByID("counter-reset"), l, why)
 	e.rep.Findings = append(e.rep.Findings, f)
@@ -253,10 +253,10 @@ func trafficOf(l *LinkReading) ([4]uint64, bool) {
 // resetTraffic adds the counter-reset finding of a link whose traffic
 // counters went back.
 func (e *engine) resetTraffic(l *LinkReading, counter string, b, a uint64) {
-	e.lose(msgLostReset.text("dev", l.Name))
+	e.lose(msgLostReset.text("dev", showName(l.Name)))
 	f := Finding{Interface: l.Name, Cause: "counter-reset", Count: 1, Certainty: Exact}
 	f.Evidence = []Evidence{{Counter: counter, Source: sourceName(l.Source), Before: &b, After: &a}}
-	why := msgTrafficWentBack.text("dev", l.Name, "counter", counter, "before", num(b), "after", num(a))
+	why := msgTrafficWentBack.text("dev", showName(l.Name), "counter", counter, "before", num(b), "after", num(a))
 	e.fill(&f, causeByID("counter-reset"), l, why)
 	e.rep.Findings = append(e.rep.Findings, f)
 }
@@ -264,7 +264,7 @@ func (e *engine) resetTraffic(l *LinkReading, counter string, b, a uint64) {
 // reset adds the counter-reset finding of a link whose error counters went
 // back under the same interface index.
 func (e *engine) reset(l *LinkReading, bc, ac *counters, reset uint32) {
-	e.lose(msgLostReset.text("dev", l.Name))
+	e.lose(msgLostReset.text("dev", showName(l.Name)))
 	f := Finding{Interface: l.Name, Cause: "counter-reset", Count: 1, Certainty: Exact}
 	for i := range nCtr {
 		if reset&(1<<i) == 0 {
@@ -277,7 +277,7 @@ func (e *engine) reset(l *LinkReading, bc, ac *counters, reset uint32) {
 	if l.Source == SourceStats32 {
 		wrap = msgResetWrap.text()
 	}
-	e.fill(&f, causeByID("counter-reset"), l, msgReset.text("dev", l.Name, "wrap", wrap))
+	e.fill(&f, causeByID("counter-reset"), l, msgReset.text("dev", showName(l.Name), "wrap", wrap))
 	e.rep.Findings = append(e.rep.Findings, f)
 }
 

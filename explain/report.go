@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tunnelstat/tunnelstat/internal/safetext"
 )
 
 // Certainty says how sure a Finding's Count is.
@@ -76,8 +78,22 @@ type Evidence struct {
 
 // Check is a command to run, with the tunnel's values filled in.
 type Check struct {
+	// Command is safe to paste into a POSIX shell: each value filled in
+	// (an interface name, an address, a key) is one shell word that the
+	// shell reads back as exactly the value and never expands. A value of
+	// only letters, digits and _ . / : @ % + = , - is written as it is;
+	// another is single-quoted, each ' written '\'' (a link named
+	// vti$(id) gives ip -s -s link show dev 'vti$(id)'); one holding a
+	// control character, another unprintable rune or invalid UTF-8 is
+	// written $'…' with octal escapes, so that Command never holds a
+	// control byte ($'…' is POSIX.1-2024; a shell without it, such as
+	// dash before 0.5.13, reads a wrong literal argument, never a
+	// command). A value that was not known stays a <name> placeholder,
+	// listed in Placeholders, to be replaced by hand before running it.
 	Command string `json:"command"`
-	Why     string `json:"why"`
+	// Why is the reason to run it; it names the values as Format prints
+	// names (Go-quoted when they are not plain).
+	Why string `json:"why"`
 	// Placeholders lists the values that were not known and are left in
 	// the command as <name>, to be replaced by hand.
 	Placeholders []string `json:"placeholders,omitempty"`
@@ -85,7 +101,9 @@ type Check struct {
 
 // Finding is one explained cause with its count and evidence.
 type Finding struct {
-	// Interface is the link's name; "" for a namespace-wide finding.
+	// Interface is the link's name, exactly as read (any bytes a file or
+	// the kernel gave; Format prints it escaped); "" for a namespace-wide
+	// finding.
 	Interface string    `json:"interface"`
 	Cause     CauseID   `json:"cause"`
 	Title     string    `json:"title"`
@@ -162,6 +180,13 @@ func (r Report) String() string {
 
 // Format writes the report for a person: one block per group of findings,
 // candidates listed together, evidence and checks once per group.
+//
+// Whatever the findings hold, no control character, other unprintable
+// rune or invalid UTF-8 byte reaches the writer: an interface name prints
+// as it is when it is plain and Go-quoted otherwise ("vti0\x1b[2J"), as
+// it is in the explanations and notes Explain writes; any other text
+// prints with such characters as Go escapes. The report itself (and its
+// JSON) keeps names exactly as read.
 func (r Report) Format(w io.Writer) error {
 	var b strings.Builder
 	if len(r.Findings) == 0 {
@@ -180,7 +205,7 @@ func (r Report) Format(w io.Writer) error {
 	}
 	for _, n := range r.Notes {
 		b.WriteString("note: ")
-		b.WriteString(n)
+		b.WriteString(safetext.Text(n))
 		b.WriteByte('\n')
 	}
 	_, err := io.WriteString(w, b.String())
@@ -188,13 +213,14 @@ func (r Report) Format(w io.Writer) error {
 }
 
 func formatGroup(b *strings.Builder, fs []Finding) {
-	where := fs[0].Interface
-	if where == "" {
-		where = "namespace"
+	txt := safetext.Text
+	where := "namespace"
+	if fs[0].Interface != "" {
+		where = safetext.Name(fs[0].Interface)
 	}
 	if len(fs) == 1 {
 		f := fs[0]
-		fmt.Fprintf(b, "%s: %s %s — %s\n", where, f.Cause, countText(f), f.Title)
+		fmt.Fprintf(b, "%s: %s %s — %s\n", where, txt(string(f.Cause)), countText(f), txt(f.Title))
 	} else {
 		n := groupEvents(fs)
 		upTo := "" // a group without a candidate only bounds its events
@@ -211,12 +237,12 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 		for _, via := range vias {
 			indent := "  "
 			if len(vias) > 1 {
-				fmt.Fprintf(b, "  counted in %s:\n", via)
+				fmt.Fprintf(b, "  counted in %s:\n", txt(via))
 				indent = "    "
 			}
 			for _, f := range fs {
 				if f.Field == via {
-					fmt.Fprintf(b, "%s- %s %s — %s\n", indent, f.Cause, strings.TrimSuffix(countText(f), " (candidate)"), f.Title)
+					fmt.Fprintf(b, "%s- %s %s — %s\n", indent, txt(string(f.Cause)), strings.TrimSuffix(countText(f), " (candidate)"), txt(f.Title))
 				}
 			}
 		}
@@ -235,20 +261,20 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 				b.WriteString(", ")
 			}
 			first = false
-			b.WriteString(evidenceText(e))
+			b.WriteString(txt(evidenceText(e)))
 		}
 	}
 	b.WriteByte('\n')
 	if len(fs) == 1 {
-		fmt.Fprintf(b, "  why: %s\n", fs[0].Explanation)
-		fmt.Fprintf(b, "  kernel: %s (%s)\n", strings.Join(fs[0].KernelRef, ", "), fs[0].Kernels)
+		fmt.Fprintf(b, "  why: %s\n", txt(fs[0].Explanation))
+		fmt.Fprintf(b, "  kernel: %s (%s)\n", txt(strings.Join(fs[0].KernelRef, ", ")), txt(fs[0].Kernels))
 	} else {
 		// The group's shared reasoning is the same on each member; print it once.
 		why := fs[0].GroupExplanation
 		if why == "" {
 			why = fs[0].Explanation
 		}
-		fmt.Fprintf(b, "  why: %s\n", why)
+		fmt.Fprintf(b, "  why: %s\n", txt(why))
 	}
 	seenCmd := map[string]bool{}
 	for _, f := range fs {
@@ -257,7 +283,7 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 				continue
 			}
 			seenCmd[c.Command] = true
-			fmt.Fprintf(b, "  check: %s\n         # %s\n", c.Command, c.Why)
+			fmt.Fprintf(b, "  check: %s\n         # %s\n", txt(c.Command), txt(c.Why))
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
+	"github.com/tunnelstat/tunnelstat/internal/safetext"
 )
 
 // Exit statuses.
@@ -110,7 +111,9 @@ func (a *app) run(ctx context.Context, args []string) int {
 	return exitUsage
 }
 
-// exit prints err for a person and maps it to an exit status.
+// exit prints err for a person and maps it to an exit status. The message
+// can echo names read from the kernel or a file: it prints on one line,
+// control characters escaped.
 func (a *app) exit(cmd string, err error) int {
 	var ue *usageError
 	switch {
@@ -121,10 +124,10 @@ func (a *app) exit(cmd string, err error) int {
 	case errors.Is(err, errFindings):
 		return exitFindings
 	case errors.As(err, &ue):
-		fmt.Fprintf(a.stderr, "tunnelstat %s: %s\nRun \"tunnelstat help %s\" for usage.\n", cmd, ue.msg, cmd)
+		fmt.Fprintf(a.stderr, "tunnelstat %s: %s\nRun \"tunnelstat help %s\" for usage.\n", cmd, safetext.Text(ue.msg), cmd)
 		return exitUsage
 	}
-	fmt.Fprintf(a.stderr, "tunnelstat %s: %v\n", cmd, err)
+	fmt.Fprintf(a.stderr, "tunnelstat %s: %s\n", cmd, safetext.Text(err.Error()))
 	return exitError
 }
 
@@ -224,16 +227,16 @@ func (a *app) warnUnread(unread []monitor.Unread) {
 		if _, ok := parts[r]; !ok {
 			order = append(order, r)
 		}
-		parts[r] = append(parts[r], u.Part)
+		parts[r] = append(parts[r], safetext.Text(u.Part))
 	}
 	for _, r := range order {
 		switch r.needs {
 		case "CAP_NET_ADMIN":
 			fmt.Fprintf(a.stderr, "tunnelstat: not read: %s: XFRM netlink needs CAP_NET_ADMIN (run as root, e.g. with sudo); the explanation works without them, with fewer causes settled\n", strings.Join(parts[r], ", "))
 		case "":
-			fmt.Fprintf(a.stderr, "tunnelstat: not read: %s: %s\n", strings.Join(parts[r], ", "), r.err)
+			fmt.Fprintf(a.stderr, "tunnelstat: not read: %s: %s\n", strings.Join(parts[r], ", "), safetext.Text(r.err))
 		default:
-			fmt.Fprintf(a.stderr, "tunnelstat: not read: %s: needs %s\n", strings.Join(parts[r], ", "), r.needs)
+			fmt.Fprintf(a.stderr, "tunnelstat: not read: %s: needs %s\n", strings.Join(parts[r], ", "), safetext.Text(r.needs))
 		}
 	}
 }

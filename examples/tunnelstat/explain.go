@@ -122,7 +122,11 @@ func (a *app) explain(ctx context.Context, args []string) error {
 }
 
 func describeFiles(paths []string, s *monitor.Snapshot) string {
-	d := strings.Join(paths, " + ")
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = shown(p)
+	}
+	d := strings.Join(names, " + ")
 	if !s.Time.IsZero() {
 		d += " (" + s.Time.Format("2006-01-02 15:04:05Z07:00") + ")"
 	}
@@ -133,7 +137,7 @@ func nsWords(netns string) string {
 	if netns == "" {
 		return "this network namespace"
 	}
-	return "network namespace " + netns
+	return "network namespace " + shown(netns)
 }
 
 func writeJSON(w io.Writer, v any) error {

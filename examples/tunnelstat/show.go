@@ -7,8 +7,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
+	"github.com/tunnelstat/tunnelstat/internal/safetext"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
@@ -52,7 +54,9 @@ func (a *app) show(ctx context.Context, args []string) error {
 	return writeShow(a.stdout, snap)
 }
 
-// writeShow prints a reading as tables.
+// writeShow prints a reading as tables. Every name and value read from the
+// kernel or a file prints as shown does, so none can reach the terminal
+// with a control byte or forge a line.
 func writeShow(w io.Writer, snap *monitor.Snapshot) error {
 	var b strings.Builder
 	links := snap.Links
@@ -80,7 +84,7 @@ func writeShow(w io.Writer, snap *monitor.Snapshot) error {
 				carrier, aborted = u(s.TxCarrierErrors)+"*", "*"
 				sums = true
 			}
-			t.row(l.Name, kind, l.OperState, local, remote, keys, u32(l.MTU),
+			t.row(shown(l.Name), shown(kind), shown(l.OperState), local, remote, keys, u32(l.MTU),
 				u(s.TxPackets), u(s.TxErrors), carrier, aborted, u(s.Collisions), u(s.TxDropped),
 				u(s.RxPackets), u(s.RxErrors), u(s.RxDropped))
 		}
@@ -97,7 +101,7 @@ func writeShow(w io.Writer, snap *monitor.Snapshot) error {
 		var moved []string
 		for name, v := range snap.MIB.All() {
 			if v != 0 {
-				moved = append(moved, name+" "+u(v))
+				moved = append(moved, shown(name)+" "+u(v))
 			}
 		}
 		if len(moved) == 0 {
@@ -159,9 +163,9 @@ func writeShow(w io.Writer, snap *monitor.Snapshot) error {
 func unreadText(snap *monitor.Snapshot, part string) string {
 	if un, ok := snap.Unreadable(part); ok {
 		if un.Needs != "" {
-			return "not read (needs " + un.Needs + ")"
+			return "not read (needs " + safetext.Text(un.Needs) + ")"
 		}
-		return "not read (" + un.Error + ")"
+		return "not read (" + safetext.Text(un.Error) + ")"
 	}
 	return "not read"
 }
@@ -194,7 +198,7 @@ func (t *table) write(b *strings.Builder) {
 	}
 	for r, row := range t.rows {
 		for i, c := range row {
-			width[i] = max(width[i], len(c))
+			width[i] = max(width[i], utf8.RuneCountInString(c))
 			if r > 0 && !isNumber(c) {
 				numeric[i] = false
 			}
@@ -206,7 +210,7 @@ func (t *table) write(b *strings.Builder) {
 			if i > 0 {
 				line.WriteString("  ")
 			}
-			pad := strings.Repeat(" ", width[i]-len(c))
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
 			if numeric[i] {
 				line.WriteString(pad + c)
 			} else {
@@ -241,8 +245,13 @@ func addr(a interface {
 	case a.IsUnspecified():
 		return "any"
 	}
-	return a.String()
+	return shown(a.String()) // an IPv6 zone read from a file can be anything
 }
+
+// shown is a name or value read from the kernel or a file, as the text
+// output prints it: as it is when it is plain, Go-quoted otherwise
+// ("vti\x1b[2J"), as explain's reports print names.
+func shown(s string) string { return safetext.Name(s) }
 
 func prefix(p netip.Prefix) string {
 	if !p.IsValid() {

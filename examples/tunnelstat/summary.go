@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/internal/safetext"
 )
 
 // counterWords says in words what a VTI's error field means; the summary
@@ -21,7 +22,8 @@ var counterWords = map[string]string{
 // writeSummary writes a report in a few lines per group of events: what
 // happened, how many times and how sure; for causes the counters leave open,
 // the candidates by the counter they would be in; the evidence; and up to
-// maxChecks commands (all with maxChecks < 0).
+// maxChecks commands (all with maxChecks < 0). Names print as shown does,
+// other text with control characters escaped, as Report.Format does.
 func writeSummary(b *strings.Builder, rep explain.Report, indent string, maxChecks int) {
 	groups := rep.Groups()
 	if len(groups) == 0 {
@@ -31,7 +33,7 @@ func writeSummary(b *strings.Builder, rep explain.Report, indent string, maxChec
 	for _, g := range groups {
 		if g.Interface != "" && len(g.Findings) == 1 {
 			c := g.Findings[0].Cause
-			linkCauses[c] = append(linkCauses[c], g.Interface)
+			linkCauses[c] = append(linkCauses[c], shown(g.Interface))
 		}
 	}
 	hidden := 0
@@ -40,9 +42,9 @@ func writeSummary(b *strings.Builder, rep explain.Report, indent string, maxChec
 		if i > 0 && !g.Annotation {
 			b.WriteString("\n")
 		}
-		where := g.Interface
-		if where == "" {
-			where = "namespace"
+		where := "namespace"
+		if g.Interface != "" {
+			where = shown(g.Interface)
 		}
 		f := g.Findings[0]
 		switch {
@@ -87,7 +89,7 @@ func writeSummary(b *strings.Builder, rep explain.Report, indent string, maxChec
 			if i > 0 {
 				lead = "      "
 			}
-			fmt.Fprintf(b, "%s    %s %s\n", indent, lead, c.Command)
+			fmt.Fprintf(b, "%s    %s %s\n", indent, lead, safetext.Text(c.Command))
 		}
 		hidden += len(checks) - n
 	}
@@ -176,10 +178,12 @@ const wrapWidth = 78
 
 // wrap writes text as lines of at most wrapWidth columns (words longer
 // than that stay whole): the first line after first, the others after rest.
+// Control characters in text (from a value read from a file) print as Go
+// escapes.
 func wrap(b *strings.Builder, text, first, rest string) {
 	line := first
 	empty := true
-	for _, w := range strings.Fields(text) {
+	for _, w := range strings.Fields(safetext.Text(text)) {
 		if !empty && len([]rune(line))+1+len([]rune(w)) > wrapWidth {
 			b.WriteString(line + "\n")
 			line, empty = rest, true
