@@ -2,8 +2,8 @@
 # Checks the library module's exported API against the committed v1
 # baseline with apidiff (golang.org/x/exp/cmd/apidiff, pinned below).
 #
-#   sh internal/apidiff/check.sh          fail if the exported API differs
-#   sh internal/apidiff/check.sh update   write a new baseline, on purpose
+#   bash internal/apidiff/check.sh          fail if the exported API differs
+#   bash internal/apidiff/check.sh update   write a new baseline, on purpose
 #
 # Any difference fails, additions included: an addition is a promise too,
 # so it lands only with a deliberate baseline update in the same change.
@@ -30,7 +30,7 @@ diff=$("$tools/apidiff" -m "$baseline" "$module" 2> >(grep -v '^Ignoring interna
 if [ -n "$diff" ]; then
 	echo "The exported API differs from the v1 baseline ($baseline):"
 	echo "$diff"
-	echo "If the change is deliberate, run: sh internal/apidiff/check.sh update"
+	echo "If the change is deliberate, run: bash internal/apidiff/check.sh update"
 	exit 1
 fi
 echo "exported API: as the v1 baseline"
