@@ -6,8 +6,10 @@
 // between consecutive scrapes, each event counted once.
 //
 //	exporter [--listen 127.0.0.1:9469] [--netns NAME|PATH] [--scrape-timeout 5s]
+//	         [--max-requests 32] [--write-timeout 30s] [--idle-timeout 60s]
 //
-// It listens on loopback unless told otherwise. Run it as root (or with
+// It listens on loopback unless told otherwise. Scrapes that arrive while a
+// reading is under way share it; each reading is rendered once. Run it as root (or with
 // CAP_NET_ADMIN) for SAs and policies; without, tunnelstat_part_readable
 // says what is missing. The repository's README.md lists the metrics and
 // the counting rule of the cause counters.
@@ -52,6 +54,10 @@ func main() {
 
 type usageError struct{ error }
 
+// listen opens the listening socket; tests open it in a namespace of their
+// own.
+var netListen = net.Listen
+
 // run parses args, opens the namespace and serves until ctx is done. If
 // ready is not nil, it receives the listening address.
 func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error {
@@ -59,8 +65,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", defaultListen, "`ADDRESS` to serve /metrics on")
 	netns := fs.String("netns", "", "read the network namespace `NAME` (ip netns list) or at PATH; needs CAP_SYS_ADMIN")
-	timeout := fs.Duration("scrape-timeout", 5*time.Second, "the longest one scrape may read the kernel (a shorter X-Prometheus-Scrape-Timeout-Seconds wins)")
+	timeout := fs.Duration("scrape-timeout", 5*time.Second, "the longest one reading of the namespace may take, from when it starts (a shorter X-Prometheus-Scrape-Timeout-Seconds wins)")
 	path := fs.String("metrics-path", "/metrics", "the `PATH` metrics are served on")
+	maxRequests := fs.Int("max-requests", 32, "the most scrapes served at once; more wait up to --scrape-timeout for a turn, then get 503")
+	writeTimeout := fs.Duration("write-timeout", 0, "the longest a request may take from its headers to the last byte of the response, waiting included (0: 2 × --scrape-timeout + 20s)")
+	idleTimeout := fs.Duration("idle-timeout", 60*time.Second, "how long an idle keep-alive connection stays open")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -70,8 +79,17 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	if *timeout <= 0 {
+	switch {
+	case *timeout <= 0:
 		return usageError{fmt.Errorf("--scrape-timeout %v: want a positive duration", *timeout)}
+	case *maxRequests < 1:
+		return usageError{fmt.Errorf("--max-requests %d: want 1 or more", *maxRequests)}
+	case *writeTimeout < 0:
+		return usageError{fmt.Errorf("--write-timeout %v: want a positive duration, or 0 for the default", *writeTimeout)}
+	case *idleTimeout <= 0:
+		return usageError{fmt.Errorf("--idle-timeout %v: want a positive duration", *idleTimeout)}
+	case *writeTimeout == 0:
+		*writeTimeout = 2**timeout + 20*time.Second
 	}
 	ns, err := monitor.ParseNetNS(*netns)
 	if err != nil {
@@ -84,7 +102,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	defer src.Close()
 
 	logger := log.New(stderr, "exporter: ", log.LstdFlags)
-	exp := NewExporter(src, *timeout)
+	exp := NewExporter(src, *timeout, *maxRequests)
 	exp.logf = logger.Printf
 	mux := http.NewServeMux()
 	mux.Handle(*path, exp)
@@ -95,11 +113,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		}
 		fmt.Fprintf(w, "tunnelstat exporter: metrics at %s\n", *path)
 	})
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := netListen("tcp", *listen)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
+	srv := newServer(mux, *writeTimeout, *idleTimeout, logger)
 	logger.Printf("serving http://%s%s for %s", ln.Addr(), *path, nsText(*netns))
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -114,6 +132,21 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// newServer bounds what a connection may hold: 10 s to send the request,
+// writeTimeout from its headers to the end of the response (a client that
+// reads slowly is cut off), idleTimeout between requests.
+func newServer(h http.Handler, writeTimeout, idleTimeout time.Duration, logger *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          logger,
+	}
 }
 
 func nsText(netns string) string {

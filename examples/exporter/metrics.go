@@ -20,11 +20,13 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	descUp       = desc("up", "1 if the namespace's links could be read in this scrape, 0 if not.")
-	descScrapes  = desc("scrapes_total", "Scrapes served since the exporter started.")
-	descFailures = desc("scrape_failures_total", "Scrapes in which the links could not be read.")
-	descDuration = desc("scrape_duration_seconds", "How long reading the namespace took in this scrape.")
-	descReadable = desc("part_readable", "1 if this part of the reading was read in this scrape, 0 if not (XFRM netlink needs CAP_NET_ADMIN).", "part")
+	descUp        = desc("up", "1 if the namespace's links could be read in this scrape, 0 if not (tunnelstat_read_error says why).")
+	descReadError = desc("read_error", "1 when this scrape's reading failed, with why: netns_gone (the namespace's name or path no longer exists), timeout, permission or error (the exporter's log has the message).", "reason")
+	descScrapes   = desc("scrapes_total", "Readings of the namespace since the exporter started (scrapes that arrive while a reading is under way share it).")
+	descFailures  = desc("scrape_failures_total", "Readings in which the links could not be read.")
+	descRejected  = desc("scrapes_rejected_total", "Scrapes turned away with 503 because --max-requests were being served.")
+	descDuration  = desc("scrape_duration_seconds", "How long reading the namespace took for this scrape.")
+	descReadable  = desc("part_readable", "1 if this part of the reading was read in this scrape, 0 if not (XFRM netlink needs CAP_NET_ADMIN).", "part")
 
 	descLinkInfo = desc("link_info", "A tunnel link and its parameters; always 1.", "interface", "kind", "local", "remote", "ikey", "okey", "if_id")
 	descLinkUp   = desc("link_up", "1 if the tunnel's operational state is up.", "interface")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,7 +13,11 @@ import (
 const watchAbout = `Reads the namespace every interval and explains what moved in between,
 until interrupted (Ctrl-C) or --count intervals have passed. Intervals in
 which nothing moved print nothing, unless --json: then every interval
-prints one report, one JSON document per line.`
+prints one report, one JSON document per line.
+
+--netns NAME follows the name: deleted, nothing is read until a namespace
+of that name exists again; deleted and added again, the new namespace is
+watched from its first reading (stderr says so each time).`
 
 func (a *app) watch(ctx context.Context, args []string) error {
 	fs := a.flagSet("watch", "watch [--interval 10s] [--count N] [--netns NS] [--json]", watchAbout)
@@ -46,12 +51,29 @@ func (a *app) watch(ctx context.Context, args []string) error {
 	}
 	defer m.Close()
 	enc := json.NewEncoder(a.stdout)
-	intervals := 0
+	intervals, baselines, gone := 0, 0, false
 	err = m.Run(ctx, func(u monitor.Update) error {
 		switch {
+		case errors.Is(u.Err, monitor.ErrNetNSGone):
+			// The name was deleted: nothing is read (the monitor never
+			// reads the namespace its sockets kept alive) until a
+			// namespace of that name exists again.
+			if !gone {
+				fmt.Fprintf(a.stderr, "tunnelstat: %v; watching for a namespace of that name (Ctrl-C stops)\n", u.Err)
+			}
+			gone = true
+			return nil
 		case u.Err != nil:
 			return u.Err
+		case u.Baseline && baselines > 0:
+			// The name now refers to another namespace: what follows is
+			// explained from its first reading.
+			baselines++
+			gone = false
+			fmt.Fprintf(a.stderr, "tunnelstat: %s was replaced (deleted and added again): watching the new one (%d tunnels) from its first reading\n", nsWords(*netns), len(u.Snapshot.Tunnels()))
+			return nil
 		case u.Baseline:
+			baselines++
 			a.warnUnread(u.Unread)
 			if !*jsonOut {
 				fmt.Fprintf(a.stderr, "tunnelstat: watching %s (%d tunnels) every %v; Ctrl-C stops\n", nsWords(*netns), len(u.Snapshot.Tunnels()), *interval)

@@ -16,7 +16,10 @@
 //
 //   - Open opens a Reader on a namespace (NetNS; ParseNetNS reads one as a
 //     person types it); Reader.Read takes a reading live. Only links that
-//     cannot be read at all are an error.
+//     cannot be read at all are an error. A Reader follows a namespace's
+//     name or path: it never returns a reading of a namespace deleted
+//     under it (ErrNetNSGone), and says once when the name came to refer
+//     to another namespace (ErrNetNSReplaced), then reads that one.
 //   - Decode reads the JSON document Snapshot.Encode writes, whose layout
 //     is named by Format ("tunnelstat.snapshot/v1"). Unknown fields and
 //     other formats are refused, never half read. Documents written since
@@ -41,7 +44,7 @@
 // however many findings describe it). A namespace that cannot be opened or
 // read yields an Update with Err and is tried again the next interval,
 // without holding up the others; its events are explained once it reads
-// again. Run ends when its context is done or the function returns an
+// again. A name deleted and added again starts from a new baseline. Run ends when its context is done or the function returns an
 // error (ErrStop to end quietly), with every goroutine it started ended;
 // Close then closes the sockets.
 //
@@ -56,8 +59,9 @@
 //     xfrm_stat (xfrmstat's Client.MIB), and an explain.Explain of the
 //     two readings, all into storage kept from interval to interval:
 //     nothing is allocated per link, SA or policy; the interval's deadline
-//     costs a few small allocations, however large the namespace. No SA or
-//     policy is read.
+//     and the check that a namespace's name still refers to it (one
+//     stat) cost a few small allocations, however large the namespace.
+//     No SA or policy is read.
 //   - An interval in which something moved (the report has findings): the
 //     same poll, then a full Read (link dump with parameters, SA and policy
 //     dumps, policy defaults, SPD and SAD info), explained again, so that

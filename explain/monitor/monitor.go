@@ -58,13 +58,20 @@ type Update struct {
 	// interval; nil when it was read. A live reading's error names the
 	// namespace, and errors.Is finds the reading packages' errors and
 	// os.ErrNotExist or os.ErrPermission behind it; a Source's error is
-	// as the Source returned it. Report, Snapshot and Unread are then
-	// empty, and the next successful interval explains everything since
-	// the last reading: no event is lost or counted twice.
+	// as the Source returned it. A namespace given by name or path whose
+	// name no longer exists (ip netns del) is not read through the
+	// sockets that keep it alive: Err then matches ErrNetNSGone and
+	// os.ErrNotExist, every interval until the name exists again.
+	// Report, Snapshot and Unread are then empty, and the next successful
+	// interval explains everything since the last reading: no event is
+	// lost or counted twice.
 	Err error
 	// Baseline is true for the namespace's first reading (the first that
 	// succeeded): there is nothing to compare it with, and Report is
-	// empty.
+	// empty. It is true again when the namespace's name came to refer to
+	// another namespace (deleted and added again: ErrNetNSReplaced): the
+	// new one's first reading is compared with nothing of the old one.
+	// Total carries on.
 	Baseline bool
 	// Report explains what moved since the namespace's previous reading.
 	Report explain.Report
@@ -271,10 +278,14 @@ func (w *watched) step(ctx context.Context, m *Monitor) Update {
 		}
 		w.r, w.p = r, &poller{r: r}
 	}
-	if w.src != nil {
-		w.readSource(ctx, &u)
-	} else {
-		w.readLive(ctx, &u)
+	w.read(ctx, &u)
+	if errors.Is(u.Err, ErrNetNSReplaced) {
+		// The name now refers to another namespace: nothing of the old
+		// one is compared with it. Its baseline is read at once; Total
+		// carries on.
+		w.restart()
+		u = Update{NetNS: w.ns, Time: time.Now()}
+		w.read(ctx, &u)
 	}
 	if u.Err == nil && len(u.Report.Findings) > 0 {
 		// Copy on write: a Total once delivered never changes.
@@ -284,6 +295,24 @@ func (w *watched) step(ctx context.Context, m *Monitor) Update {
 	}
 	u.Total = w.total
 	return u
+}
+
+func (w *watched) read(ctx context.Context, u *Update) {
+	if w.src != nil {
+		w.readSource(ctx, u)
+	} else {
+		w.readLive(ctx, u)
+	}
+}
+
+// restart forgets the previous reading (and the poller's, which holds the
+// old namespace's links): the next reading is a baseline.
+func (w *watched) restart() {
+	w.prev, w.prevBuf = nil, -1
+	if w.p != nil {
+		w.p.close()
+		w.p = &poller{r: w.r}
+	}
 }
 
 // readSource reads a Config.Open source: a whole Snapshot every interval.

@@ -115,7 +115,8 @@ func TestLiveMonitor(t *testing.T) {
 }
 
 // A quiet interval allocates nothing per link: with 80 links, a handful of
-// allocations (the interval's context and timer).
+// allocations (the interval's context and timer, the path of the check
+// that the name still refers to the namespace).
 func TestLiveMonitorQuietAllocs(t *testing.T) {
 	ns := xfrmNamespace(t, 40)
 	m, err := New(&Config{Interval: 5 * time.Second}, NetNS{Name: ns.Name})
@@ -139,7 +140,7 @@ func TestLiveMonitorQuietAllocs(t *testing.T) {
 		}
 	})
 	t.Logf("%.1f allocations per quiet interval with 83 links", allocs)
-	if allocs > 10 {
+	if allocs > 11 {
 		t.Errorf("%.1f allocations per quiet interval with 83 links: the poll allocates per link", allocs)
 	}
 }

@@ -36,6 +36,18 @@ func (n NetNS) String() string {
 	return n.Name
 }
 
+// file is the namespace file n refers to: /run/netns/NAME, the path, or
+// "" for the process's own namespace.
+func (n NetNS) file() string {
+	switch {
+	case n.Path != "":
+		return n.Path
+	case n.Name != "":
+		return "/run/netns/" + n.Name
+	}
+	return ""
+}
+
 // describe names the namespace in messages.
 func (n NetNS) describe() string {
 	switch {

@@ -32,25 +32,35 @@ type poller struct {
 }
 
 // poll reads the counters into buffer set b and returns them as a
-// Reading, with the parts it could not read.
+// Reading, with the parts it could not read. It follows the namespace's
+// name as Reader.Read does: a poller whose poll returned ErrNetNSReplaced
+// is replaced too, as its buffers hold the old namespace's links.
 func (p *poller) poll(ctx context.Context, b int) (*explain.Reading, []Unread, error) {
-	if err := p.r.links.PollStats(ctx, &p.snaps[b]); err != nil {
+	s, err := p.r.begin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer p.r.end()
+	if err := s.links.PollStats(ctx, &p.snaps[b]); err != nil {
 		return nil, nil, withHint(fmt.Errorf("read link counters of %s: %w", p.r.ns.describe(), err), p.r.ns)
 	}
-	mib, un := p.pollMIB(ctx, &p.mibs[b])
+	mib, un := p.pollMIB(ctx, s, &p.mibs[b])
+	if _, err := p.r.follow(); err != nil {
+		return nil, nil, err
+	}
 	pollReading(&p.readings[b], &p.snaps[b], mib, p.r.release)
 	return &p.readings[b], un, nil
 }
 
 // pollMIB reads xfrm_stat into dst; nil and why when it could not.
-func (p *poller) pollMIB(ctx context.Context, dst *procnet.XfrmStat) (*procnet.XfrmStat, []Unread) {
+func (p *poller) pollMIB(ctx context.Context, s *session, dst *procnet.XfrmStat) (*procnet.XfrmStat, []Unread) {
 	if p.mibGone != nil {
 		return nil, p.mibGone
 	}
 	var err error
 	switch {
-	case p.r.xfrm != nil:
-		err = p.r.xfrm.MIB(ctx, dst)
+	case s.xfrm != nil:
+		err = s.xfrm.MIB(ctx, dst)
 	case p.r.ns == (NetNS{}):
 		if p.mibFile == nil {
 			p.mibFile, err = procnet.FS{}.OpenXfrmStat(ctx)
@@ -59,7 +69,7 @@ func (p *poller) pollMIB(ctx context.Context, dst *procnet.XfrmStat) (*procnet.X
 			err = p.mibFile.Read(ctx, dst)
 		}
 	default:
-		p.mibGone = []Unread{mibUnread(fmt.Errorf("XFRM client for %s not opened: %w", p.r.ns.describe(), p.r.xfrmErr))}
+		p.mibGone = []Unread{mibUnread(fmt.Errorf("XFRM client for %s not opened: %w", p.r.ns.describe(), s.xfrmErr))}
 		return nil, p.mibGone
 	}
 	if err == nil {

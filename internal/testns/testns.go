@@ -33,6 +33,8 @@ func RequireRoot(t testing.TB) {
 // NS is a network namespace created for one test.
 type NS struct {
 	Name string
+
+	deleted bool // by Del, and not added again
 }
 
 // Path is the namespace's file under /run/netns.
@@ -49,12 +51,37 @@ func New(t testing.TB) *NS {
 		t.Fatalf("ip netns add %s: %v: %s", ns.Name, err, out)
 	}
 	t.Cleanup(func() {
+		if ns.deleted {
+			return
+		}
 		if out, err := exec.Command("ip", "netns", "del", ns.Name).CombinedOutput(); err != nil {
 			t.Errorf("ip netns del %s: %v: %s", ns.Name, err, out)
 		}
 	})
 	ns.Run(t, "ip", "link", "set", "lo", "up")
 	return ns
+}
+
+// Del deletes the namespace now (ip netns del): its name no longer
+// exists. What still holds the namespace (a socket in it) keeps it alive,
+// nameless.
+func (ns *NS) Del(t testing.TB) {
+	t.Helper()
+	if out, err := exec.Command("ip", "netns", "del", ns.Name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns del %s: %v: %s", ns.Name, err, out)
+	}
+	ns.deleted = true
+}
+
+// Add creates a new namespace under the name of one deleted with Del,
+// with its loopback up; the test's cleanup deletes it.
+func (ns *NS) Add(t testing.TB) {
+	t.Helper()
+	if out, err := exec.Command("ip", "netns", "add", ns.Name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v: %s", ns.Name, err, out)
+	}
+	ns.deleted = false
+	ns.Run(t, "ip", "link", "set", "lo", "up")
 }
 
 // Try runs a command inside the namespace and returns its combined output.
