@@ -185,3 +185,13 @@ func TestErrorEchoesNameEscaped(t *testing.T) {
 		t.Errorf("stderr: %q", errOut)
 	}
 }
+
+// linkNamed returns the snapshot's link of that name, or nil.
+func linkNamed(s *monitor.Snapshot, name string) *monitor.Link {
+	for i := range s.Links {
+		if s.Links[i].Name == name {
+			return &s.Links[i]
+		}
+	}
+	return nil
+}

@@ -157,15 +157,6 @@ func decodeFile(t *testing.T, path string) *monitor.Snapshot {
 	return s
 }
 
-func linkNamed(s *monitor.Snapshot, name string) *monitor.Link {
-	for i := range s.Links {
-		if s.Links[i].Name == name {
-			return &s.Links[i]
-		}
-	}
-	return nil
-}
-
 // TestNonRoot runs the program as the user nobody: what any user may read
 // is shown, and it says what needs which privilege.
 func TestNonRoot(t *testing.T) {
