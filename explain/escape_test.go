@@ -301,7 +301,10 @@ func TestCommandsAreShellWords(t *testing.T) {
 	names := []string{"vti$(touch pwned)", "vti`touch pwned`", "vti';touch pwned;'", "vti\"$(touch pwned)\"",
 		"vti\x1b[2J$(touch pwned)", "vti\nx", "vti\xff*", "-vti"}
 	var script strings.Builder
-	script.WriteString("log() { printf '%s\\0' \"$@\" @@ >>args; }\n")
+	// Each call goes to a file of its own, named by the script line ($n)
+	// and the process: the commands of a pipeline run at once, and their
+	// writes to one shared file could interleave.
+	script.WriteString("log() { printf '%s\\0' \"$@\" > \"call.$n.$BASHPID\"; }\n")
 	for _, c := range []string{"ip", "tcpdump", "tc", "journalctl", "grep", "dmesg", "sysctl", "awk", "cat"} {
 		fmt.Fprintf(&script, "%s() { log %s \"$@\"; }\n", c, c)
 	}
@@ -330,8 +333,8 @@ func TestCommandsAreShellWords(t *testing.T) {
 	if len(runs) < 10 {
 		t.Fatalf("%d commands", len(runs))
 	}
-	for _, r := range runs {
-		script.WriteString(r.cmd + "\n")
+	for i, r := range runs {
+		fmt.Fprintf(&script, "n=%d; %s\n", i, r.cmd)
 	}
 	cmd := exec.Command(bash, "--norc", "--noprofile", "-c", script.String())
 	cmd.Dir = dir
@@ -341,20 +344,23 @@ func TestCommandsAreShellWords(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
 		t.Fatal("a command ran something in a name")
 	}
-	args, err := os.ReadFile(filepath.Join(dir, "args"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := strings.Split(strings.TrimSuffix(string(args), "@@\x00"), "@@\x00")
 	// A pipeline is one line of the script but logs one call per command.
-	i := 0
-	for _, r := range runs {
+	for i, r := range runs {
 		n := strings.Count(r.cmd, "|") + 1
-		if i+n > len(calls) {
-			t.Fatalf("%d calls logged for %d commands", len(calls), len(runs))
+		files, err := filepath.Glob(filepath.Join(dir, fmt.Sprintf("call.%d.*", i)))
+		if err != nil || len(files) != n {
+			t.Fatalf("%q: %d calls logged, want %d (%v)", r.cmd, len(files), n, err)
+		}
+		var calls []string
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls = append(calls, string(b))
 		}
 		found := false
-		for _, c := range calls[i : i+n] {
+		for _, c := range calls {
 			argv := strings.Split(strings.TrimSuffix(c, "\x00"), "\x00")
 			for k, a := range argv {
 				if a == r.name {
@@ -370,9 +376,8 @@ func TestCommandsAreShellWords(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("%q: the name %q is no argument of %q", r.cmd, r.name, calls[i:i+n])
+			t.Errorf("%q: the name %q is no argument of %q", r.cmd, r.name, calls)
 		}
-		i += n
 	}
 	t.Logf("%d commands, every name one argument", len(runs))
 }
