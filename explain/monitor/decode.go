@@ -628,6 +628,12 @@ func (s *scanner) typed(t reflect.Type, path string) *locErr {
 		}
 		return &locErr{off: start, path: path, err: err}
 	}
+	null := func() *locErr {
+		if err := s.literal("null"); err != nil {
+			return asLoc(err)
+		}
+		return nil
+	}
 	if t == mibType {
 		if _, err := decodeMIB(s, path); err != nil {
 			return asLoc(err)
@@ -636,10 +642,7 @@ func (s *scanner) typed(t reflect.Type, path string) *locErr {
 	}
 	if t.Kind() == reflect.Pointer {
 		if s.peek() == 'n' {
-			if err := s.literal("null"); err != nil {
-				return asLoc(err)
-			}
-			return nil
+			return null()
 		}
 		return s.typed(t.Elem(), path)
 	}
@@ -659,7 +662,7 @@ func (s *scanner) typed(t reflect.Type, path string) *locErr {
 	switch t.Kind() {
 	case reflect.Struct:
 		if s.peek() == 'n' { // null leaves a struct alone
-			return asLoc(s.literal("null"))
+			return null()
 		}
 		if s.peek() != '{' {
 			return &locErr{off: start, path: path, err: fmt.Errorf("want an object, got %s", s.kindAt())}
@@ -693,7 +696,7 @@ func (s *scanner) typed(t reflect.Type, path string) *locErr {
 		return nil
 	case reflect.Slice, reflect.Array:
 		if t.Kind() == reflect.Slice && s.peek() == 'n' {
-			return asLoc(s.literal("null"))
+			return null()
 		}
 		if s.peek() != '[' {
 			return &locErr{off: start, path: path, err: fmt.Errorf("want an array, got %s", s.kindAt())}
@@ -710,7 +713,7 @@ func (s *scanner) typed(t reflect.Type, path string) *locErr {
 		return nil
 	case reflect.Map:
 		if s.peek() == 'n' {
-			return asLoc(s.literal("null"))
+			return null()
 		}
 		if s.peek() != '{' {
 			return &locErr{off: start, path: path, err: fmt.Errorf("want an object, got %s", s.kindAt())}

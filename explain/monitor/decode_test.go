@@ -98,6 +98,16 @@ func TestDecodeErrorPlaces(t *testing.T) {
 		})
 	}
 
+	// null for an object, before the mistake: the walk that finds the
+	// mistake goes past it (it once crashed there).
+	so := nth(t, doc, `"stats": {`, 2)
+	se := so + strings.IndexByte(doc[so:], '}') + 1
+	edited := doc[:so] + `"stats": null` + doc[se:]
+	edited = strings.Replace(edited, `"local": "192.0.2.1"`, `"local": 5`, 1)
+	if _, err := Decode(strings.NewReader(edited)); err == nil || !strings.Contains(err.Error(), "links[1].tunnel.local: want an IP address") {
+		t.Errorf("null stats, then a bad address: %v", err)
+	}
+
 	// A truncated document says so, and where it stopped.
 	cut := doc[:nth(t, doc, `"tx_window_errors"`, 2)]
 	_, err := Decode(strings.NewReader(cut))
