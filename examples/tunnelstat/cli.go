@@ -7,8 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 
+	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/internal/safetext"
 )
@@ -41,7 +46,11 @@ Every command takes --json.
 
 Exit status: 0 success, whether or not anything moved; 1 the command
 failed (nothing readable, a bad file); 2 the command line is wrong;
-3 explain --fail-on-findings found something.
+3 explain --fail-on-findings found something; 130 and 143 interrupted by
+SIGINT (Ctrl-C) and SIGTERM (watch ends with 0: that is how it stops).
+
+Saved readings are read from regular files only (or "-", standard input),
+at most 64 MiB for one reading unless --max-input says otherwise.
 
 Privileges: links, their counters and /proc/net/xfrm_stat are readable by
 any user. SAs, policies and SPD/SAD info are read over XFRM netlink, which
@@ -53,9 +62,17 @@ shows what it could read and says what is missing.
 // tests.
 type app struct {
 	stdout, stderr io.Writer
+	// stdoutFile and stdinFile are the process's standard output and
+	// input (nil in tests): snapshot -o writes straight to standard output
+	// when FILE is it (/dev/stdout), and "-" reads standard input.
+	stdoutFile, stdinFile *os.File
 	// open, when set, replaces reading namespaces live (monitor.Open, and
 	// the monitor's own live reading for watch): tests set it.
 	open func(ctx context.Context, ns monitor.NetNS) (monitor.Source, error)
+
+	cmd       atomic.Pointer[string] // the command running, for the interruption line
+	stage     atomic.Pointer[string] // what it is doing: "reading FILE", "explaining" …
+	interrupt sync.Once              // the interruption line is printed once
 }
 
 func newApp(stdout, stderr io.Writer) *app {
@@ -88,7 +105,17 @@ func commands() []command {
 	}
 }
 
-func (a *app) run(ctx context.Context, args []string) int {
+func (a *app) run(ctx context.Context, args []string) (code int) {
+	a.cmd.Store(new(string))
+	a.setStage("starting")
+	defer func() {
+		// A bug is a failure of the command (1), never 2, which is for
+		// mistakes on the command line.
+		if r := recover(); r != nil {
+			fmt.Fprintf(a.stderr, "tunnelstat: internal error: %v\n%s", r, debug.Stack())
+			code = exitError
+		}
+	}()
 	if len(args) == 0 {
 		fmt.Fprint(a.stderr, usageText)
 		return exitUsage
@@ -104,18 +131,97 @@ func (a *app) run(ctx context.Context, args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			return a.exit(name, c.run(a, ctx, rest))
+			a.cmd.Store(&c.name)
+			return a.exit(ctx, name, c.run(a, ctx, rest))
 		}
 	}
 	fmt.Fprintf(a.stderr, "tunnelstat: unknown command %q\n\n%s", name, usageText)
 	return exitUsage
 }
 
+// interruption is the cause of the command's context when a signal ended
+// it.
+type interruption struct{ sig os.Signal }
+
+func (i *interruption) Error() string { return "interrupted by " + signalName(i.sig) }
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
+// setStage says what the command is doing, for the line an interruption
+// prints.
+func (a *app) setStage(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	a.stage.Store(&s)
+}
+
+// interrupted prints, once, what a signal interrupted, and returns the
+// exit status: 128 + the signal's number (130 for SIGINT, 143 for
+// SIGTERM).
+func (a *app) interrupted(cause error) int {
+	var in *interruption
+	if !errors.As(cause, &in) {
+		return exitError
+	}
+	a.interrupt.Do(func() {
+		cmd := ""
+		if c := a.cmd.Load(); c != nil && *c != "" {
+			cmd = " " + *c
+		}
+		stage := "starting"
+		if s := a.stage.Load(); s != nil {
+			stage = *s
+		}
+		fmt.Fprintf(a.stderr, "tunnelstat%s: %s while %s\n", cmd, in, stage)
+	})
+	if sig, ok := in.sig.(syscall.Signal); ok {
+		return 128 + int(sig)
+	}
+	return 128 + int(syscall.SIGINT)
+}
+
+// background runs a step that cannot watch the context itself (a read
+// that may block in the kernel, explain's engine) and returns its error,
+// or the context's as soon as it is done: the step is then left to end on
+// its own, which the process does not wait for.
+func (a *app) background(ctx context.Context, step func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("internal error: %v\n%s", r, debug.Stack())
+			}
+		}()
+		done <- step()
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // exit prints err for a person and maps it to an exit status. The message
 // can echo names read from the kernel or a file: it prints on one line,
 // control characters escaped.
-func (a *app) exit(cmd string, err error) int {
+func (a *app) exit(ctx context.Context, cmd string, err error) int {
 	var ue *usageError
+	if err != nil && ctx.Err() != nil {
+		if code := a.interrupted(context.Cause(ctx)); code != exitError {
+			return code
+		}
+	}
 	switch {
 	case err == nil:
 		return exitOK
@@ -195,17 +301,26 @@ func (a *app) readLive(ctx context.Context, netns string) (*monitor.Snapshot, er
 	if err != nil {
 		return nil, err
 	}
-	var src monitor.Source
-	if a.open != nil {
-		src, err = a.open(ctx, ns)
-	} else {
-		src, err = monitor.Open(ctx, ns)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	snap, err := src.Read(ctx)
+	a.setStage("reading %s", nsWords(netns))
+	var snap *monitor.Snapshot
+	err = a.background(ctx, func() error {
+		if err := checkNetNSFile(ns); err != nil {
+			return err
+		}
+		var src monitor.Source
+		var err error
+		if a.open != nil {
+			src, err = a.open(ctx, ns)
+		} else {
+			src, err = monitor.Open(ctx, ns)
+		}
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		snap, err = src.Read(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -241,13 +356,33 @@ func (a *app) warnUnread(unread []monitor.Unread) {
 	}
 }
 
-// loadFiles reads an offline reading from files; kernel, if not "", is the
-// kernel release they were taken on.
-func (a *app) loadFiles(paths []string, kernel string) (*monitor.Snapshot, error) {
-	snap, err := monitor.Load(nil, paths...)
+// loadFiles reads an offline reading from files ("-" is standard input)
+// through at most maxInput bytes; kernel, if not "", is the kernel release
+// they were taken on.
+func (a *app) loadFiles(ctx context.Context, paths []string, kernel string, maxInput int64) (*explain.Reading, error) {
+	l := &monitor.Loader{MaxBytes: maxInput}
+	if a.stdinFile != nil {
+		l.Stdin = a.stdinFile
+	}
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = p
+		if p == "-" {
+			names[i] = "standard input"
+		}
+	}
+	a.setStage("reading %s", strings.Join(names, " + "))
+	var snap *explain.Reading
+	err := a.background(ctx, func() (err error) {
+		snap, err = l.LoadReading(ctx, paths...)
+		return err
+	})
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			return nil, fmt.Errorf("%w (a reading is a snapshot file, copies of /proc/net/dev and xfrm_stat, or a directory of them: see \"tunnelstat help explain\")", err)
+		case errors.Is(err, monitor.ErrTooLarge):
+			return nil, fmt.Errorf("%w (raise the limit with --max-input SIZE)", err)
 		}
 		return nil, err
 	}

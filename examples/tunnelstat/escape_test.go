@@ -97,13 +97,23 @@ func TestShowCraftedNames(t *testing.T) {
 		}
 	}
 
-	// JSON keeps the exact bytes.
+	// JSON keeps the exact bytes. (Read as plain JSON: monitor.Decode
+	// refuses such a name, which no kernel gives an interface.)
 	out, _ = run(snap, "show", "--json")
-	back, err := monitor.Decode(strings.NewReader(out))
-	if err != nil {
+	var back struct {
+		Links []struct {
+			Name string `json:"name"`
+		} `json:"links"`
+		Unread []monitor.Unread `json:"unread"`
+	}
+	if err := json.Unmarshal([]byte(out), &back); err != nil {
 		t.Fatal(err)
 	}
-	if linkNamed(back, forged) == nil || back.Unread[0].Error != snap.Unread[0].Error {
+	kept := false
+	for _, l := range back.Links {
+		kept = kept || l.Name == forged
+	}
+	if !kept || len(back.Unread) == 0 || back.Unread[0].Error != snap.Unread[0].Error {
 		t.Errorf("show --json does not keep the names: %s", out)
 	}
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 )
 
 const snapshotAbout = `Reads everything readable in the namespace (every link with its kind,
@@ -19,7 +17,7 @@ The output is always JSON; --json is accepted for uniformity.`
 
 func (a *app) snapshot(ctx context.Context, args []string) error {
 	fs := a.flagSet("snapshot", "snapshot [-o FILE] [--netns NS]", snapshotAbout)
-	out := fs.String("o", "", "write to `FILE` instead of standard output (mode 0600, replaced whole, never half written)")
+	out := fs.String("o", "", "write to `FILE` instead of standard output: a regular file is replaced whole (mode 0600, never half written); a character device or a pipe (/dev/stdout, a FIFO) is written to, never replaced")
 	netns := netnsFlag(fs)
 	fs.Bool("json", true, "the output is JSON (always)")
 	pos, err := a.parse(fs, args)
@@ -29,28 +27,22 @@ func (a *app) snapshot(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q (write to a file with -o FILE)", pos[0])
 	}
+	if *out != "" {
+		// Refuse a directory, a socket … before reading anything.
+		if err := checkOutput(*out); err != nil {
+			return err
+		}
+	}
 	snap, err := a.readLive(ctx, *netns)
 	if err != nil {
 		return err
 	}
 	if *out == "" {
-		return snap.Encode(a.stdout)
+		a.setStage("writing standard output")
+		return snap.Encode(&ctxWriter{ctx: ctx, w: a.stdout})
 	}
-	// Write a temporary file next to the target and rename it, so that an
-	// interrupted run never leaves half a document under the name.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := snap.Encode(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
+	a.setStage("writing %s", *out)
+	if err := a.writeOutput(ctx, *out, snap.Encode); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "tunnelstat: wrote %s: %d links (%d tunnels), %s SAs, %s policies\n",

@@ -21,12 +21,17 @@
 //     under it (ErrNetNSGone), and says once when the name came to refer
 //     to another namespace (ErrNetNSReplaced), then reads that one.
 //   - Decode reads the JSON document Snapshot.Encode writes, whose layout
-//     is named by Format ("tunnelstat.snapshot/v1"). Unknown fields and
-//     other formats are refused, never half read. Documents written since
-//     the format was introduced keep decoding to the same Snapshot.
+//     is named by Format ("tunnelstat.snapshot/v1"). Unknown fields, other
+//     formats, missing parts, links listed twice or named as no interface
+//     can be are refused, never half read; a *DecodeError names the line,
+//     column and field. Documents written since the format was introduced
+//     keep decoding to the same Snapshot.
 //   - Load reads raw captures: copies of /proc/net/dev, /proc/net/xfrm_stat
 //     and /sys/class/net/IFNAME/statistics, or a snapshot document (see
-//     LoadHelp).
+//     LoadHelp). A Loader does the same within limits, for files that may
+//     be hostile: regular files only, opened without blocking, at most
+//     MaxBytes (DefaultMaxBytes, 64 MiB), watching a context; its
+//     LoadReading returns explain's input directly, in less memory.
 //
 // So a saved reading compared with a live one compares like with like:
 //

@@ -16,7 +16,7 @@ func (s *Snapshot) Reading() *explain.Reading {
 	r := &explain.Reading{
 		Time:          s.Time,
 		KernelRelease: s.KernelRelease,
-		Links:         AppendLinkReadings(nil, s.vtistatLinks()),
+		Links:         s.linkReadings(),
 		Policies:      ExplainPolicies(s.Policies),
 		SAs:           ExplainSAs(s.SAs),
 	}
@@ -118,15 +118,8 @@ func (l *Link) vtistat() vtistat.Link {
 	}
 	if out.StatsSource == vtistat.StatsProcNet {
 		// vtistat keeps a /proc/net/dev line in Dev, never in Stats.
-		s := &l.Stats
-		out.Dev = &procnet.DevStats{
-			Name: l.Name, RxBytes: s.RxBytes, RxPackets: s.RxPackets, RxErrors: s.RxErrors,
-			RxDropSum: procnet.Sum(s.RxDropped), RxFIFOErrors: s.RxFIFOErrors, RxFrameSum: procnet.Sum(s.RxFrameErrors),
-			RxCompressed: s.RxCompressed, RxMulticast: s.Multicast,
-			TxBytes: s.TxBytes, TxPackets: s.TxPackets, TxErrors: s.TxErrors, TxDropped: s.TxDropped,
-			TxFIFOErrors: s.TxFIFOErrors, Collisions: s.Collisions, TxCarrierSum: procnet.Sum(s.TxCarrierErrors),
-			TxCompressed: s.TxCompressed,
-		}
+		dev := devLine(l)
+		out.Dev = &dev
 		out.Stats = vtistat.Stats64{}
 	}
 	if t := l.Tunnel; t != nil {
@@ -139,6 +132,56 @@ func (l *Link) vtistat() vtistat.Link {
 		}
 	}
 	return out
+}
+
+// linkReadings converts the links into explain's input, as
+// AppendLinkReadings(nil, s.vtistatLinks()) does, without the vtistat
+// copies in between (a vtistat.Link is larger than the document's): the
+// /proc/net/dev lines explain reads are carved from one array.
+func (s *Snapshot) linkReadings() []explain.LinkReading {
+	if len(s.Links) == 0 {
+		return nil
+	}
+	out := make([]explain.LinkReading, len(s.Links))
+	n := 0
+	for i := range s.Links {
+		if s.Links[i].StatsFrom == "proc/net/dev" {
+			n++
+		}
+	}
+	lines := make([]procnet.DevStats, 0, n) // never grown: readings point into it
+	for i := range s.Links {
+		l, r := &s.Links[i], &out[i]
+		r.Name, r.Index, r.Kind = l.Name, l.Index, l.Kind
+		if t := l.Tunnel; t != nil {
+			r.Tunnel = &explain.Tunnel{Local: t.Local, Remote: t.Remote, IKey: t.IKey, OKey: t.OKey, Link: t.Link, IfID: t.IfID}
+		}
+		r.CrossNetns = l.Tunnel != nil && l.LinkNetNSID >= 0
+		switch l.StatsFrom {
+		case "stats64":
+			r.Source, r.Stats = explain.SourceStats64, explain.Stats64(l.Stats)
+		case "stats32":
+			r.Source, r.Stats = explain.SourceStats32, explain.Stats64(l.Stats)
+		case "proc/net/dev":
+			lines = append(lines, devLine(l))
+			r.Source, r.Dev = explain.SourceProcNetDev, &lines[len(lines)-1]
+		}
+	}
+	return out
+}
+
+// devLine is the /proc/net/dev line a link's counters came from (the sums
+// are stored in the fields they are named after).
+func devLine(l *Link) procnet.DevStats {
+	s := &l.Stats
+	return procnet.DevStats{
+		Name: l.Name, RxBytes: s.RxBytes, RxPackets: s.RxPackets, RxErrors: s.RxErrors,
+		RxDropSum: procnet.Sum(s.RxDropped), RxFIFOErrors: s.RxFIFOErrors, RxFrameSum: procnet.Sum(s.RxFrameErrors),
+		RxCompressed: s.RxCompressed, RxMulticast: s.Multicast,
+		TxBytes: s.TxBytes, TxPackets: s.TxPackets, TxErrors: s.TxErrors, TxDropped: s.TxDropped,
+		TxFIFOErrors: s.TxFIFOErrors, Collisions: s.Collisions, TxCarrierSum: procnet.Sum(s.TxCarrierErrors),
+		TxCompressed: s.TxCompressed,
+	}
 }
 
 func (s *Snapshot) vtistatLinks() []vtistat.Link {

@@ -97,7 +97,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 // treats them differently.
 func TestSnapshotNilVersusEmpty(t *testing.T) {
 	for _, sas := range [][]xfrmstat.SA{nil, {}} {
-		s := &Snapshot{Format: Format, SAs: sas, Policies: []xfrmstat.Policy{}}
+		s := &Snapshot{Format: Format, SAs: sas, Policies: []xfrmstat.Policy{}, MIB: &MIB{}}
 		var buf bytes.Buffer
 		if err := s.Encode(&buf); err != nil {
 			t.Fatal(err)
@@ -106,7 +106,7 @@ func TestSnapshotNilVersusEmpty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if (got.SAs == nil) != (sas == nil) || got.Policies == nil || got.Links != nil || got.MIB != nil {
+		if (got.SAs == nil) != (sas == nil) || got.Policies == nil || got.Links != nil || got.MIB == nil {
 			t.Errorf("SAs %#v → %#v, Policies %#v, Links %#v, MIB %v", sas, got.SAs, got.Policies, got.Links, got.MIB)
 		}
 	}
@@ -116,7 +116,7 @@ func TestDecodeErrors(t *testing.T) {
 	for _, tc := range []struct{ doc, want string }{
 		{`{"format":"other/v9"}`, `format is "other/v9"`},
 		{`{"format":"tunnelstat.snapshot/v1","linkz":[]}`, `unknown field "linkz"`},
-		{`{"format":"tunnelstat.snapshot/v1"`, `unexpected EOF`},
+		{`{"format":"tunnelstat.snapshot/v1"`, `line 1, column 35: unexpected end of the document (truncated?)`},
 		{`{"format":"tunnelstat.snapshot/v1","xfrm_stat":{"XfrmInError":-1}}`, `xfrm_stat`},
 		{`{"format":"tunnelstat.snapshot/v1","xfrm_stat":{"Xfrm In":1}}`, `bad counter name`},
 		{`{"format":"tunnelstat.snapshot/v1"} {}`, `data after the document`},

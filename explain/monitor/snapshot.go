@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/netip"
 	"strconv"
@@ -197,42 +196,20 @@ func (m *MIB) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads what MarshalJSON writes, keeping the order, by way of
 // the kernel's text layout: procnet's parser then checks every name and
-// value as it checks the real file.
+// value as it checks the real file. Errors name the counter.
 func (m *MIB) UnmarshalJSON(data []byte) error {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	tok, err := d.Token()
+	s := &scanner{data: data}
+	mib, err := decodeMIB(s, "xfrm_stat")
 	if err != nil {
-		return fmt.Errorf("xfrm_stat: %w", err)
+		return err
 	}
-	if tok != json.Delim('{') {
-		return fmt.Errorf("xfrm_stat: want an object of counters, got %v", tok)
+	if mib == nil {
+		return nil // null leaves m alone, as for any other type
 	}
-	var text []byte
-	for d.More() {
-		k, err := d.Token()
-		if err != nil {
-			return fmt.Errorf("xfrm_stat: %w", err)
-		}
-		var v json.Number
-		if err := d.Decode(&v); err != nil {
-			return fmt.Errorf("xfrm_stat: counter %v: %w", k, err)
-		}
-		name := k.(string)
-		if name == "" || strings.ContainsAny(name, " \t\n") {
-			return fmt.Errorf("xfrm_stat: bad counter name %q", name)
-		}
-		text = fmt.Appendf(text, "%s\t%s\n", name, v)
+	if s.peek() != 0 {
+		return errors.New("xfrm_stat: data after the object")
 	}
-	if len(text) == 0 {
-		m.XfrmStat = procnet.XfrmStat{}
-		return nil
-	}
-	s, err := procnet.ParseXfrmStat(bytes.NewReader(text))
-	if err != nil {
-		return fmt.Errorf("xfrm_stat: %w", err)
-	}
-	m.XfrmStat = *s
+	*m = *mib
 	return nil
 }
 
@@ -244,36 +221,14 @@ func (s *Snapshot) Encode(w io.Writer) error {
 	return e.Encode(s)
 }
 
-// ErrNotSnapshot is wrapped by Decode when the input is not a snapshot
-// document of this format.
-var ErrNotSnapshot = errors.New("not a tunnelstat snapshot")
-
-// Decode reads one snapshot document, the whole of r. Unknown fields are an
-// error: a misspelt or newer document is refused rather than half read.
-// Every error wraps ErrNotSnapshot.
-func Decode(r io.Reader) (*Snapshot, error) {
-	d := json.NewDecoder(r)
-	d.DisallowUnknownFields()
-	var s Snapshot
-	if err := d.Decode(&s); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("%w: JSON syntax error at byte %d: %w", ErrNotSnapshot, se.Offset, err)
-		}
-		return nil, fmt.Errorf("%w: %w", ErrNotSnapshot, err)
-	}
-	if s.Format != Format {
-		return nil, fmt.Errorf("%w: format is %q, this program reads %q", ErrNotSnapshot, s.Format, Format)
-	}
-	if d.More() {
-		return nil, fmt.Errorf("%w: data after the document", ErrNotSnapshot)
-	}
-	return &s, nil
-}
-
-// Tunnels returns the links that are tunnels (see Link.IsTunnel).
+// Tunnels returns the links that are tunnels (see Link.IsTunnel): nil
+// when the links were not read, empty (not nil) when none is a tunnel, so
+// that a document of them still says the links were read.
 func (s *Snapshot) Tunnels() []Link {
-	var out []Link
+	if s.Links == nil {
+		return nil
+	}
+	out := []Link{}
 	for _, l := range s.Links {
 		if l.IsTunnel() {
 			out = append(out, l)
