@@ -87,3 +87,7 @@ func (t Target) String() string {
 // NotANetNS says why the kernel refused to enter a file (setns: EINVAL):
 // the --netns argument named a file that is no network namespace.
 const NotANetNS = "the file is not a network namespace: give a name from `ip netns list` or a path such as /proc/PID/ns/net"
+
+// ErrNotNamespaceFile is wrapped by Open when the path is a FIFO, a
+// device, a socket or a directory: refused at once, never waited on.
+var ErrNotNamespaceFile = errors.New("not a namespace file")

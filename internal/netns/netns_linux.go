@@ -35,9 +35,22 @@ func Open(t Target) (*Handle, error) {
 		return &Handle{FD: fd, owned: true}, nil
 	}
 	p := t.FilePath()
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	// Non-blocking: a FIFO given as a namespace must be refused, not
+	// waited on (without O_NONBLOCK, open blocks until a writer comes).
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open " + t.String(), Path: p, Err: err}
+	}
+	// A namespace file (nsfs, or a bind mount of one) is a regular file;
+	// setns refuses any other regular file itself.
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "stat " + t.String(), Path: p, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "open " + t.String(), Path: p, Err: fmt.Errorf("%w: %s, not a network namespace file", ErrNotNamespaceFile, fileKind(st.Mode))}
 	}
 	return &Handle{FD: fd, owned: true}, nil
 }
@@ -89,4 +102,21 @@ func (h *Handle) Do(fn func() error) error {
 		errc <- ferr
 	}()
 	return <-errc
+}
+
+// fileKind names a file type for messages.
+func fileKind(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "a named pipe (FIFO)"
+	case unix.S_IFCHR:
+		return "a character device"
+	case unix.S_IFBLK:
+		return "a block device"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFDIR:
+		return "a directory"
+	}
+	return "not a regular file"
 }

@@ -3,9 +3,14 @@
 package netns
 
 import (
+	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Entering a file that is no network namespace says so.
@@ -22,5 +27,34 @@ func TestDoNotANamespace(t *testing.T) {
 	err = h.Do(func() error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "not a network namespace") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// A FIFO, a directory or a socket given as a namespace path is refused at
+// once: never waited on (a FIFO's open blocks until a writer comes), and
+// named for what it is.
+func TestOpenRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, kind := range map[string]string{fifo: "named pipe", dir: "directory"} {
+		done := make(chan error, 1)
+		go func() {
+			h, err := Open(Target{Path: path})
+			if err == nil {
+				h.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrNotNamespaceFile) || !strings.Contains(err.Error(), kind) {
+				t.Errorf("%s: %v, want ErrNotNamespaceFile naming a %s", path, err, kind)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: Open still waiting after 5 s", path)
+		}
 	}
 }
