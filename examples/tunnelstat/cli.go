@@ -304,9 +304,6 @@ func (a *app) readLive(ctx context.Context, netns string) (*monitor.Snapshot, er
 	a.setStage("reading %s", nsWords(netns))
 	var snap *monitor.Snapshot
 	err = a.background(ctx, func() error {
-		if err := checkNetNSFile(ns); err != nil {
-			return err
-		}
 		var src monitor.Source
 		var err error
 		if a.open != nil {

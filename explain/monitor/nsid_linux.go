@@ -6,23 +6,26 @@ import (
 	"io"
 	"os"
 
+	"github.com/tunnelstat/tunnelstat/internal/netns"
 	"golang.org/x/sys/unix"
 )
 
 // openNS opens a namespace file and returns it (while it is open, the
 // namespace lives and no other namespace can take its inode number) and
-// the identity of the namespace it refers to.
+// the identity of the namespace it refers to. It opens the file as the
+// netlink clients do (internal/netns): without blocking, and refusing
+// anything but a namespace file (a named pipe is not waited on).
 func openNS(path string) (io.Closer, nsID, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	h, err := netns.Open(netns.Target{Path: path})
 	if err != nil {
-		return nil, nsID{}, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, nsID{}, err
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
+	if err := unix.Fstat(h.FD, &st); err != nil {
+		h.Close()
 		return nil, nsID{}, &os.PathError{Op: "fstat", Path: path, Err: err}
 	}
-	return fdCloser(fd), nsID{dev: st.Dev, ino: st.Ino}, nil
+	return h, nsID{dev: st.Dev, ino: st.Ino}, nil
 }
 
 // statNS returns the identity of the namespace path refers to now: a
@@ -35,7 +38,3 @@ func statNS(path string) (nsID, error) {
 	}
 	return nsID{dev: st.Dev, ino: st.Ino}, nil
 }
-
-type fdCloser int
-
-func (fd fdCloser) Close() error { return unix.Close(int(fd)) }

@@ -38,6 +38,12 @@ func Open(t Target) (*Handle, error) {
 	// Non-blocking: a FIFO given as a namespace must be refused, not
 	// waited on (without O_NONBLOCK, open blocks until a writer comes).
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err == unix.ENXIO { // a socket cannot be opened: say what it is
+		var st unix.Stat_t
+		if unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+			err = notNamespaceFile(st.Mode)
+		}
+	}
 	if err != nil {
 		return nil, &os.PathError{Op: "open " + t.String(), Path: p, Err: err}
 	}
@@ -50,7 +56,7 @@ func Open(t Target) (*Handle, error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return nil, &os.PathError{Op: "open " + t.String(), Path: p, Err: fmt.Errorf("%w: %s, not a network namespace file", ErrNotNamespaceFile, fileKind(st.Mode))}
+		return nil, &os.PathError{Op: "open " + t.String(), Path: p, Err: notNamespaceFile(st.Mode)}
 	}
 	return &Handle{FD: fd, owned: true}, nil
 }
@@ -102,6 +108,12 @@ func (h *Handle) Do(fn func() error) error {
 		errc <- ferr
 	}()
 	return <-errc
+}
+
+// notNamespaceFile is the error for a path of another type than a
+// namespace file: "a named pipe (FIFO), not a namespace file".
+func notNamespaceFile(mode uint32) error {
+	return fmt.Errorf("%s, %w", fileKind(mode), ErrNotNamespaceFile)
 }
 
 // fileKind names a file type for messages.

@@ -39,7 +39,17 @@ func TestOpenRefusesSpecialFiles(t *testing.T) {
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for path, kind := range map[string]string{fifo: "named pipe", dir: "directory"} {
+	sock := filepath.Join(dir, "sock")
+	sfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sfd)
+	if err := unix.Bind(sfd, &unix.SockaddrUnix{Name: sock}); err != nil {
+		t.Fatal(err)
+	}
+	for path, kind := range map[string]string{fifo: "a named pipe (FIFO), not a namespace file", dir: "a directory, not a namespace file",
+		sock: "a socket, not a namespace file"} {
 		done := make(chan error, 1)
 		go func() {
 			h, err := Open(Target{Path: path})
