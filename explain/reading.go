@@ -42,6 +42,13 @@ type Reading struct {
 	// (ip xfrm policy getdefault): true for block, false for accept, nil if
 	// not read.
 	OutboundDefaultBlock *bool
+
+	// Events are the XFRM events received since the previous reading of
+	// the namespace (package explain/monitor subscribes to them), in the
+	// order they came; nil when none were watched. Explain lists them in
+	// the Report and cites those that bear on a finding; Tracker uses the
+	// final counters deleted and expired SAs carry.
+	Events []Event
 }
 
 // Source says where counters were read: a LinkReading's, and each
@@ -58,6 +65,12 @@ const (
 	SourceProcNetDev
 	// SourceXfrmStat is /proc/net/xfrm_stat, the namespace's XFRM MIB.
 	SourceXfrmStat
+	// SourceSA is an SA's own counters, from the SA dump (Evidence.SA
+	// names the SA).
+	SourceSA
+	// SourceEvent is XFRM events received between the readings
+	// (Evidence.Counter is the event type).
+	SourceEvent
 )
 
 var sourceNames = [...]string{
@@ -65,9 +78,12 @@ var sourceNames = [...]string{
 	SourceStats32:    "stats32",
 	SourceProcNetDev: "proc/net/dev",
 	SourceXfrmStat:   "xfrm_stat",
+	SourceSA:         "xfrm_sa",
+	SourceEvent:      "xfrm_event",
 }
 
-// String returns "stats64", "stats32", "proc/net/dev" or "xfrm_stat";
+// String returns "stats64", "stats32", "proc/net/dev", "xfrm_stat",
+// "xfrm_sa" or "xfrm_event";
 // "none" for the zero Source (a link read without counters).
 func (s Source) String() string {
 	if s == 0 || int(s) >= len(sourceNames) {
@@ -176,7 +192,10 @@ const (
 
 // Mark is an XFRM mark and mask. A nil *Mark is 0/0, which matches every
 // mark.
-type Mark struct{ Value, Mask uint32 }
+type Mark struct {
+	Value uint32 `json:"value"`
+	Mask  uint32 `json:"mask"`
+}
 
 // SA is what explain reads of an XFRM state (xfrmstat.SA).
 type SA struct {
@@ -186,6 +205,68 @@ type SA struct {
 	Mode     Mode
 	Mark     *Mark
 	IfID     uint32
+
+	// The rest is what tunnel health (Tracker) and the naming of SAs in
+	// findings read; a reading without it (zero values) explains the
+	// counters as before.
+
+	// ReqID ties the SA to the policy templates of the same reqid
+	// (policy-based tunnels).
+	ReqID uint32
+	// Dir is XFRMA_SA_DIR (Linux 6.10+); SADirUnknown when the kernel or
+	// the key manager did not set it.
+	Dir SADir
+	// Lifetime is the SA's configured limits; Usage what it has carried.
+	Lifetime Lifetime
+	Usage    Usage
+	// OSeq is the last outbound sequence number used, Seq the highest
+	// inbound one seen (with ESN the 64-bit numbers, high half included).
+	// HasReplay is false when the kernel sent no replay state: then both
+	// are unknown.
+	OSeq, Seq uint64
+	ESN       bool
+	HasReplay bool
+	// Errors are the SA's own error counters (struct xfrm_stats).
+	Errors SAErrors
+}
+
+// SADir is an SA's direction as XFRMA_SA_DIR says it (Linux 6.10+).
+type SADir uint8
+
+const (
+	SADirUnknown SADir = iota // not set: older kernels, or not given
+	SADirIn
+	SADirOut
+)
+
+// Lifetime is an SA's configured limits (struct xfrm_lifetime_cfg). A byte
+// or packet limit of math.MaxUint64 is none (the kernel's XFRM_INF); a time
+// limit of 0 is none. Add limits count from when the SA was added, use
+// limits from its first use.
+type Lifetime struct {
+	SoftBytes, HardBytes     uint64
+	SoftPackets, HardPackets uint64
+	SoftAdd, HardAdd         time.Duration
+	SoftUse, HardUse         time.Duration
+}
+
+// Usage is what an SA has carried so far (struct xfrm_lifetime_cur).
+type Usage struct {
+	Bytes   uint64    `json:"bytes"`
+	Packets uint64    `json:"packets"`
+	Added   time.Time `json:"added,omitzero"`
+	Used    time.Time `json:"used,omitzero"` // zero: never used
+}
+
+// SAErrors are the error counters the kernel keeps per SA (struct
+// xfrm_stats), beside the namespace-wide MIB: xfrm_input counts
+// IntegrityFailed with XfrmInStateProtoError when ESP/AH authentication
+// fails, xfrm_replay_check Replay and ReplayWindow with
+// XfrmInStateSeqError. They are 32-bit counters in the kernel.
+type SAErrors struct {
+	ReplayWindow    uint32
+	Replay          uint32
+	IntegrityFailed uint32
 }
 
 // Dir is a policy direction (XFRM_POLICY_IN, _OUT, _FWD).
@@ -233,7 +314,8 @@ type Template struct {
 	Src, Dst netip.Addr
 	Proto    uint8
 	Mode     Mode
-	Optional bool // level use: the policy applies even without this SA
+	Optional bool   // level use: the policy applies even without this SA
+	ReqID    uint32 // the SAs it takes: those of this reqid (0: any)
 }
 
 // LinksFromProcNetDev converts /proc/net/dev lines. Kinds and tunnel

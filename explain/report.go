@@ -74,6 +74,11 @@ type Evidence struct {
 	// counter went backwards and Delta is 0.
 	Before *uint64 `json:"before,omitempty"`
 	After  *uint64 `json:"after,omitempty"`
+	// SA names the SA of per-SA evidence (Source SourceSA: one of its own
+	// error counters, "integrity_failed", "replay", "replay_window") and of
+	// event evidence (SourceEvent: Counter is the event type, Delta how
+	// many such events of that SA the interval had).
+	SA *SARef `json:"sa,omitempty"`
 }
 
 // Check is a command to run, with the tunnel's values filled in.
@@ -147,6 +152,10 @@ type Report struct {
 	// Notes are remarks about the readings themselves: interfaces that
 	// appeared or vanished, kinds inferred from names, missing sources.
 	Notes []string `json:"notes,omitempty"`
+	// Events are the XFRM events of the interval (the later reading's
+	// Events), in the order they came. Findings they bear on cite them in
+	// their Evidence.
+	Events []Event `json:"events,omitempty"`
 }
 
 // MarshalJSON makes an empty Findings list encode as [] rather than null.

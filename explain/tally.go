@@ -121,11 +121,19 @@ type Tally struct {
 	// summed across causes (the same events are counted under every
 	// candidate).
 	Candidates map[TallyKey]uint64
+	// XfrmEvents counts the reports' XFRM events (Report.Events) by type.
+	XfrmEvents map[EventType]uint64
 }
 
 // Add counts the events of r into t. A report without findings changes
 // nothing and allocates nothing.
 func (t *Tally) Add(r Report) {
+	for _, ev := range r.Events {
+		if t.XfrmEvents == nil {
+			t.XfrmEvents = map[EventType]uint64{}
+		}
+		t.XfrmEvents[ev.Type]++
+	}
 	for _, g := range r.Groups() {
 		if g.Annotation || g.Events == 0 {
 			continue

@@ -35,6 +35,16 @@ type Config struct {
 	// nil reads each namespace live (see the package documentation for
 	// what an interval then costs).
 	Open func(ctx context.Context, ns NetNS) (Source, error)
+
+	// Health, when not nil, also follows each namespace's tunnels with an
+	// explain.Tracker so configured: live, the Monitor subscribes to the
+	// namespace's XFRM events and reads its SAs every interval (its
+	// policies when events or the SPD size say they changed), and each
+	// Update carries Health. The interval's events are in
+	// Update.Report.Events and counted in Update.Total.XfrmEvents. nil:
+	// neither events nor health, and an interval in which nothing moved
+	// reads no SA.
+	Health *explain.HealthConfig
 }
 
 // Source is what Config.Open returns for a namespace. A *Reader is one (it
@@ -83,6 +93,10 @@ type Update struct {
 	// read: of a full reading every part (Snapshot.Unread), of a poll the
 	// XFRM MIB. Do not modify it.
 	Unread []Unread
+	// Health is the namespace's tunnels and the failures ahead, when
+	// Config.Health is set and the interval was read; nil otherwise. It is
+	// the caller's.
+	Health *explain.Health
 	// Total counts the namespace's events since the Monitor was made,
 	// each event once: every Report so far added to one explain.Tally. A
 	// Total is never modified once delivered: keep it as long as you
