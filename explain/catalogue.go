@@ -195,7 +195,7 @@ var (
 // failures on the link, TX output failures (catalogue_tx.go), IP tunnel
 // (GRE family) causes (catalogue_tunnels.go), RX (catalogue_rx.go), then
 // accounting: counter and kernel quirks (below).
-var catalogue = slices.Concat(causesTX, causesIPTunnel, causesRX, causesAccounting)
+var catalogue = slices.Concat(causesTX, causesIPTunnel, causesRX, causesAccounting, causesHealth)
 
 // causesAccounting are the causes about the counters themselves.
 var causesAccounting = []Cause{

@@ -21,7 +21,7 @@ var requiredIDs = []CauseID{
 	"counter-reset",
 }
 
-var idPattern = regexp.MustCompile(`^(tx|rx|fwd|kernel|counter|unexplained)-[a-z0-9]+(-[a-z0-9]+)*$`)
+var idPattern = regexp.MustCompile(`^(tx|rx|fwd|kernel|counter|unexplained|sa|tunnel)-[a-z0-9]+(-[a-z0-9]+)*$`)
 
 func TestCatalogue(t *testing.T) {
 	seen := map[CauseID]bool{}

@@ -8,7 +8,9 @@ import "slices"
 //
 // The first word says where the event happens: tx (a packet leaving through
 // the tunnel), rx (a packet arriving), fwd (forwarding), kernel (a quirk of
-// the kernel's accounting), counter (the counters themselves).
+// the kernel's accounting), counter (the counters themselves); sa and
+// tunnel name risks (a Tracker's failures ahead, Health.Risks), which
+// count no events.
 type CauseID string
 
 // Cause is one entry of the catalogue: one reason the kernel drops or

@@ -66,6 +66,34 @@
 //
 // Accounting: counter-reset, kernel-drops-counted-as-sent,
 // kernel-dead-counter, kernel-version-dependent, unexplained-counter.
+//
+// Risks (Health.Risks; they count no events): sa-soft-expired-no-rekey,
+// sa-lifetime-margin, sa-seq-exhaustion, tunnel-one-way.
+//
+// # Events and per-SA counters
+//
+// A Reading may carry the XFRM events received since the previous one
+// (Reading.Events; explain/monitor subscribes to them). Explain lists them
+// in Report.Events and cites those that bear on a finding as Evidence of
+// Source SourceEvent: the delete, hard expire or flush of a tunnel's
+// outbound SA, and acquires for it, beside tx-no-sa. When both readings
+// have SAs, the SAs' own error counters name the SA and the peer behind
+// rx-integrity-failed and rx-replay (Evidence of Source SourceSA). Neither
+// changes a count or a certainty: the counters alone decide those.
+//
+// # Tunnel health
+//
+// A Tracker takes one Reading after another and returns Health: the
+// namespace's tunnels, not their SPIs (a VTI by its keys as marks, an xfrm
+// interface by if_id and peer, a policy-based tunnel by reqid and peer),
+// each with its state (up, no-sa, no-policy), its traffic in and out kept
+// monotonic across rekeys (the final counters of deleted SAs come from
+// their events or the last dump that had them), the last use in each
+// direction, and each SA's expiry times, bytes and packets left and
+// sequence-number headroom; and Risks, the failures ahead: an SA past its
+// soft limit with no replacement, hard limits too close to soft ones,
+// sequence numbers that run out before the next rekey at the current rate,
+// and traffic in one direction only for HealthConfig.OneWayAfter readings.
 package explain
 
 //go:generate go run ./internal/mkcatalogue -o CATALOGUE.md

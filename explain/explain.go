@@ -106,6 +106,7 @@ func (e *engine) run() Report {
 		e.explainLinks()
 	}
 	e.namespaceWide()
+	e.annotate()
 	return e.rep
 }
 

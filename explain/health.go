@@ -51,13 +51,11 @@ const (
 	// TunnelNoPolicy: SAs exist but no outbound policy sends traffic
 	// through them: nothing will use them.
 	TunnelNoPolicy
-	// TunnelLinkDown: the tunnel's interface is administratively down.
-	TunnelLinkDown
 )
 
-var tunnelStateNames = [...]string{TunnelUp: "up", TunnelNoSA: "no-sa", TunnelNoPolicy: "no-policy", TunnelLinkDown: "link-down"}
+var tunnelStateNames = [...]string{TunnelUp: "up", TunnelNoSA: "no-sa", TunnelNoPolicy: "no-policy"}
 
-// String returns "up", "no-sa", "no-policy" or "link-down".
+// String returns "up", "no-sa" or "no-policy".
 func (s TunnelState) String() string {
 	if int(s) < len(tunnelStateNames) && tunnelStateNames[s] != "" {
 		return tunnelStateNames[s]
@@ -212,16 +210,6 @@ type Tracker struct {
 
 	tunnels map[TunnelID]*tunnelTrack
 	sas     map[saKey]*saTrack
+	retired map[saKey]retiredSA
 	prev    time.Time
-}
-
-type tunnelTrack struct{}
-type saKey struct{}
-type saTrack struct{}
-
-// Add takes the namespace's next reading and returns its tunnels' health.
-// Readings must come in time order, each with the events received since
-// the previous one (Reading.Events).
-func (t *Tracker) Add(r *Reading) Health {
-	return Health{Time: r.Time}
 }

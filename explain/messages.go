@@ -91,6 +91,11 @@ func shellArg(s string) string { return safetext.Shell(s) }
 
 // The readings as a whole: report notes, and the reason the MIB is not used.
 const (
+	// annotate: the SA dumps and the events beside a finding.
+	msgSACounted   message = "{n} {counter} on {sa} (peer {peer})"
+	msgSAsNamed    message = "The SAs' own counters name them: {list}."
+	msgEventsCited message = "XFRM events of the interval: {list}. Packets sent between an SA's delete or hard expire and its replacement find no SA."
+
 	msgNoReading     message = "no reading to explain"
 	msgKernelUnknown message = "kernel release {release} not understood ({err}): version-dependent findings are uncertain"
 	msgKernelChanged message = "the kernel changed between the readings ({before} → {after}): " +

@@ -219,6 +219,10 @@ type SA struct {
 	// Lifetime is the SA's configured limits; Usage what it has carried.
 	Lifetime Lifetime
 	Usage    Usage
+	// LastUsed is when the SA last carried a packet (XFRMA_LASTUSED; the
+	// kernel updates it per packet, where Usage.Used is the first use);
+	// zero if unknown or never.
+	LastUsed time.Time
 	// OSeq is the last outbound sequence number used, Seq the highest
 	// inbound one seen (with ESN the 64-bit numbers, high half included).
 	// HasReplay is false when the kernel sent no replay state: then both
@@ -228,6 +232,10 @@ type SA struct {
 	HasReplay bool
 	// Errors are the SA's own error counters (struct xfrm_stats).
 	Errors SAErrors
+	// Larval is true for a placeholder SA with no algorithms: the one an
+	// ACQUIRE installs while the key manager negotiates, or one whose SPI
+	// was only allocated (ip xfrm state allocspi). No packet can use it.
+	Larval bool
 }
 
 // SADir is an SA's direction as XFRMA_SA_DIR says it (Linux 6.10+).
@@ -255,7 +263,9 @@ type Usage struct {
 	Bytes   uint64    `json:"bytes"`
 	Packets uint64    `json:"packets"`
 	Added   time.Time `json:"added,omitzero"`
-	Used    time.Time `json:"used,omitzero"` // zero: never used
+	// Used is the SA's first use (use-time limits count from it); zero:
+	// never used.
+	Used time.Time `json:"used,omitzero"`
 }
 
 // SAErrors are the error counters the kernel keeps per SA (struct

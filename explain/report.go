@@ -212,6 +212,11 @@ func (r Report) Format(w io.Writer) error {
 		b.WriteByte('\n')
 		i = j
 	}
+	for i := range r.Events {
+		b.WriteString("event: ")
+		b.WriteString(safetext.Text(eventLine(&r.Events[i])))
+		b.WriteByte('\n')
+	}
 	for _, n := range r.Notes {
 		b.WriteString("note: ")
 		b.WriteString(safetext.Text(n))
@@ -262,6 +267,9 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 	for _, f := range fs {
 		for _, e := range f.Evidence {
 			k := e.Source.String() + "/" + e.Counter
+			if e.SA != nil {
+				k += "/" + e.SA.String()
+			}
 			if seen[k] {
 				continue
 			}
@@ -325,6 +333,9 @@ func evidenceText(e Evidence) string {
 		return fmt.Sprintf("%s %d→%d (%s)", e.Counter, *e.Before, *e.After, e.Source)
 	}
 	s := fmt.Sprintf("%s +%d (%s)", e.Counter, e.Delta, e.Source)
+	if e.SA != nil {
+		s = fmt.Sprintf("%s +%d (%s %s)", e.Counter, e.Delta, e.Source, e.SA)
+	}
 	if len(e.SumOf) > 0 {
 		s += " = " + strings.Join(e.SumOf, "+")
 	}

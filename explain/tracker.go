@@ -1,0 +1,492 @@
+package explain
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// seqHorizon is how far ahead a sequence number's end is looked for when
+// the SA has no lifetime that would rekey it first.
+const seqHorizon = 24 * time.Hour
+
+// saKey identifies an SA as the kernel does (destination, SPI, protocol,
+// and the mark and if_id that let two SAs share them).
+type saKey struct {
+	dst              netip.Addr
+	spi              uint32
+	proto            uint8
+	mark, mask, ifid uint32
+}
+
+func keyOf(r *SARef) saKey {
+	k := saKey{dst: r.Dst, spi: r.SPI, proto: r.Proto, ifid: r.IfID}
+	if r.Mark != nil {
+		k.mark, k.mask = r.Mark.Value, r.Mark.Mask
+	}
+	return k
+}
+
+// saTrack is what the Tracker remembers of one SA between readings.
+type saTrack struct {
+	tunnel TunnelID
+	dir    SADir
+	added  time.Time
+	// The most the SA was seen to carry: from the dumps and from the
+	// final counters of its delete or expire event.
+	bytes, packets uint64
+	last           time.Time
+	// Outbound sequence number at the previous reading, and its rate.
+	oseq    uint64
+	oseqAt  time.Time
+	seqRate float64 // per second; 0 unknown
+	// bytes and packets at the previous reading, and their rates.
+	prevBytes, prevPackets uint64
+	byteRate, packetRate   float64
+	softExpired            bool
+	seen, observed         bool
+}
+
+// member is an SA of the reading and its track.
+type member struct {
+	sa *SA
+	tr *saTrack
+}
+
+// retiredSA is an SA that left the dump: its counters are in its tunnel's
+// retired totals, and an event about it that comes later adds only what it
+// carried beyond them.
+type retiredSA struct {
+	tunnel         TunnelID
+	dir            SADir
+	bytes, packets uint64
+	at             time.Time
+}
+
+// tunnelTrack is what the Tracker remembers of one tunnel.
+type tunnelTrack struct {
+	retired     [3]Traffic // by SADir: the final counters of its SAs that are gone
+	prevPackets [3]uint64
+	oneWay      [3]int // readings in a row in which only this direction moved
+	started     bool
+}
+
+// Add takes the namespace's next reading and returns its tunnels' health.
+// Readings must come in time order, each with the events received since
+// the previous one (Reading.Events). A reading whose SAs were not read
+// (nil) returns no tunnels and changes nothing but the events' counters.
+func (t *Tracker) Add(r *Reading) Health {
+	h := Health{Time: r.Time, Tunnels: []TunnelStatus{}, Risks: []Risk{}}
+	if t.tunnels == nil {
+		t.tunnels, t.sas, t.retired = map[TunnelID]*tunnelTrack{}, map[saKey]*saTrack{}, map[saKey]retiredSA{}
+	}
+	ix := newTunnelIndex(r)
+	t.applyEvents(r, ix)
+	if r.SAs == nil {
+		return h
+	}
+
+	// The SAs of this reading, by tunnel.
+	byTunnel := map[TunnelID][]member{}
+	for i := range r.SAs {
+		sa := &r.SAs[i]
+		if sa.SPI == 0 || sa.Larval {
+			continue // an acquire's or allocspi's placeholder: nothing flows through it
+		}
+		ref := sa.Ref()
+		k := keyOf(&ref)
+		tr := t.sas[k]
+		if tr != nil && (!tr.added.Equal(sa.Usage.Added) || sa.Usage.Bytes < tr.prevBytes || sa.Usage.Packets < tr.prevPackets) {
+			// Deleted and added again under the same key between readings.
+			t.retire(k, tr, r.Time)
+			tr = nil
+		}
+		if tr == nil {
+			id, dir := ix.classify(&ref, sa.Dir, sa.OSeq, sa.Seq)
+			tr = &saTrack{tunnel: id, dir: dir, added: sa.Usage.Added}
+			t.sas[k] = tr
+			delete(t.retired, k)
+		}
+		t.observe(tr, sa, r.Time)
+		byTunnel[tr.tunnel] = append(byTunnel[tr.tunnel], member{sa, tr})
+	}
+	for k, tr := range t.sas {
+		if !tr.seen {
+			t.retire(k, tr, r.Time)
+		}
+		tr.seen = false
+	}
+
+	ids := ix.tunnels(byTunnel)
+	live := make(map[TunnelID]bool, len(ids))
+	oneWayAfter := cmp.Or(t.Config.OneWayAfter, DefaultOneWayAfter)
+	for _, id := range ids {
+		live[id] = true
+		tt := t.tunnels[id]
+		if tt == nil {
+			tt = &tunnelTrack{}
+			t.tunnels[id] = tt
+		}
+		ts := TunnelStatus{ID: id, Local: ix.local(id), In: tt.retired[SADirIn], Out: tt.retired[SADirOut], SAs: []SAHealth{}}
+		var has [3]bool
+		members := byTunnel[id]
+		slices.SortStableFunc(members, func(a, b member) int {
+			return cmp.Or(cmp.Compare(a.tr.dir, b.tr.dir), a.tr.added.Compare(b.tr.added), cmp.Compare(a.sa.SPI, b.sa.SPI))
+		})
+		for _, m := range members {
+			d := m.tr.dir
+			has[d] = true
+			tf := &ts.In
+			if d == SADirOut {
+				tf = &ts.Out
+			} else if d != SADirIn {
+				continue
+			}
+			tf.Bytes += m.tr.bytes
+			tf.Packets += m.tr.packets
+			if m.tr.last.After(tf.Last) {
+				tf.Last = m.tr.last
+			}
+			if !ts.Local.IsValid() {
+				if d == SADirOut {
+					ts.Local = m.sa.Src
+				} else {
+					ts.Local = m.sa.Dst
+				}
+			}
+			ts.SAs = append(ts.SAs, saHealth(m.sa, d))
+		}
+		switch {
+		case r.Policies != nil && !ix.hasOutPolicy(id):
+			ts.State = TunnelNoPolicy
+		case !has[SADirIn] || !has[SADirOut]:
+			ts.State = TunnelNoSA
+		default:
+			ts.State = TunnelUp
+		}
+
+		// Risks of the tunnel's SAs.
+		for i, m := range members {
+			if m.tr.dir != SADirIn && m.tr.dir != SADirOut {
+				continue
+			}
+			newer := false
+			for _, o := range members[i+1:] {
+				if o.tr.dir == m.tr.dir && o.tr.added.After(m.tr.added) {
+					newer = true
+				}
+			}
+			h.Risks = t.saRisks(h.Risks, id, m.sa, m.tr, newer, r.Time)
+		}
+
+		// One way: packets moved in one direction only.
+		if tt.started && has[SADirIn] && has[SADirOut] {
+			dIn, dOut := ts.In.Packets-tt.prevPackets[SADirIn], ts.Out.Packets-tt.prevPackets[SADirOut]
+			for _, d := range []SADir{SADirIn, SADirOut} {
+				moved, other := dIn, dOut
+				if d == SADirOut {
+					moved, other = dOut, dIn
+				}
+				if moved > 0 && other == 0 {
+					tt.oneWay[d]++
+				} else {
+					tt.oneWay[d] = 0
+				}
+				if tt.oneWay[d] >= oneWayAfter {
+					h.Risks = append(h.Risks, oneWayRisk(id, d, tt.oneWay[d], members))
+				}
+			}
+		} else {
+			tt.oneWay = [3]int{}
+		}
+		tt.prevPackets[SADirIn], tt.prevPackets[SADirOut] = ts.In.Packets, ts.Out.Packets
+		tt.started = true
+		h.Tunnels = append(h.Tunnels, ts)
+	}
+	// A tunnel that is gone (no interface, policy or SA of it left) is
+	// forgotten; if it comes back its totals start again.
+	for id := range t.tunnels {
+		if !live[id] {
+			delete(t.tunnels, id)
+		}
+	}
+	for k, rs := range t.retired {
+		if r.Time.Sub(rs.at) > time.Hour {
+			delete(t.retired, k)
+		}
+	}
+	t.prev = r.Time
+	return h
+}
+
+// applyEvents takes the final counters of deleted and expired SAs, and
+// notes soft expires.
+func (t *Tracker) applyEvents(r *Reading, ix *tunnelIndex) {
+	for i := range r.Events {
+		ev := &r.Events[i]
+		k := keyOf(&ev.SA)
+		switch ev.Type {
+		case EventSoftExpire:
+			if tr := t.sas[k]; tr != nil {
+				tr.softExpired = true
+			}
+			continue
+		case EventHardExpire, EventSADeleted:
+		default:
+			continue
+		}
+		u := ev.Usage
+		if u == nil || ev.SA.SPI == 0 {
+			continue
+		}
+		if tr := t.sas[k]; tr != nil && (u.Added.IsZero() || tr.added.Equal(u.Added)) {
+			tr.bytes, tr.packets = max(tr.bytes, u.Bytes), max(tr.packets, u.Packets)
+			continue
+		}
+		if rs, ok := t.retired[k]; ok {
+			// Already retired from the dump: add what it carried since.
+			tt := t.tunnel(rs.tunnel)
+			tt.retired[rs.dir].Bytes += u.Bytes - min(u.Bytes, rs.bytes)
+			tt.retired[rs.dir].Packets += u.Packets - min(u.Packets, rs.packets)
+			rs.bytes, rs.packets = max(rs.bytes, u.Bytes), max(rs.packets, u.Packets)
+			t.retired[k] = rs
+			continue
+		}
+		// Added and deleted between two readings: never in a dump.
+		id, dir := ix.classify(&ev.SA, SADirUnknown, 0, 0)
+		if dir != SADirIn && dir != SADirOut {
+			continue
+		}
+		tt := t.tunnel(id)
+		tt.retired[dir].Bytes += u.Bytes
+		tt.retired[dir].Packets += u.Packets
+		t.retired[k] = retiredSA{tunnel: id, dir: dir, bytes: u.Bytes, packets: u.Packets, at: r.Time}
+	}
+}
+
+func (t *Tracker) tunnel(id TunnelID) *tunnelTrack {
+	tt := t.tunnels[id]
+	if tt == nil {
+		tt = &tunnelTrack{}
+		t.tunnels[id] = tt
+	}
+	return tt
+}
+
+// retire moves an SA's counters into its tunnel's retired totals.
+func (t *Tracker) retire(k saKey, tr *saTrack, now time.Time) {
+	delete(t.sas, k)
+	if tr.dir != SADirIn && tr.dir != SADirOut {
+		return
+	}
+	tt := t.tunnel(tr.tunnel)
+	rt := &tt.retired[tr.dir]
+	rt.Bytes += tr.bytes
+	rt.Packets += tr.packets
+	if tr.last.After(rt.Last) {
+		rt.Last = tr.last
+	}
+	t.retired[k] = retiredSA{tunnel: tr.tunnel, dir: tr.dir, bytes: tr.bytes, packets: tr.packets, at: now}
+}
+
+// observe updates an SA's track from the dump.
+func (t *Tracker) observe(tr *saTrack, sa *SA, now time.Time) {
+	tr.seen = true
+	if tr.observed && now.After(t.prev) {
+		dt := now.Sub(t.prev).Seconds()
+		if sa.HasReplay && !tr.oseqAt.IsZero() && sa.OSeq >= tr.oseq {
+			tr.seqRate = float64(sa.OSeq-tr.oseq) / dt
+		}
+		tr.byteRate = float64(sa.Usage.Bytes-min(sa.Usage.Bytes, tr.prevBytes)) / dt
+		tr.packetRate = float64(sa.Usage.Packets-min(sa.Usage.Packets, tr.prevPackets)) / dt
+	}
+	tr.observed = true
+	if sa.Usage.Packets > tr.prevPackets && sa.LastUsed.IsZero() {
+		tr.last = now // it carried packets since the previous reading
+	}
+	if sa.LastUsed.After(tr.last) {
+		tr.last = sa.LastUsed
+	}
+	tr.bytes, tr.packets = max(tr.bytes, sa.Usage.Bytes), max(tr.packets, sa.Usage.Packets)
+	tr.prevBytes, tr.prevPackets = sa.Usage.Bytes, sa.Usage.Packets
+	if sa.HasReplay {
+		tr.oseq, tr.oseqAt = sa.OSeq, now
+	}
+}
+
+// saHealth is an SA's distance to its limits.
+func saHealth(sa *SA, dir SADir) SAHealth {
+	lt, u := &sa.Lifetime, &sa.Usage
+	h := SAHealth{SA: sa.Ref(), Dir: dir, Added: u.Added, ESN: sa.ESN,
+		SoftExpiry: expiry(u, lt.SoftAdd, lt.SoftUse), HardExpiry: expiry(u, lt.HardAdd, lt.HardUse),
+		SoftBytesLeft: left(lt.SoftBytes, u.Bytes), HardBytesLeft: left(lt.HardBytes, u.Bytes),
+		SoftPacketsLeft: left(lt.SoftPackets, u.Packets), HardPacketsLeft: left(lt.HardPackets, u.Packets),
+	}
+	if dir == SADirOut && sa.HasReplay {
+		h.HasSeq, h.SeqHeadroom = true, seqHeadroom(sa)
+	}
+	return h
+}
+
+// expiry is the earlier of the add-time and use-time limits; zero if
+// neither applies yet.
+func expiry(u *Usage, add, use time.Duration) time.Time {
+	var at time.Time
+	if add > 0 && !u.Added.IsZero() {
+		at = u.Added.Add(add)
+	}
+	if use > 0 && !u.Used.IsZero() {
+		if t := u.Used.Add(use); at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	return at
+}
+
+func left(limit, used uint64) uint64 {
+	if limit == math.MaxUint64 {
+		return math.MaxUint64
+	}
+	return limit - min(limit, used)
+}
+
+// seqHeadroom is how many more packets the outbound SA can number.
+func seqHeadroom(sa *SA) uint64 {
+	if sa.ESN {
+		return math.MaxUint64 - sa.OSeq
+	}
+	return math.MaxUint32 - min(sa.OSeq, math.MaxUint32)
+}
+
+// saRisks appends the risks of one SA of a tunnel. newer is true when the
+// tunnel has a newer SA in the same direction (its replacement).
+func (t *Tracker) saRisks(out []Risk, id TunnelID, sa *SA, tr *saTrack, newer bool, now time.Time) []Risk {
+	margin := cmp.Or(t.Config.RekeyMargin, DefaultRekeyMargin)
+	lt, u := &sa.Lifetime, &sa.Usage
+	hard := expiry(u, lt.HardAdd, lt.HardUse)
+	soft := expiry(u, lt.SoftAdd, lt.SoftUse)
+	ref := sa.Ref()
+
+	// Soft limit passed, no replacement.
+	if !newer {
+		var why string
+		switch {
+		case tr.softExpired:
+			why = "the kernel sent its soft expire"
+		case !soft.IsZero() && !now.Before(soft):
+			why = fmt.Sprintf("its soft time limit passed at %s", soft.UTC().Format(time.RFC3339))
+		case lt.SoftBytes != math.MaxUint64 && u.Bytes >= lt.SoftBytes:
+			why = fmt.Sprintf("it carried %d bytes, soft limit %d", u.Bytes, lt.SoftBytes)
+		case lt.SoftPackets != math.MaxUint64 && u.Packets >= lt.SoftPackets:
+			why = fmt.Sprintf("it carried %d packets, soft limit %d", u.Packets, lt.SoftPackets)
+		}
+		if why != "" {
+			out = append(out, newRisk("sa-soft-expired-no-rekey", id, &ref, tr.dir, hard,
+				fmt.Sprintf("%s SA %s is past its soft limit (%s) and %s has no newer %s SA.%s",
+					tr.dir, ref, why, id, tr.dir, hardWords(hard))))
+		}
+	}
+
+	// Too little room between soft and hard.
+	var tight string
+	switch {
+	case lt.HardAdd > 0 && lt.SoftAdd == 0:
+		tight = fmt.Sprintf("a hard time limit of %v and no soft one", lt.HardAdd)
+	case lt.HardAdd > 0 && lt.HardAdd-min(lt.SoftAdd, lt.HardAdd) < margin:
+		tight = fmt.Sprintf("soft and hard time limits %v and %v apart by less than %v", lt.SoftAdd, lt.HardAdd, margin)
+	case lt.HardUse > 0 && lt.SoftUse == 0:
+		tight = fmt.Sprintf("a hard use-time limit of %v and no soft one", lt.HardUse)
+	case lt.HardUse > 0 && lt.HardUse-min(lt.SoftUse, lt.HardUse) < margin:
+		tight = fmt.Sprintf("soft and hard use-time limits %v and %v apart by less than %v", lt.SoftUse, lt.HardUse, margin)
+	case lt.HardBytes != math.MaxUint64 && lt.SoftBytes >= lt.HardBytes:
+		tight = fmt.Sprintf("a hard byte limit of %d and no lower soft one", lt.HardBytes)
+	case lt.HardPackets != math.MaxUint64 && lt.SoftPackets >= lt.HardPackets:
+		tight = fmt.Sprintf("a hard packet limit of %d and no lower soft one", lt.HardPackets)
+	case lt.HardBytes != math.MaxUint64 && tr.byteRate > 0 && float64(lt.HardBytes-lt.SoftBytes)/tr.byteRate < margin.Seconds():
+		tight = fmt.Sprintf("%d bytes between its soft and hard byte limits, %.1f s at the current %.0f B/s", lt.HardBytes-lt.SoftBytes, float64(lt.HardBytes-lt.SoftBytes)/tr.byteRate, tr.byteRate)
+	case lt.HardPackets != math.MaxUint64 && tr.packetRate > 0 && float64(lt.HardPackets-lt.SoftPackets)/tr.packetRate < margin.Seconds():
+		tight = fmt.Sprintf("%d packets between its soft and hard packet limits, %.1f s at the current %.0f packets/s", lt.HardPackets-lt.SoftPackets, float64(lt.HardPackets-lt.SoftPackets)/tr.packetRate, tr.packetRate)
+	}
+	if tight != "" {
+		out = append(out, newRisk("sa-lifetime-margin", id, &ref, tr.dir, hard,
+			fmt.Sprintf("%s SA %s of %s has %s: the key manager may not replace it in time.", tr.dir, ref, id, tight)))
+	}
+
+	// Sequence numbers running out before the next rekey.
+	if tr.dir == SADirOut && sa.HasReplay {
+		head := seqHeadroom(sa)
+		deadline := now.Add(seqHorizon)
+		switch {
+		case !soft.IsZero():
+			deadline = soft
+		case !hard.IsZero():
+			deadline = hard
+		}
+		rekeyByPackets := lt.SoftPackets != math.MaxUint64 && lt.SoftPackets-min(lt.SoftPackets, u.Packets) <= head
+		var at time.Time
+		switch {
+		case head == 0:
+			at = now
+		case tr.seqRate > 0 && !rekeyByPackets:
+			secs := float64(head) / tr.seqRate
+			if secs < deadline.Sub(now).Seconds() {
+				at = now.Add(time.Duration(secs * float64(time.Second)))
+			}
+		}
+		if !at.IsZero() {
+			bits := "32-bit"
+			if sa.ESN {
+				bits = "64-bit (ESN)"
+			}
+			out = append(out, newRisk("sa-seq-exhaustion", id, &ref, tr.dir, at,
+				fmt.Sprintf("Outbound SA %s of %s has %d %s sequence numbers left and sends %.0f packets/s: it runs out at %s, before it is due to be rekeyed.",
+					ref, id, head, bits, tr.seqRate, at.UTC().Format(time.RFC3339))))
+		}
+	}
+	return out
+}
+
+func hardWords(hard time.Time) string {
+	if hard.IsZero() {
+		return " It has no hard time limit: it stays until a byte or packet limit, or the key manager, deletes it."
+	}
+	return " The kernel deletes it at " + hard.UTC().Format(time.RFC3339) + "."
+}
+
+// oneWayRisk is a tunnel that carried packets in one direction only.
+func oneWayRisk(id TunnelID, d SADir, n int, members []member) Risk {
+	var ref *SARef
+	for _, m := range members {
+		if m.tr.dir == SADirOut {
+			r := m.sa.Ref()
+			ref = &r
+		}
+	}
+	other := SADirIn
+	if d == SADirIn {
+		other = SADirOut
+	}
+	r := newRisk("tunnel-one-way", id, ref, SADirOut, time.Time{},
+		fmt.Sprintf("%s carried %s packets and no %s packets in each of the last %d readings.", id, d, other, n))
+	r.SA = nil
+	return r
+}
+
+// newRisk fills a risk from its catalogue entry.
+func newRisk(cause CauseID, id TunnelID, ref *SARef, dir SADir, at time.Time, why string) Risk {
+	c := causeByID(cause)
+	v := checkValues{dev: id.Interface}
+	if ref != nil {
+		v.local, v.remote, v.spiOut = ref.Src.String(), ref.Dst.String(), fmt.Sprintf("0x%08x", ref.SPI)
+	}
+	checks := make([]Check, len(c.Checks))
+	for i, ch := range c.Checks {
+		checks[i] = v.fill(ch)
+	}
+	return Risk{Tunnel: id, Cause: cause, Title: c.Title, SA: ref, At: at,
+		KernelRef: slices.Clone(c.KernelRefs), Kernels: c.Kernels, Checks: checks,
+		Explanation: why + " " + c.Explanation}
+}

@@ -1,0 +1,189 @@
+package explain
+
+import (
+	"math"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+var (
+	trLocal  = netip.MustParseAddr("192.0.2.1")
+	trRemote = netip.MustParseAddr("198.51.100.2")
+	trT0     = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+)
+
+func noLimits() Lifetime {
+	return Lifetime{SoftBytes: math.MaxUint64, HardBytes: math.MaxUint64, SoftPackets: math.MaxUint64, HardPackets: math.MaxUint64}
+}
+
+func vtiSA(spi uint32, out bool, added time.Time, bytes, packets uint64) SA {
+	sa := SA{Src: trRemote, Dst: trLocal, SPI: spi, Proto: 50, Mode: ModeTunnel, Mark: &Mark{Value: 7, Mask: 0xffffffff},
+		Lifetime: noLimits(), Usage: Usage{Bytes: bytes, Packets: packets, Added: added}, HasReplay: true}
+	if out {
+		sa.Src, sa.Dst = trLocal, trRemote
+		sa.OSeq = packets
+	} else {
+		sa.Seq = packets
+	}
+	return sa
+}
+
+func vtiReading(at time.Time, sas ...SA) *Reading {
+	return &Reading{
+		Time: at,
+		Links: []LinkReading{{Name: "vti0", Index: 5, Kind: KindVTI, Source: SourceStats64,
+			Tunnel: &Tunnel{Local: trLocal, Remote: trRemote, IKey: 7, OKey: 7}}},
+		Policies: []Policy{{Dir: DirOut, Mark: &Mark{Value: 7, Mask: 0xffffffff},
+			Templates: []Template{{Src: trLocal, Dst: trRemote, Proto: 50, Mode: ModeTunnel}}}},
+		SAs: sas,
+	}
+}
+
+// A rekey: new SAs are added, the old ones carry a little more and are
+// deleted (their final counters come with the delete event, after the
+// last dump that had them). The totals never decrease and end at the sum
+// of every SA's final counters.
+func TestTrackerRekeyMonotonic(t *testing.T) {
+	var tr Tracker
+	t1, t2 := trT0.Add(-time.Hour), trT0.Add(5*time.Second)
+	steps := []*Reading{
+		vtiReading(trT0, vtiSA(0x100, true, t1, 1000, 10), vtiSA(0x200, false, t1, 2000, 20)),
+		vtiReading(trT0.Add(10*time.Second), vtiSA(0x100, true, t1, 1500, 15), vtiSA(0x200, false, t1, 2500, 25),
+			vtiSA(0x101, true, t2, 100, 1), vtiSA(0x201, false, t2, 200, 2)),
+		vtiReading(trT0.Add(20*time.Second), vtiSA(0x101, true, t2, 300, 3), vtiSA(0x201, false, t2, 400, 4)),
+	}
+	steps[2].Events = []Event{
+		{Type: EventSADeleted, SA: SARef{SPI: 0x100, Proto: 50, Src: trLocal, Dst: trRemote, Mark: &Mark{7, 0xffffffff}}, Usage: &Usage{Bytes: 1600, Packets: 16, Added: t1}},
+		{Type: EventSADeleted, SA: SARef{SPI: 0x200, Proto: 50, Src: trRemote, Dst: trLocal, Mark: &Mark{7, 0xffffffff}}, Usage: &Usage{Bytes: 2600, Packets: 26, Added: t1}},
+	}
+	var prev TunnelStatus
+	for i, r := range steps {
+		h := tr.Add(r)
+		if len(h.Tunnels) != 1 {
+			t.Fatalf("step %d: %d tunnels, want 1: %+v", i, len(h.Tunnels), h.Tunnels)
+		}
+		ts := h.Tunnels[0]
+		if ts.ID != (TunnelID{Interface: "vti0", Kind: KindVTI, Peer: trRemote}) || ts.State != TunnelUp {
+			t.Errorf("step %d: %+v state %v", i, ts.ID, ts.State)
+		}
+		if ts.Out.Bytes < prev.Out.Bytes || ts.In.Bytes < prev.In.Bytes || ts.Out.Packets < prev.Out.Packets || ts.In.Packets < prev.In.Packets {
+			t.Errorf("step %d: totals went down: %+v after %+v", i, ts, prev)
+		}
+		prev = ts
+	}
+	if prev.Out.Bytes != 1600+300 || prev.Out.Packets != 16+3 || prev.In.Bytes != 2600+400 || prev.In.Packets != 26+4 {
+		t.Errorf("final totals out %+v in %+v, want 1900/19 and 3000/30", prev.Out, prev.In)
+	}
+}
+
+// An SA past its soft time limit with no newer SA; an SA whose hard limit
+// leaves no room; sequence numbers running out at the current rate.
+func TestTrackerRisks(t *testing.T) {
+	var tr Tracker
+	added := trT0.Add(-10 * time.Second)
+	out := vtiSA(0x100, true, added, 0, 0)
+	out.Lifetime.SoftAdd, out.Lifetime.HardAdd = 3*time.Second, 60*time.Second
+	in := vtiSA(0x200, false, added, 0, 0)
+	in.Lifetime.SoftAdd, in.Lifetime.HardAdd = 50*time.Second, 55*time.Second
+	h := tr.Add(vtiReading(trT0, out, in))
+	got := map[CauseID]int{}
+	for _, r := range h.Risks {
+		got[r.Cause]++
+		if r.Cause == "sa-soft-expired-no-rekey" && (r.SA == nil || r.SA.SPI != 0x100 || !r.At.Equal(added.Add(60*time.Second))) {
+			t.Errorf("soft expiry risk %+v", r)
+		}
+		if len(r.Checks) == 0 || r.Title == "" || len(r.KernelRef) == 0 {
+			t.Errorf("risk without catalogue fields: %+v", r)
+		}
+	}
+	if got["sa-soft-expired-no-rekey"] != 1 || got["sa-lifetime-margin"] != 1 {
+		t.Errorf("risks %v, want one soft-expired and one margin: %+v", got, h.Risks)
+	}
+	sh := h.Tunnels[0].SAs
+	if len(sh) != 2 || sh[0].Dir != SADirIn || !sh[1].SoftExpiry.Equal(added.Add(3*time.Second)) || sh[1].SeqHeadroom != math.MaxUint32 {
+		t.Errorf("SA health %+v", sh)
+	}
+
+	// A replacement installed: no more soft-expired risk.
+	repl := vtiSA(0x101, true, trT0, 0, 0)
+	h = tr.Add(vtiReading(trT0.Add(time.Second), out, in, repl))
+	for _, r := range h.Risks {
+		if r.Cause == "sa-soft-expired-no-rekey" {
+			t.Errorf("risk despite the replacement: %+v", r)
+		}
+	}
+
+	// 32-bit sequence numbers at 1e6 packets/s, 2e9 left, no lifetime: out in 2000 s.
+	var tr2 Tracker
+	s1 := vtiSA(0x300, true, added, 0, 0)
+	s1.OSeq = math.MaxUint32 - 3e9
+	tr2.Add(vtiReading(trT0, s1, vtiSA(0x301, false, added, 0, 0)))
+	s1.OSeq += 1e9
+	h = tr2.Add(vtiReading(trT0.Add(1000*time.Second), s1, vtiSA(0x301, false, added, 0, 0)))
+	var seq *Risk
+	for i := range h.Risks {
+		if h.Risks[i].Cause == "sa-seq-exhaustion" {
+			seq = &h.Risks[i]
+		}
+	}
+	if seq == nil || !seq.At.Equal(trT0.Add(3000*time.Second)) {
+		t.Errorf("sequence risk %+v in %+v", seq, h.Risks)
+	}
+}
+
+// Packets out and none in, three readings in a row.
+func TestTrackerOneWay(t *testing.T) {
+	tr := Tracker{Config: HealthConfig{OneWayAfter: 2}}
+	added := trT0.Add(-time.Hour)
+	var risks []Risk
+	for i := range 4 {
+		h := tr.Add(vtiReading(trT0.Add(time.Duration(i)*time.Second),
+			vtiSA(0x100, true, added, uint64(i)*100, uint64(i)*10), vtiSA(0x200, false, added, 50, 5)))
+		risks = h.Risks
+		if i == 1 && len(h.Risks) != 0 {
+			t.Errorf("one-way after one reading: %+v", h.Risks)
+		}
+	}
+	if len(risks) != 1 || risks[0].Cause != "tunnel-one-way" || risks[0].SA != nil {
+		t.Errorf("risks %+v, want one tunnel-one-way", risks)
+	}
+}
+
+// Policy-based tunnels: grouped by reqid and peer; a tunnel whose policy
+// has no SA is no-sa; SAs without a policy are no-policy.
+func TestTrackerPolicyBased(t *testing.T) {
+	var tr Tracker
+	peer2 := netip.MustParseAddr("203.0.113.9")
+	r := &Reading{Time: trT0, Policies: []Policy{
+		{Dir: DirOut, Templates: []Template{{Src: trLocal, Dst: trRemote, Proto: 50, Mode: ModeTunnel, ReqID: 5}}},
+		{Dir: DirOut, Templates: []Template{{Src: trLocal, Dst: peer2, Proto: 50, Mode: ModeTunnel, ReqID: 6}}},
+	}, SAs: []SA{
+		{Src: trLocal, Dst: trRemote, SPI: 1, Proto: 50, ReqID: 5, Lifetime: noLimits(), Usage: Usage{Bytes: 10, Packets: 1}},
+		{Src: trRemote, Dst: trLocal, SPI: 2, Proto: 50, ReqID: 5, Lifetime: noLimits(), Usage: Usage{Bytes: 20, Packets: 2}},
+		{Src: trLocal, Dst: netip.MustParseAddr("192.0.2.77"), SPI: 3, Proto: 50, ReqID: 9, OSeq: 4, HasReplay: true, Lifetime: noLimits()},
+		{Src: trLocal, Dst: trRemote, SPI: 0, Proto: 50, ReqID: 6, Larval: true},
+	}}
+	h := tr.Add(r)
+	states := map[TunnelID]TunnelState{}
+	for _, ts := range h.Tunnels {
+		states[ts.ID] = ts.State
+	}
+	want := map[TunnelID]TunnelState{
+		{Kind: KindPolicy, ReqID: 5, Peer: trRemote}:                          TunnelUp,
+		{Kind: KindPolicy, ReqID: 6, Peer: peer2}:                             TunnelNoSA,
+		{Kind: KindPolicy, ReqID: 9, Peer: netip.MustParseAddr("192.0.2.77")}: TunnelNoPolicy,
+	}
+	if len(states) != len(want) {
+		t.Errorf("tunnels %v, want %v", states, want)
+	}
+	for id, s := range want {
+		if states[id] != s {
+			t.Errorf("%v: state %v, want %v (all: %v)", id, states[id], s, states)
+		}
+	}
+	// Ordered by peer: 192.0.2.77, 198.51.100.2, 203.0.113.9.
+	if ts := h.Tunnels[1]; ts.ID.ReqID != 5 || ts.In.Bytes != 20 || ts.Out.Bytes != 10 {
+		t.Errorf("second tunnel %+v", ts)
+	}
+}
