@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/tunnelstat/tunnelstat/procnet"
 )
@@ -189,4 +190,66 @@ func BenchmarkExplainBusy(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/tunnel")
 		})
 	}
+}
+
+// healthReadings returns two readings of n VTIs, each with an outbound
+// policy and an SA each way, the second later with more traffic: what a
+// Tracker sees every interval of a busy, healthy namespace.
+func healthReadings(n int) (*Reading, *Reading) {
+	before, after := quietReadings(n)
+	for _, r := range []*Reading{before, after} {
+		r.Policies = make([]Policy, 0, n)
+		r.SAs = make([]SA, 0, 2*n)
+		for i := range r.Links {
+			tun := r.Links[i].Tunnel
+			mark := &Mark{Value: tun.OKey, Mask: 0xffffffff}
+			r.Policies = append(r.Policies, outPolicy(tun.OKey, tunnelTmpl(tun.Local, tun.Remote)))
+			grown := uint64(0)
+			if r == after {
+				grown = 1000
+			}
+			for _, out := range []bool{true, false} {
+				sa := SA{Src: tun.Remote, Dst: tun.Local, SPI: uint32(0x10000 + 2*i), Proto: 50, Mode: ModeTunnel, Mark: mark,
+					Lifetime: Lifetime{SoftBytes: 1 << 62, HardBytes: 1 << 63, SoftPackets: 1 << 62, HardPackets: 1 << 63,
+						SoftAdd: 50 * time.Minute, HardAdd: time.Hour},
+					Usage: Usage{Bytes: 1e9 + grown*1000, Packets: 1e6 + grown, Added: t0.Add(-10 * time.Minute)}, HasReplay: true}
+				if out {
+					sa.Src, sa.Dst, sa.SPI, sa.OSeq = tun.Local, tun.Remote, sa.SPI+1, 1e6+grown
+				} else {
+					sa.Seq = 1e6 + grown
+				}
+				r.SAs = append(r.SAs, sa)
+			}
+		}
+	}
+	return before, after
+}
+
+// BenchmarkTrackerAdd10k is one interval of a Tracker over 10 000 VTIs
+// with 20 000 SAs and 10 000 policies: the health part of a poll. Every
+// SA carries 10 more packets each interval.
+func BenchmarkTrackerAdd10k(b *testing.B) {
+	_, r := healthReadings(10_000)
+	var tr Tracker
+	var h Health
+	tr.Add(&h, r)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		r.Time = t0.Add(time.Duration(i) * 10 * time.Second)
+		for j := range r.SAs {
+			sa := &r.SAs[j]
+			sa.Usage.Bytes += 10_000
+			sa.Usage.Packets += 10
+			if sa.OSeq > 0 {
+				sa.OSeq += 10
+			}
+		}
+		tr.Add(&h, r)
+		if len(h.Tunnels) != 10_000 || len(h.Risks) != 0 {
+			b.Fatalf("%d tunnels, risks %v", len(h.Tunnels), h.Risks[:min(3, len(h.Risks))])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/tunnel")
 }

@@ -151,6 +151,11 @@ type Health struct {
 	Time    time.Time      `json:"time"`
 	Tunnels []TunnelStatus `json:"tunnels"`
 	Risks   []Risk         `json:"risks"`
+
+	// The storage behind the tunnels' SAs and their marks, kept for the
+	// next Tracker.Add into this Health.
+	sas   []SAHealth
+	marks []Mark
 }
 
 // String returns "in", "out" or "unknown".
@@ -212,4 +217,17 @@ type Tracker struct {
 	sas     map[saKey]*saTrack
 	retired map[saKey]retiredSA
 	prev    time.Time
+	gen     uint64
+
+	// What the links and policies say, kept while they do not change
+	// (ixSum is their fingerprint), and the tunnels they define.
+	ix       tunnelIndex
+	ixSum    uint64
+	ixBuilt  bool
+	ixTracks []*tunnelTrack
+	// order is the tunnels in report order, kept while the set of
+	// tunnels does not change.
+	order []*tunnelTrack
+	// byPos is the SA track at each position of the previous dump.
+	byPos []*saTrack
 }

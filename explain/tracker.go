@@ -30,11 +30,22 @@ func keyOf(r *SARef) saKey {
 	return k
 }
 
-// saTrack is what the Tracker remembers of one SA between readings.
+func saKeyOf(sa *SA) saKey {
+	k := saKey{dst: sa.Dst, spi: sa.SPI, proto: sa.Proto, ifid: sa.IfID}
+	if sa.Mark != nil {
+		k.mark, k.mask = sa.Mark.Value, sa.Mark.Mask
+	}
+	return k
+}
+
+// saTrack is what the Tracker remembers of one SA between readings. An
+// SA stays in the tunnel and direction it was first seen in, so that no
+// tunnel's totals ever lose what it counted.
 type saTrack struct {
-	tunnel TunnelID
-	dir    SADir
-	added  time.Time
+	key   saKey
+	tt    *tunnelTrack
+	dir   SADir
+	added time.Time
 	// The most the SA was seen to carry: from the dumps and from the
 	// final counters of its delete or expire event.
 	bytes, packets uint64
@@ -47,7 +58,8 @@ type saTrack struct {
 	prevBytes, prevPackets uint64
 	byteRate, packetRate   float64
 	softExpired            bool
-	seen, observed         bool
+	observed               bool
+	seen                   uint64 // the last reading (Tracker.gen) that had it
 }
 
 // member is an SA of the reading and its track.
@@ -60,7 +72,7 @@ type member struct {
 // retired totals, and an event about it that comes later adds only what it
 // carried beyond them.
 type retiredSA struct {
-	tunnel         TunnelID
+	tt             *tunnelTrack
 	dir            SADir
 	bytes, packets uint64
 	at             time.Time
@@ -68,74 +80,167 @@ type retiredSA struct {
 
 // tunnelTrack is what the Tracker remembers of one tunnel.
 type tunnelTrack struct {
+	id          TunnelID
+	local       netip.Addr
+	hasOut      bool       // it has an outbound policy (as of the last index)
 	retired     [3]Traffic // by SADir: the final counters of its SAs that are gone
 	prevPackets [3]uint64
 	oneWay      [3]int // readings in a row in which only this direction moved
 	started     bool
+	members     []member // the SAs of the reading being added
+	gen         uint64   // the last reading it was part of
+	rank        int      // its place among interfaces (link order), -1 policy-based
 }
 
-// Add takes the namespace's next reading and returns its tunnels' health.
-// Readings must come in time order, each with the events received since
-// the previous one (Reading.Events). A reading whose SAs were not read
-// (nil) returns no tunnels and changes nothing but the events' counters.
-func (t *Tracker) Add(r *Reading) Health {
-	h := Health{Time: r.Time, Tunnels: []TunnelStatus{}, Risks: []Risk{}}
+// Add takes the namespace's next reading and sets *dst to its tunnels'
+// health, reusing dst's storage: pass the same Health every interval to
+// allocate nothing once it has grown, or a new one to keep each. Readings
+// must come in time order, each with the events received since the
+// previous one (Reading.Events). A reading whose SAs were not read (nil)
+// gives no tunnels and changes nothing but the SAs' final counters from
+// its events.
+//
+// Add keeps what it derives from the links and policies (which SA and
+// policy belongs to which tunnel) until they change, and finds each SA
+// where the previous reading had it, so that an interval in which only
+// counters moved costs little more than a pass over the SAs.
+func (t *Tracker) Add(dst *Health, r *Reading) {
+	*dst = Health{Time: r.Time, Tunnels: dst.Tunnels[:0], Risks: dst.Risks[:0], sas: dst.sas[:0], marks: dst.marks[:0]}
+	h := dst
 	if t.tunnels == nil {
 		t.tunnels, t.sas, t.retired = map[TunnelID]*tunnelTrack{}, map[saKey]*saTrack{}, map[saKey]retiredSA{}
 	}
-	ix := newTunnelIndex(r)
-	t.applyEvents(r, ix)
+	t.gen++
+	if sum := indexSum(r); !t.ixBuilt || sum != t.ixSum {
+		t.ix.build(r)
+		t.ixSum, t.ixBuilt, t.order = sum, true, nil
+		t.ixTracks = t.ixTracks[:0]
+		for _, id := range t.ix.defined {
+			t.ixTracks = append(t.ixTracks, t.tunnel(id))
+		}
+		for _, tt := range t.tunnels {
+			t.place(tt)
+		}
+	}
+	t.applyEvents(r)
 	if r.SAs == nil {
-		return h
+		return
 	}
 
-	// The SAs of this reading, by tunnel.
-	byTunnel := map[TunnelID][]member{}
+	live := 0
+	mark := func(tt *tunnelTrack) {
+		if tt.gen != t.gen {
+			tt.gen, tt.members = t.gen, tt.members[:0]
+			live++
+		}
+	}
+	for _, tt := range t.ixTracks {
+		mark(tt)
+	}
+	nSAs, nMarks, seen := 0, 0, 0
+	clear(t.byPos[min(len(t.byPos), len(r.SAs)):])
+	t.byPos = t.byPos[:min(len(t.byPos), len(r.SAs))]
+	var xfrmWithSAs map[string]bool // xfrm interfaces whose SAs name a peer
 	for i := range r.SAs {
 		sa := &r.SAs[i]
 		if sa.SPI == 0 || sa.Larval {
 			continue // an acquire's or allocspi's placeholder: nothing flows through it
 		}
-		ref := sa.Ref()
-		k := keyOf(&ref)
-		tr := t.sas[k]
+		k := saKeyOf(sa)
+		var tr *saTrack
+		if i < len(t.byPos) && t.byPos[i] != nil && t.byPos[i].key == k && t.byPos[i].seen != t.gen {
+			tr = t.byPos[i] // the dump's order rarely changes
+		} else {
+			tr = t.sas[k]
+		}
 		if tr != nil && (!tr.added.Equal(sa.Usage.Added) || sa.Usage.Bytes < tr.prevBytes || sa.Usage.Packets < tr.prevPackets) {
 			// Deleted and added again under the same key between readings.
 			t.retire(k, tr, r.Time)
 			tr = nil
 		}
 		if tr == nil {
-			id, dir := ix.classify(&ref, sa.Dir, sa.OSeq, sa.Seq)
-			tr = &saTrack{tunnel: id, dir: dir, added: sa.Usage.Added}
+			ref := sa.Ref()
+			id, dir := t.ix.classify(&ref, sa.Dir, sa.OSeq, sa.Seq)
+			tr = &saTrack{key: k, tt: t.tunnel(id), dir: dir, added: sa.Usage.Added}
 			t.sas[k] = tr
 			delete(t.retired, k)
 		}
-		t.observe(tr, sa, r.Time)
-		byTunnel[tr.tunnel] = append(byTunnel[tr.tunnel], member{sa, tr})
-	}
-	for k, tr := range t.sas {
-		if !tr.seen {
-			t.retire(k, tr, r.Time)
+		if tr.seen == t.gen {
+			continue // listed twice in one dump
 		}
-		tr.seen = false
+		if i < len(t.byPos) {
+			t.byPos[i] = tr
+		} else {
+			t.byPos = append(t.byPos, tr)
+		}
+		seen++
+		t.observe(tr, sa, r.Time)
+		if tr.tt.id.Kind == KindXfrm && tr.tt.id.Peer.IsValid() {
+			if xfrmWithSAs == nil {
+				xfrmWithSAs = map[string]bool{}
+			}
+			xfrmWithSAs[tr.tt.id.Interface] = true
+		}
+		mark(tr.tt)
+		tr.tt.members = append(tr.tt.members, member{sa, tr})
+		nSAs++
+		if sa.Mark != nil {
+			nMarks++
+		}
+	}
+	if seen != len(t.sas) {
+		for k, tr := range t.sas {
+			if tr.seen != t.gen {
+				t.retire(k, tr, r.Time)
+			}
+		}
+	}
+	if live != len(t.tunnels) {
+		// A tunnel that is gone (no interface, policy or SA of it left)
+		// is forgotten; if it comes back its totals start again.
+		for id, tt := range t.tunnels {
+			if tt.gen != t.gen {
+				delete(t.tunnels, id)
+			}
+		}
+	}
+	if len(t.order) != live || slices.ContainsFunc(t.order, func(tt *tunnelTrack) bool { return tt.gen != t.gen }) {
+		t.order = t.order[:0]
+		for _, tt := range t.tunnels {
+			t.order = append(t.order, tt)
+		}
+		slices.SortFunc(t.order, func(a, b *tunnelTrack) int {
+			switch {
+			case a.rank >= 0 && b.rank < 0:
+				return -1
+			case a.rank < 0 && b.rank >= 0:
+				return 1
+			}
+			return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.id.Interface, b.id.Interface),
+				a.id.Peer.Compare(b.id.Peer), cmp.Compare(a.id.ReqID, b.id.ReqID))
+		})
 	}
 
-	ids := ix.tunnels(byTunnel)
-	live := make(map[TunnelID]bool, len(ids))
+	// One allocation each for the tunnels, their SAs and the SAs' marks:
+	// the Health is the caller's, and shares nothing with the reading.
+	h.Tunnels = slices.Grow(h.Tunnels, len(t.order))
+	sah := slices.Grow(h.sas, nSAs)
+	marks := slices.Grow(h.marks, nMarks) // never grows in the loop: the pointers into it stay valid
 	oneWayAfter := cmp.Or(t.Config.OneWayAfter, DefaultOneWayAfter)
-	for _, id := range ids {
-		live[id] = true
-		tt := t.tunnels[id]
-		if tt == nil {
-			tt = &tunnelTrack{}
-			t.tunnels[id] = tt
+	for _, tt := range t.order {
+		id := tt.id
+		if id.Kind == KindXfrm && !id.Peer.IsValid() && xfrmWithSAs[id.Interface] {
+			continue // listed per peer instead
 		}
-		ts := TunnelStatus{ID: id, Local: ix.local(id), In: tt.retired[SADirIn], Out: tt.retired[SADirOut], SAs: []SAHealth{}}
+		ts := TunnelStatus{ID: id, Local: tt.local, In: tt.retired[SADirIn], Out: tt.retired[SADirOut]}
 		var has [3]bool
-		members := byTunnel[id]
-		slices.SortStableFunc(members, func(a, b member) int {
-			return cmp.Or(cmp.Compare(a.tr.dir, b.tr.dir), a.tr.added.Compare(b.tr.added), cmp.Compare(a.sa.SPI, b.sa.SPI))
-		})
+		members := tt.members
+		if len(members) > 1 {
+			slices.SortFunc(members, func(a, b member) int {
+				return cmp.Or(cmp.Compare(a.tr.dir, b.tr.dir), a.tr.added.Compare(b.tr.added), cmp.Compare(a.sa.SPI, b.sa.SPI))
+			})
+		}
+		first := len(sah)
 		for _, m := range members {
 			d := m.tr.dir
 			has[d] = true
@@ -157,10 +262,16 @@ func (t *Tracker) Add(r *Reading) Health {
 					ts.Local = m.sa.Dst
 				}
 			}
-			ts.SAs = append(ts.SAs, saHealth(m.sa, d))
+			sh := saHealth(m.sa, d)
+			if m.sa.Mark != nil {
+				marks = append(marks, *m.sa.Mark)
+				sh.SA.Mark = &marks[len(marks)-1]
+			}
+			sah = append(sah, sh)
 		}
+		ts.SAs = sah[first:len(sah):len(sah)]
 		switch {
-		case r.Policies != nil && !ix.hasOutPolicy(id):
+		case r.Policies != nil && !tt.hasOut:
 			ts.State = TunnelNoPolicy
 		case !has[SADirIn] || !has[SADirOut]:
 			ts.State = TunnelNoSA
@@ -204,27 +315,23 @@ func (t *Tracker) Add(r *Reading) Health {
 		}
 		tt.prevPackets[SADirIn], tt.prevPackets[SADirOut] = ts.In.Packets, ts.Out.Packets
 		tt.started = true
+		tt.members = tt.members[:0]
 		h.Tunnels = append(h.Tunnels, ts)
 	}
-	// A tunnel that is gone (no interface, policy or SA of it left) is
-	// forgotten; if it comes back its totals start again.
-	for id := range t.tunnels {
-		if !live[id] {
-			delete(t.tunnels, id)
-		}
-	}
-	for k, rs := range t.retired {
-		if r.Time.Sub(rs.at) > time.Hour {
-			delete(t.retired, k)
+	h.sas, h.marks = sah, marks
+	if len(t.retired) > 0 {
+		for k, rs := range t.retired {
+			if r.Time.Sub(rs.at) > time.Hour {
+				delete(t.retired, k)
+			}
 		}
 	}
 	t.prev = r.Time
-	return h
 }
 
 // applyEvents takes the final counters of deleted and expired SAs, and
 // notes soft expires.
-func (t *Tracker) applyEvents(r *Reading, ix *tunnelIndex) {
+func (t *Tracker) applyEvents(r *Reading) {
 	for i := range r.Events {
 		ev := &r.Events[i]
 		k := keyOf(&ev.SA)
@@ -248,32 +355,48 @@ func (t *Tracker) applyEvents(r *Reading, ix *tunnelIndex) {
 		}
 		if rs, ok := t.retired[k]; ok {
 			// Already retired from the dump: add what it carried since.
-			tt := t.tunnel(rs.tunnel)
-			tt.retired[rs.dir].Bytes += u.Bytes - min(u.Bytes, rs.bytes)
-			tt.retired[rs.dir].Packets += u.Packets - min(u.Packets, rs.packets)
+			rt := &rs.tt.retired[rs.dir]
+			rt.Bytes += u.Bytes - min(u.Bytes, rs.bytes)
+			rt.Packets += u.Packets - min(u.Packets, rs.packets)
 			rs.bytes, rs.packets = max(rs.bytes, u.Bytes), max(rs.packets, u.Packets)
 			t.retired[k] = rs
 			continue
 		}
 		// Added and deleted between two readings: never in a dump.
-		id, dir := ix.classify(&ev.SA, SADirUnknown, 0, 0)
+		id, dir := t.ix.classify(&ev.SA, SADirUnknown, 0, 0)
 		if dir != SADirIn && dir != SADirOut {
 			continue
 		}
 		tt := t.tunnel(id)
 		tt.retired[dir].Bytes += u.Bytes
 		tt.retired[dir].Packets += u.Packets
-		t.retired[k] = retiredSA{tunnel: id, dir: dir, bytes: u.Bytes, packets: u.Packets, at: r.Time}
+		t.retired[k] = retiredSA{tt: tt, dir: dir, bytes: u.Bytes, packets: u.Packets, at: r.Time}
 	}
 }
 
+// tunnel returns the tunnel's track, made if it is new.
 func (t *Tracker) tunnel(id TunnelID) *tunnelTrack {
 	tt := t.tunnels[id]
 	if tt == nil {
-		tt = &tunnelTrack{}
+		tt = &tunnelTrack{id: id}
+		t.place(tt)
 		t.tunnels[id] = tt
 	}
 	return tt
+}
+
+// place sets what the index says of a tunnel.
+func (t *Tracker) place(tt *tunnelTrack) {
+	tt.hasOut = t.ix.hasOutPolicy(tt.id)
+	tt.local = t.ix.localByVTI[tt.id.Interface]
+	tt.rank = -1
+	if tt.id.Interface != "" {
+		if r, ok := t.ix.order[tt.id.Interface]; ok {
+			tt.rank = r
+		} else {
+			tt.rank = math.MaxInt
+		}
+	}
 }
 
 // retire moves an SA's counters into its tunnel's retired totals.
@@ -282,19 +405,18 @@ func (t *Tracker) retire(k saKey, tr *saTrack, now time.Time) {
 	if tr.dir != SADirIn && tr.dir != SADirOut {
 		return
 	}
-	tt := t.tunnel(tr.tunnel)
-	rt := &tt.retired[tr.dir]
+	rt := &tr.tt.retired[tr.dir]
 	rt.Bytes += tr.bytes
 	rt.Packets += tr.packets
 	if tr.last.After(rt.Last) {
 		rt.Last = tr.last
 	}
-	t.retired[k] = retiredSA{tunnel: tr.tunnel, dir: tr.dir, bytes: tr.bytes, packets: tr.packets, at: now}
+	t.retired[k] = retiredSA{tt: tr.tt, dir: tr.dir, bytes: tr.bytes, packets: tr.packets, at: now}
 }
 
 // observe updates an SA's track from the dump.
 func (t *Tracker) observe(tr *saTrack, sa *SA, now time.Time) {
-	tr.seen = true
+	tr.seen = t.gen
 	if tr.observed && now.After(t.prev) {
 		dt := now.Sub(t.prev).Seconds()
 		if sa.HasReplay && !tr.oseqAt.IsZero() && sa.OSeq >= tr.oseq {
@@ -320,7 +442,8 @@ func (t *Tracker) observe(tr *saTrack, sa *SA, now time.Time) {
 // saHealth is an SA's distance to its limits.
 func saHealth(sa *SA, dir SADir) SAHealth {
 	lt, u := &sa.Lifetime, &sa.Usage
-	h := SAHealth{SA: sa.Ref(), Dir: dir, Added: u.Added, ESN: sa.ESN,
+	// The mark is left to the caller, which stores it apart from the reading.
+	h := SAHealth{SA: SARef{SPI: sa.SPI, Proto: sa.Proto, Src: sa.Src, Dst: sa.Dst, ReqID: sa.ReqID, IfID: sa.IfID}, Dir: dir, Added: u.Added, ESN: sa.ESN,
 		SoftExpiry: expiry(u, lt.SoftAdd, lt.SoftUse), HardExpiry: expiry(u, lt.HardAdd, lt.HardUse),
 		SoftBytesLeft: left(lt.SoftBytes, u.Bytes), HardBytesLeft: left(lt.HardBytes, u.Bytes),
 		SoftPacketsLeft: left(lt.SoftPackets, u.Packets), HardPacketsLeft: left(lt.HardPackets, u.Packets),
@@ -368,7 +491,8 @@ func (t *Tracker) saRisks(out []Risk, id TunnelID, sa *SA, tr *saTrack, newer bo
 	lt, u := &sa.Lifetime, &sa.Usage
 	hard := expiry(u, lt.HardAdd, lt.HardUse)
 	soft := expiry(u, lt.SoftAdd, lt.SoftUse)
-	ref := sa.Ref()
+	// Built only for a risk: most SAs have none, and the copy escapes.
+	refOf := func() *SARef { r := sa.Ref(); return &r }
 
 	// Soft limit passed, no replacement.
 	if !newer {
@@ -384,7 +508,8 @@ func (t *Tracker) saRisks(out []Risk, id TunnelID, sa *SA, tr *saTrack, newer bo
 			why = fmt.Sprintf("it carried %d packets, soft limit %d", u.Packets, lt.SoftPackets)
 		}
 		if why != "" {
-			out = append(out, newRisk("sa-soft-expired-no-rekey", id, &ref, tr.dir, hard,
+			ref := refOf()
+			out = append(out, newRisk("sa-soft-expired-no-rekey", id, ref, tr.dir, hard,
 				fmt.Sprintf("%s SA %s is past its soft limit (%s) and %s has no newer %s SA.%s",
 					tr.dir, ref, why, id, tr.dir, hardWords(hard))))
 		}
@@ -411,7 +536,8 @@ func (t *Tracker) saRisks(out []Risk, id TunnelID, sa *SA, tr *saTrack, newer bo
 		tight = fmt.Sprintf("%d packets between its soft and hard packet limits, %.1f s at the current %.0f packets/s", lt.HardPackets-lt.SoftPackets, float64(lt.HardPackets-lt.SoftPackets)/tr.packetRate, tr.packetRate)
 	}
 	if tight != "" {
-		out = append(out, newRisk("sa-lifetime-margin", id, &ref, tr.dir, hard,
+		ref := refOf()
+		out = append(out, newRisk("sa-lifetime-margin", id, ref, tr.dir, hard,
 			fmt.Sprintf("%s SA %s of %s has %s: the key manager may not replace it in time.", tr.dir, ref, id, tight)))
 	}
 
@@ -441,7 +567,8 @@ func (t *Tracker) saRisks(out []Risk, id TunnelID, sa *SA, tr *saTrack, newer bo
 			if sa.ESN {
 				bits = "64-bit (ESN)"
 			}
-			out = append(out, newRisk("sa-seq-exhaustion", id, &ref, tr.dir, at,
+			ref := refOf()
+			out = append(out, newRisk("sa-seq-exhaustion", id, ref, tr.dir, at,
 				fmt.Sprintf("Outbound SA %s of %s has %d %s sequence numbers left and sends %.0f packets/s: it runs out at %s, before it is due to be rekeyed.",
 					ref, id, head, bits, tr.seqRate, at.UTC().Format(time.RFC3339))))
 		}

@@ -1,9 +1,9 @@
 package explain
 
 import (
-	"cmp"
+	"encoding/binary"
+	"math"
 	"net/netip"
-	"slices"
 )
 
 // tunnelIndex says which tunnel an SA or policy of one reading belongs to:
@@ -17,34 +17,57 @@ import (
 // costs a few lookups, however many tunnels the namespace has.
 type tunnelIndex struct {
 	vtis        []vtiDef
-	vtiByRemote map[netip.Addr][]int // VTIs by remote address
-	vtiByLocal  map[netip.Addr][]int // VTIs with no remote ("any"), by local address
-	xfrm        map[uint32]string    // xfrm interfaces by if_id
+	vtiByRemote map[netip.Addr]int // first VTI with this remote address (vtiDef.nextSame chains the rest)
+	vtiByLocal  map[netip.Addr]int // first VTI with no remote ("any"), by local address
+	xfrm        map[uint32]string  // xfrm interfaces by if_id
 	// Addresses the outbound policies' templates send to (peers) and
 	// from (locals); a VTI's local address is local too.
 	peers, locals map[netip.Addr]bool
-	// Tunnels that have an outbound policy, and the policy-based ones the
-	// policies define (their SAs may be missing).
-	outPolicy    map[TunnelID]bool
-	fromPolicy   []TunnelID
-	anyReqID     map[netip.Addr]bool
-	order        map[string]int // interface order in the reading
-	localByVTI   map[string]netip.Addr
-	havePolicies bool
+	// Tunnels that have an outbound policy.
+	outPolicy  map[TunnelID]bool
+	anyReqID   map[netip.Addr]bool // peers of policies whose template takes any reqid
+	order      map[string]int      // interface order in the reading
+	localByVTI map[string]netip.Addr
+	// defined lists the tunnels the links and policies define, whether
+	// or not they have SAs: VTIs, xfrm interfaces (per peer of their
+	// policies, or once with no peer), policy-based tunnels.
+	defined []TunnelID
 }
 
 type vtiDef struct {
 	id            TunnelID
 	local, remote netip.Addr
 	ikey, okey    uint32
+	nextSame      int // the next VTI in the same vtiByRemote or vtiByLocal chain, -1 at the end
 }
 
-func newTunnelIndex(r *Reading) *tunnelIndex {
-	ix := &tunnelIndex{
-		vtiByRemote: map[netip.Addr][]int{}, vtiByLocal: map[netip.Addr][]int{}, xfrm: map[uint32]string{},
-		peers: map[netip.Addr]bool{}, locals: map[netip.Addr]bool{}, outPolicy: map[TunnelID]bool{},
-		anyReqID: map[netip.Addr]bool{}, order: map[string]int{}, localByVTI: map[string]netip.Addr{},
-		havePolicies: r.Policies != nil,
+// build indexes r's links and policies, reusing ix's storage.
+func (ix *tunnelIndex) build(r *Reading) {
+	if ix.vtiByRemote == nil {
+		ix.vtiByRemote, ix.vtiByLocal, ix.xfrm = map[netip.Addr]int{}, map[netip.Addr]int{}, map[uint32]string{}
+		ix.peers, ix.locals, ix.outPolicy = map[netip.Addr]bool{}, map[netip.Addr]bool{}, map[TunnelID]bool{}
+		ix.anyReqID, ix.order, ix.localByVTI = map[netip.Addr]bool{}, map[string]int{}, map[string]netip.Addr{}
+	}
+	clear(ix.vtiByRemote)
+	clear(ix.vtiByLocal)
+	clear(ix.xfrm)
+	clear(ix.peers)
+	clear(ix.locals)
+	clear(ix.outPolicy)
+	clear(ix.anyReqID)
+	clear(ix.order)
+	clear(ix.localByVTI)
+	ix.vtis, ix.defined = ix.vtis[:0], ix.defined[:0]
+	chain := func(m map[netip.Addr]int, a netip.Addr, n int) {
+		if first, ok := m[a]; ok {
+			// Keep link order along the chain: append at its end.
+			for ix.vtis[first].nextSame >= 0 {
+				first = ix.vtis[first].nextSame
+			}
+			ix.vtis[first].nextSame = n
+		} else {
+			m[a] = n
+		}
 	}
 	for i := range r.Links {
 		l := &r.Links[i]
@@ -54,26 +77,34 @@ func newTunnelIndex(r *Reading) *tunnelIndex {
 		}
 		switch l.Kind {
 		case KindVTI, KindVTI6:
-			d := vtiDef{id: TunnelID{Interface: l.Name, Kind: l.Kind, Peer: t.Remote}, local: t.Local, remote: t.Remote, ikey: t.IKey, okey: t.OKey}
+			if _, dup := ix.order[l.Name]; dup {
+				continue // a name listed twice: the first is the tunnel
+			}
 			ix.order[l.Name] = i
-			ix.vtis = append(ix.vtis, d)
+			ix.vtis = append(ix.vtis, vtiDef{id: TunnelID{Interface: l.Name, Kind: l.Kind, Peer: t.Remote},
+				local: t.Local, remote: t.Remote, ikey: t.IKey, okey: t.OKey, nextSame: -1})
 			n := len(ix.vtis) - 1
 			if t.Remote.IsValid() && !t.Remote.IsUnspecified() {
-				ix.vtiByRemote[t.Remote] = append(ix.vtiByRemote[t.Remote], n)
+				chain(ix.vtiByRemote, t.Remote, n)
 			} else if t.Local.IsValid() {
-				ix.vtiByLocal[t.Local] = append(ix.vtiByLocal[t.Local], n)
+				chain(ix.vtiByLocal, t.Local, n)
 			}
 			if t.Local.IsValid() && !t.Local.IsUnspecified() {
 				ix.locals[t.Local] = true
 				ix.localByVTI[l.Name] = t.Local
 			}
+			ix.defined = append(ix.defined, ix.vtis[n].id)
 		case KindXfrm:
+			if _, dup := ix.order[l.Name]; dup {
+				continue
+			}
 			ix.order[l.Name] = i
 			if _, dup := ix.xfrm[t.IfID]; !dup {
 				ix.xfrm[t.IfID] = l.Name
 			}
 		}
 	}
+	withPolicy := map[string]bool{}
 	for i := range r.Policies {
 		p := &r.Policies[i]
 		if p.Dir != DirOut || p.Action != ActionAllow || len(p.Templates) == 0 {
@@ -94,12 +125,12 @@ func newTunnelIndex(r *Reading) *tunnelIndex {
 			ix.locals[tm.Src] = true
 		}
 		var id TunnelID
-		switch {
-		case p.IfID != 0 && ix.xfrm[p.IfID] != "":
+		if p.IfID != 0 && ix.xfrm[p.IfID] != "" {
 			id = TunnelID{Interface: ix.xfrm[p.IfID], Kind: KindXfrm, Peer: peer}
-		case ix.vtiFor(p.Mark, peer, tm.Src) >= 0:
-			id = ix.vtis[ix.vtiFor(p.Mark, peer, tm.Src)].id
-		default:
+			withPolicy[id.Interface] = true
+		} else if n := ix.vtiFor(p.Mark, peer, tm.Src); n >= 0 {
+			id = ix.vtis[n].id
+		} else {
 			id = TunnelID{Kind: KindPolicy, ReqID: tm.ReqID, Peer: peer}
 			if tm.ReqID == 0 {
 				ix.anyReqID[peer] = true
@@ -108,22 +139,93 @@ func newTunnelIndex(r *Reading) *tunnelIndex {
 		if !ix.outPolicy[id] {
 			ix.outPolicy[id] = true
 			if id.Kind == KindPolicy || id.Kind == KindXfrm {
-				ix.fromPolicy = append(ix.fromPolicy, id)
+				ix.defined = append(ix.defined, id)
 			}
 		}
 	}
-	return ix
+	for i := range r.Links {
+		l := &r.Links[i]
+		if l.Kind == KindXfrm && l.Tunnel != nil && !withPolicy[l.Name] && ix.order[l.Name] == i {
+			ix.defined = append(ix.defined, TunnelID{Interface: l.Name, Kind: KindXfrm})
+		}
+	}
+}
+
+// indexSum is a fingerprint of what build reads: the links' names, kinds
+// and tunnel parameters, and the policies. Readings with the same
+// fingerprint have the same tunnels.
+func indexSum(r *Reading) uint64 {
+	h := fnvSum{v: 14695981039346656037}
+	h.u64(uint64(len(r.Links)))
+	for i := range r.Links {
+		l := &r.Links[i]
+		t := l.Tunnel
+		if t == nil || (l.Kind != KindVTI && l.Kind != KindVTI6 && l.Kind != KindXfrm) {
+			continue
+		}
+		h.u64(uint64(i))
+		h.str(l.Name)
+		h.str(l.Kind)
+		h.addr(t.Local)
+		h.addr(t.Remote)
+		h.u64(uint64(t.IKey)<<32 | uint64(t.OKey))
+		h.u64(uint64(t.IfID))
+	}
+	if r.Policies == nil {
+		h.u64(math.MaxUint64)
+	}
+	h.u64(uint64(len(r.Policies)))
+	for i := range r.Policies {
+		p := &r.Policies[i]
+		h.u64(uint64(p.Dir)<<40 | uint64(p.Action)<<32 | uint64(p.IfID))
+		if p.Mark != nil {
+			h.u64(uint64(p.Mark.Value)<<32 | uint64(p.Mark.Mask))
+		}
+		h.u64(uint64(len(p.Templates)))
+		for j := range p.Templates {
+			tm := &p.Templates[j]
+			h.addr(tm.Src)
+			h.addr(tm.Dst)
+			h.u64(uint64(tm.ReqID))
+		}
+		h.addr(p.Selector.Dst.Addr())
+		h.u64(uint64(p.Selector.Dst.Bits() + 1))
+	}
+	return h.v
+}
+
+// fnvSum is FNV-1a over 64-bit words.
+type fnvSum struct{ v uint64 }
+
+func (h *fnvSum) u64(x uint64) {
+	h.v ^= x
+	h.v *= 1099511628211
+}
+
+func (h *fnvSum) addr(a netip.Addr) {
+	b := a.As16()
+	h.u64(binary.LittleEndian.Uint64(b[:8]))
+	h.u64(binary.LittleEndian.Uint64(b[8:]))
+	h.u64(uint64(a.BitLen()))
+}
+
+func (h *fnvSum) str(s string) {
+	h.u64(uint64(len(s)))
+	for i := 0; i < len(s); i++ {
+		h.v ^= uint64(s[i])
+		h.v *= 1099511628211
+	}
 }
 
 // vtiFor returns the VTI whose okey the mark matches and whose remote is
 // dst (or whose local is src, for a VTI with any remote); -1 if none.
 func (ix *tunnelIndex) vtiFor(m *Mark, dst, src netip.Addr) int {
-	for _, n := range ix.vtiByRemote[dst] {
+	for n := range ix.chain(ix.vtiByRemote, dst) {
 		if markMatches(m, ix.vtis[n].okey) {
 			return n
 		}
 	}
-	for _, n := range ix.vtiByLocal[src] {
+	for n := range ix.chain(ix.vtiByLocal, src) {
 		if markMatches(m, ix.vtis[n].okey) {
 			return n
 		}
@@ -131,27 +233,40 @@ func (ix *tunnelIndex) vtiFor(m *Mark, dst, src netip.Addr) int {
 	return -1
 }
 
+// chain yields the VTIs of m's chain for a.
+func (ix *tunnelIndex) chain(m map[netip.Addr]int, a netip.Addr) func(func(int) bool) {
+	return func(yield func(int) bool) {
+		n, ok := m[a]
+		for ok && n >= 0 {
+			if !yield(n) {
+				return
+			}
+			n = ix.vtis[n].nextSame
+		}
+	}
+}
+
 // classify returns the tunnel of an SA and the direction it serves there
 // (SADirUnknown when that cannot be told: then it counts in no direction).
 func (ix *tunnelIndex) classify(ref *SARef, dir SADir, oseq, seq uint64) (TunnelID, SADir) {
 	// A VTI: outbound SAs carry its okey as mark and go to its remote,
 	// inbound ones its ikey and come from it.
-	for _, n := range ix.vtiByRemote[ref.Dst] {
+	for n := range ix.chain(ix.vtiByRemote, ref.Dst) {
 		if v := &ix.vtis[n]; markMatches(ref.Mark, v.okey) && (dir == SADirUnknown || dir == SADirOut) {
 			return v.id, SADirOut
 		}
 	}
-	for _, n := range ix.vtiByRemote[ref.Src] {
+	for n := range ix.chain(ix.vtiByRemote, ref.Src) {
 		if v := &ix.vtis[n]; markMatches(ref.Mark, v.ikey) && (dir == SADirUnknown || dir == SADirIn) {
 			return v.id, SADirIn
 		}
 	}
-	for _, n := range ix.vtiByLocal[ref.Src] {
+	for n := range ix.chain(ix.vtiByLocal, ref.Src) {
 		if v := &ix.vtis[n]; markMatches(ref.Mark, v.okey) && dir != SADirIn {
-			return TunnelID{Interface: v.id.Interface, Kind: v.id.Kind, Peer: v.id.Peer}, SADirOut
+			return v.id, SADirOut
 		}
 	}
-	for _, n := range ix.vtiByLocal[ref.Dst] {
+	for n := range ix.chain(ix.vtiByLocal, ref.Dst) {
 		if v := &ix.vtis[n]; markMatches(ref.Mark, v.ikey) && dir != SADirOut {
 			return v.id, SADirIn
 		}
@@ -204,57 +319,4 @@ func (ix *tunnelIndex) hasOutPolicy(id TunnelID) bool {
 		return ix.outPolicy[TunnelID{Interface: id.Interface, Kind: KindXfrm, Peer: id.Peer}]
 	}
 	return false
-}
-
-// local is the tunnel's local address where the reading says it.
-func (ix *tunnelIndex) local(id TunnelID) netip.Addr {
-	return ix.localByVTI[id.Interface]
-}
-
-// tunnels lists the reading's tunnels: VTIs and xfrm interfaces in link
-// order (an xfrm interface once per peer, or once with no peer), then
-// policy-based ones by peer and reqid.
-func (ix *tunnelIndex) tunnels(bySA map[TunnelID][]member) []TunnelID {
-	seen := map[TunnelID]bool{}
-	var out []TunnelID
-	add := func(id TunnelID) {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	for _, v := range ix.vtis {
-		add(v.id)
-	}
-	for id := range bySA {
-		add(id)
-	}
-	for _, id := range ix.fromPolicy {
-		add(id)
-	}
-	withPeer := map[string]bool{}
-	for _, id := range out {
-		if id.Kind == KindXfrm {
-			withPeer[id.Interface] = true
-		}
-	}
-	for _, name := range ix.xfrm {
-		if !withPeer[name] {
-			add(TunnelID{Interface: name, Kind: KindXfrm})
-		}
-	}
-	slices.SortStableFunc(out, func(a, b TunnelID) int {
-		ai, aok := ix.order[a.Interface]
-		bi, bok := ix.order[b.Interface]
-		switch {
-		case a.Interface != "" && b.Interface == "":
-			return -1
-		case a.Interface == "" && b.Interface != "":
-			return 1
-		case aok && bok && ai != bi:
-			return cmp.Compare(ai, bi)
-		}
-		return cmp.Or(cmp.Compare(a.Interface, b.Interface), a.Peer.Compare(b.Peer), cmp.Compare(a.ReqID, b.ReqID))
-	})
-	return out
 }

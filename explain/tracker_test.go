@@ -59,7 +59,7 @@ func TestTrackerRekeyMonotonic(t *testing.T) {
 	}
 	var prev TunnelStatus
 	for i, r := range steps {
-		h := tr.Add(r)
+		h := add(&tr, r)
 		if len(h.Tunnels) != 1 {
 			t.Fatalf("step %d: %d tunnels, want 1: %+v", i, len(h.Tunnels), h.Tunnels)
 		}
@@ -86,7 +86,7 @@ func TestTrackerRisks(t *testing.T) {
 	out.Lifetime.SoftAdd, out.Lifetime.HardAdd = 3*time.Second, 60*time.Second
 	in := vtiSA(0x200, false, added, 0, 0)
 	in.Lifetime.SoftAdd, in.Lifetime.HardAdd = 50*time.Second, 55*time.Second
-	h := tr.Add(vtiReading(trT0, out, in))
+	h := add(&tr, vtiReading(trT0, out, in))
 	got := map[CauseID]int{}
 	for _, r := range h.Risks {
 		got[r.Cause]++
@@ -107,7 +107,7 @@ func TestTrackerRisks(t *testing.T) {
 
 	// A replacement installed: no more soft-expired risk.
 	repl := vtiSA(0x101, true, trT0, 0, 0)
-	h = tr.Add(vtiReading(trT0.Add(time.Second), out, in, repl))
+	h = add(&tr, vtiReading(trT0.Add(time.Second), out, in, repl))
 	for _, r := range h.Risks {
 		if r.Cause == "sa-soft-expired-no-rekey" {
 			t.Errorf("risk despite the replacement: %+v", r)
@@ -118,9 +118,9 @@ func TestTrackerRisks(t *testing.T) {
 	var tr2 Tracker
 	s1 := vtiSA(0x300, true, added, 0, 0)
 	s1.OSeq = math.MaxUint32 - 3e9
-	tr2.Add(vtiReading(trT0, s1, vtiSA(0x301, false, added, 0, 0)))
+	add(&tr2, vtiReading(trT0, s1, vtiSA(0x301, false, added, 0, 0)))
 	s1.OSeq += 1e9
-	h = tr2.Add(vtiReading(trT0.Add(1000*time.Second), s1, vtiSA(0x301, false, added, 0, 0)))
+	h = add(&tr2, vtiReading(trT0.Add(1000*time.Second), s1, vtiSA(0x301, false, added, 0, 0)))
 	var seq *Risk
 	for i := range h.Risks {
 		if h.Risks[i].Cause == "sa-seq-exhaustion" {
@@ -138,7 +138,7 @@ func TestTrackerOneWay(t *testing.T) {
 	added := trT0.Add(-time.Hour)
 	var risks []Risk
 	for i := range 4 {
-		h := tr.Add(vtiReading(trT0.Add(time.Duration(i)*time.Second),
+		h := add(&tr, vtiReading(trT0.Add(time.Duration(i)*time.Second),
 			vtiSA(0x100, true, added, uint64(i)*100, uint64(i)*10), vtiSA(0x200, false, added, 50, 5)))
 		risks = h.Risks
 		if i == 1 && len(h.Risks) != 0 {
@@ -164,7 +164,7 @@ func TestTrackerPolicyBased(t *testing.T) {
 		{Src: trLocal, Dst: netip.MustParseAddr("192.0.2.77"), SPI: 3, Proto: 50, ReqID: 9, OSeq: 4, HasReplay: true, Lifetime: noLimits()},
 		{Src: trLocal, Dst: trRemote, SPI: 0, Proto: 50, ReqID: 6, Larval: true},
 	}}
-	h := tr.Add(r)
+	h := add(&tr, r)
 	states := map[TunnelID]TunnelState{}
 	for _, ts := range h.Tunnels {
 		states[ts.ID] = ts.State
@@ -186,4 +186,10 @@ func TestTrackerPolicyBased(t *testing.T) {
 	if ts := h.Tunnels[1]; ts.ID.ReqID != 5 || ts.In.Bytes != 20 || ts.Out.Bytes != 10 {
 		t.Errorf("second tunnel %+v", ts)
 	}
+}
+
+func add(tr *Tracker, r *Reading) Health {
+	var h Health
+	tr.Add(&h, r)
+	return h
 }
