@@ -564,3 +564,10 @@ func (f *readingFailures) report(h *healthRun, what string, total int) {
 		h.implf(what, "%s (failed at %d of %d readings; the first shown)", f.first[k], f.n[k], total)
 	}
 }
+
+// trackOne adds a reading to the tracker and returns a Health of its own.
+func trackOne(tr *explain.Tracker, r *explain.Reading) explain.Health {
+	var h explain.Health
+	tr.Add(&h, r)
+	return h
+}

@@ -244,7 +244,7 @@ func TestVMHealthRekey(t *testing.T) {
 		rd, sas := h.quickRead(r.a)
 		readings = append(readings, rd)
 		dumps = append(dumps, sas)
-		healths = append(healths, tracker.Add(rd))
+		healths = append(healths, trackOne(&tracker, rd))
 	}
 	next := time.Now()
 	for i := 0; i < nReadings; i++ {
@@ -502,7 +502,7 @@ func TestVMHealthSoftLifetime(t *testing.T) {
 				}
 			}
 			readings = append(readings, rd)
-			healths = append(healths, tracker.Add(rd))
+			healths = append(healths, trackOne(&tracker, rd))
 			if softAt < 0 && slices.ContainsFunc(rd.Events, func(e explain.Event) bool {
 				return e.Type == explain.EventSoftExpire && e.SA.SPI == spiOldAB
 			}) {
@@ -569,7 +569,7 @@ func TestVMHealthSoftLifetime(t *testing.T) {
 		r.batch(r.a, r.deleteOutSA(), r.outSA("limit time-soft 5 limit time-hard 6"))
 		var tracker explain.Tracker
 		rd, sas := h.quickRead(r.a)
-		hl := tracker.Add(rd)
+		hl := trackOne(&tracker, rd)
 		sa := findSA(sas, spiOldAB)
 		if sa == nil {
 			t.Fatalf("KERNEL FACT: A's new outbound SA %#x not in the first reading", spiOldAB)
@@ -589,7 +589,7 @@ func TestVMHealthSoftLifetime(t *testing.T) {
 		hard := h.events.mustWait(12*time.Second, "hard expire", saExpire(true, spiOldAB))
 		time.Sleep(200 * time.Millisecond)
 		rd2, sas2 := h.quickRead(r.a)
-		hl2 := tracker.Add(rd2)
+		hl2 := trackOne(&tracker, rd2)
 		t.Logf("kernel %s: A's XFRM events:\n%s", rd.KernelRelease, h.events.describe(t0))
 		t.Logf("hard expire received %.3fs after the add second (hard limit 6 s)", hard.at.Sub(added).Seconds())
 		if soft, ok := h.events.wait(0, saExpire(false, spiOldAB)); ok {
