@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/netip"
 	"os"
@@ -238,5 +239,63 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := dst.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// watch follows the namespace's XFRM events: a policy added and the
+// ACQUIREs of packets into a policy without an SA print one line each in
+// text, and are in the report's "events" with --json, beside "health".
+func TestLiveWatchHealth(t *testing.T) {
+	for _, jsonOut := range []bool{false, true} {
+		ns := xfrmNamespace(t)
+		args := []string{"watch", "--netns", ns.Name, "--interval", "400ms", "--count", "2"}
+		if jsonOut {
+			args = append(args, "--json")
+		}
+		type result struct {
+			code     int
+			out, err string
+		}
+		done := make(chan result, 1)
+		go func() {
+			code, out, errOut := runApp(t, nil, args...)
+			done <- result{code, out, errOut}
+		}()
+		time.Sleep(150 * time.Millisecond) // the first reading is taken at once
+		ns.IP(t, "xfrm", "policy", "add", "dir", "in", "src", "10.0.1.0/24", "dst", "10.0.0.0/24")
+		_, _ = ns.Ping(t, netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.1.2"), 1, testns.PingOpts{Mark: 42})
+		r := <-done
+		if r.code != exitOK || (jsonOut && r.err != "") {
+			t.Fatalf("watch %v: exit %d, stderr %q", args, r.code, r.err)
+		}
+		t.Logf("watch %v:\n%s", args, r.out)
+		if !jsonOut {
+			for _, want := range []string{" policy-added policy dir in index ", " acquire esp spi 0x00000000 192.0.2.1 > 192.0.2.2\n"} {
+				if !strings.Contains(r.out, want) {
+					t.Errorf("text: no %q in\n%s", want, r.out)
+				}
+			}
+			continue
+		}
+		var types []string
+		for _, l := range strings.Split(strings.TrimSpace(r.out), "\n") {
+			var line struct {
+				Events []struct {
+					Type string `json:"type"`
+				} `json:"events"`
+				Health *struct {
+					Time time.Time `json:"time"`
+				} `json:"health"`
+			}
+			if err := json.Unmarshal([]byte(l), &line); err != nil || line.Health == nil || line.Health.Time.IsZero() {
+				t.Errorf("line %v, health %v: %s", err, line.Health, l)
+			}
+			for _, e := range line.Events {
+				types = append(types, e.Type)
+			}
+		}
+		if strings.Join(types, " ") != "policy-added acquire" {
+			t.Errorf("--json: events %q, want policy-added acquire", types)
+		}
 	}
 }

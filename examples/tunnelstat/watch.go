@@ -5,15 +5,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
+	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
+	"github.com/tunnelstat/tunnelstat/internal/safetext"
 )
 
 const watchAbout = `Reads the namespace every interval and explains what moved in between,
-until interrupted (Ctrl-C) or --count intervals have passed. Intervals in
-which nothing moved print nothing, unless --json: then every interval
-prints one report, one JSON document per line.
+until interrupted (Ctrl-C) or --count intervals have passed. It also
+follows the tunnels' health: the interval's XFRM events (SAs added,
+expired, deleted, acquires, policy changes), one line each, and the
+failures ahead (an SA about to expire with no time to rekey, a tunnel
+with no SA), one "risk" line each, every interval while they last.
+Intervals in which nothing moved, with no event and no risk, print
+nothing, unless --json: then every interval prints one report, one JSON
+document per line, its events in "events" and the tunnels' health in one
+more member, "health".
 
 --netns NAME follows the name: deleted, nothing is read until a namespace
 of that name exists again; deleted and added again, the new namespace is
@@ -43,14 +53,14 @@ func (a *app) watch(ctx context.Context, args []string) error {
 		return err
 	}
 	// The monitor reads the namespace in full once, then polls its
-	// counters every interval and reads it in full again only when
-	// something moved.
-	m, err := monitor.New(&monitor.Config{Interval: *interval, Open: a.open}, ns)
+	// counters and SAs every interval (and its policies when its events
+	// say they changed) and reads it in full again only when something
+	// moved.
+	m, err := monitor.New(&monitor.Config{Interval: *interval, Open: a.open, Health: &explain.HealthConfig{}}, ns)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	enc := json.NewEncoder(a.stdout)
 	intervals, baselines, gone := 0, 0, false
 	err = m.Run(ctx, func(u monitor.Update) error {
 		switch {
@@ -77,17 +87,33 @@ func (a *app) watch(ctx context.Context, args []string) error {
 			a.warnUnread(u.Unread)
 			if !*jsonOut {
 				fmt.Fprintf(a.stderr, "tunnelstat: watching %s (%d tunnels) every %v; Ctrl-C stops\n", nsWords(*netns), len(u.Snapshot.Tunnels()), *interval)
+				if u.Health != nil && len(u.Health.Risks) > 0 {
+					fmt.Fprintf(a.stdout, "== %s\n", u.Time.Local().Format(time.TimeOnly))
+					return writeRisks(a.stdout, u.Health.Risks)
+				}
 			}
 			return nil
 		}
 		rep := u.Report
+		var risks []explain.Risk
+		if u.Health != nil {
+			risks = u.Health.Risks
+		}
 		if *jsonOut {
-			if err := enc.Encode(rep); err != nil {
+			if err := writeWatchJSON(a.stdout, rep, u.Health); err != nil {
 				return err
 			}
-		} else if len(rep.Findings) > 0 || len(rep.Notes) > 0 {
+		} else if len(rep.Findings) > 0 || len(rep.Notes) > 0 || len(rep.Events) > 0 || len(risks) > 0 {
 			fmt.Fprintf(a.stdout, "== %s – %s\n", rep.Since.Local().Format(time.TimeOnly), rep.Until.Local().Format(time.TimeOnly))
-			if err := rep.Format(a.stdout); err != nil {
+			if len(rep.Findings) > 0 || len(rep.Notes) > 0 {
+				if err := rep.Format(a.stdout); err != nil {
+					return err
+				}
+			}
+			if err := writeEvents(a.stdout, rep.Events); err != nil {
+				return err
+			}
+			if err := writeRisks(a.stdout, risks); err != nil {
 				return err
 			}
 		}
@@ -99,5 +125,84 @@ func (a *app) watch(ctx context.Context, args []string) error {
 	if ctx.Err() != nil {
 		return nil // interrupted
 	}
+	return err
+}
+
+// writeWatchJSON writes one interval as one line: the report's JSON
+// object, with the tunnels' health as one more member, "health", when
+// there is one. Each line stays a report, as before watch followed
+// health: a reader of reports reads it unchanged.
+func writeWatchJSON(w io.Writer, rep explain.Report, h *explain.Health) error {
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	if h != nil {
+		hb, err := json.Marshal(h)
+		if err != nil {
+			return err
+		}
+		b = b[:len(b)-1] // the report's closing brace
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, `"health":`...)
+		b = append(b, hb...)
+		b = append(b, '}')
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// writeEvents writes one line per XFRM event: when it came, its type and
+// the SA it names ("16:03:12 sa-hard-expire esp spi 0x00001001 10.0.0.1 >
+// 10.0.0.2"), or the policy of a policy event.
+func writeEvents(w io.Writer, evs []explain.Event) error {
+	var b strings.Builder
+	for _, e := range evs {
+		b.WriteString(e.Time.Local().Format(time.TimeOnly))
+		b.WriteByte(' ')
+		b.WriteString(e.Type.String())
+		if e.SA != (explain.SARef{}) {
+			b.WriteByte(' ')
+			b.WriteString(e.SA.String())
+		} else if e.Policy != nil {
+			fmt.Fprintf(&b, " policy dir %s", e.Policy.Dir)
+			if e.Policy.Index != 0 {
+				fmt.Fprintf(&b, " index %d", e.Policy.Index)
+			}
+		}
+		if e.Hard {
+			b.WriteString(" hard")
+		}
+		if e.Addr.IsValid() {
+			b.WriteString(" now from ")
+			b.WriteString(e.Addr.String())
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeRisks writes one line per failure ahead: its cause, the tunnel,
+// when packets will start to drop (if known) and why.
+func writeRisks(w io.Writer, risks []explain.Risk) error {
+	var b strings.Builder
+	for _, r := range risks {
+		id := r.Tunnel
+		id.Interface = safetext.Name(id.Interface)
+		fmt.Fprintf(&b, "risk %s %s", safetext.Text(string(r.Cause)), id)
+		if r.SA != nil {
+			fmt.Fprintf(&b, " (%s)", r.SA)
+		}
+		if !r.At.IsZero() {
+			fmt.Fprintf(&b, " at %s", r.At.Local().Format(time.DateTime))
+		}
+		b.WriteString(": ")
+		b.WriteString(safetext.Text(r.Explanation))
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
 	return err
 }

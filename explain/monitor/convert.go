@@ -4,9 +4,13 @@ package monitor
 // input is in this file.
 
 import (
+	"math"
+	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/internal/xfrm"
 	"github.com/tunnelstat/tunnelstat/procnet"
 	"github.com/tunnelstat/tunnelstat/vtistat"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
@@ -85,18 +89,79 @@ func ExplainTunnel(t *vtistat.Tunnel) explain.Tunnel {
 }
 
 // ExplainSAs returns what explain reads of sas; nil for nil (not read), an
-// empty slice for an empty one (read, none).
+// empty slice for an empty one (read, none). Every field of explain.SA is
+// filled: identity, reqid, direction, lifetime limits and usage, sequence
+// numbers and the SA's own error counters.
 func ExplainSAs(sas []xfrmstat.SA) []explain.SA {
 	if sas == nil {
 		return nil
 	}
-	out := make([]explain.SA, len(sas))
+	return appendSAs(make([]explain.SA, 0, len(sas)), sas)
+}
+
+// appendSAs appends explain's view of sas to dst, as AppendLinkReadings
+// does for links: the marks that dst's spare capacity already points to
+// are overwritten, not allocated again, so a poll loop that alternates two
+// slices converts its SAs without allocating once they have grown.
+func appendSAs(dst []explain.SA, sas []xfrmstat.SA) []explain.SA {
+	n := len(dst)
+	dst = slices.Grow(dst, len(sas))[:n+len(sas)]
 	for i := range sas {
-		sa := &sas[i]
-		out[i] = explain.SA{Src: sa.Src, Dst: sa.Dst, SPI: sa.SPI, Proto: sa.Proto,
-			Mode: explain.Mode(sa.Mode), Mark: explainMark(sa.Mark), IfID: sa.IfID}
+		saInto(&dst[n+i], &sas[i])
 	}
-	return out
+	return dst
+}
+
+// saInto writes explain's view of sa into d, reusing the mark d points to.
+func saInto(d *explain.SA, sa *xfrmstat.SA) {
+	mark := markInto(d.Mark, sa.Mark)
+	lc, cur := &sa.LifetimeConfig, &sa.LifetimeCurrent
+	*d = explain.SA{
+		Src: sa.Src, Dst: sa.Dst, SPI: sa.SPI, Proto: sa.Proto, Mode: explain.Mode(sa.Mode), Mark: mark, IfID: sa.IfID,
+		ReqID: sa.ReqID,
+		Dir:   explainSADir(sa.SADir),
+		Lifetime: explain.Lifetime{
+			SoftBytes: lc.SoftByteLimit, HardBytes: lc.HardByteLimit,
+			SoftPackets: lc.SoftPacketLimit, HardPackets: lc.HardPacketLimit,
+			SoftAdd: seconds(lc.SoftAddExpiresSeconds), HardAdd: seconds(lc.HardAddExpiresSeconds),
+			SoftUse: seconds(lc.SoftUseExpiresSeconds), HardUse: seconds(lc.HardUseExpiresSeconds),
+		},
+		Usage:  explainUsage(cur),
+		Errors: explain.SAErrors{ReplayWindow: sa.Stats.ReplayWindow, Replay: sa.Stats.Replay, IntegrityFailed: sa.Stats.IntegrityFailed},
+	}
+	if r := sa.Replay; r != nil {
+		d.HasReplay, d.ESN = true, r.ESN
+		d.OSeq, d.Seq = uint64(r.OSeq), uint64(r.Seq)
+		if r.ESN {
+			d.OSeq |= uint64(r.OSeqHi) << 32
+			d.Seq |= uint64(r.SeqHi) << 32
+		}
+	} else {
+		d.ESN = sa.Flags&xfrm.StateESN != 0
+	}
+}
+
+// seconds converts a lifetime limit in seconds, saturating at the longest
+// time.Duration (some 292 years) rather than wrapping.
+func seconds(s uint64) time.Duration {
+	if s > uint64(math.MaxInt64/int64(time.Second)) {
+		return math.MaxInt64
+	}
+	return time.Duration(s) * time.Second
+}
+
+func explainSADir(d uint8) explain.SADir {
+	switch d {
+	case xfrmstat.SADirIn:
+		return explain.SADirIn
+	case xfrmstat.SADirOut:
+		return explain.SADirOut
+	}
+	return explain.SADirUnknown
+}
+
+func explainUsage(c *xfrmstat.LifetimeCurrent) explain.Usage {
+	return explain.Usage{Bytes: c.Bytes, Packets: c.Packets, Added: c.AddTime, Used: c.UseTime}
 }
 
 // ExplainPolicies returns what explain reads of policies; nil for nil (not
@@ -119,12 +184,137 @@ func ExplainPolicies(policies []xfrmstat.Policy) []explain.Policy {
 			tmpls := make([]explain.Template, len(p.Templates))
 			for j := range p.Templates {
 				t := &p.Templates[j]
-				tmpls[j] = explain.Template{Src: t.Src, Dst: t.Dst, Proto: t.Proto, Mode: explain.Mode(t.Mode), Optional: t.Optional}
+				tmpls[j] = explain.Template{Src: t.Src, Dst: t.Dst, Proto: t.Proto, Mode: explain.Mode(t.Mode), Optional: t.Optional,
+					ReqID: t.ReqID}
 			}
 			out[i].Templates = tmpls
 		}
 	}
 	return out
+}
+
+// ExplainEvent returns explain's view of an XFRM event received at
+// received, and false for the events explain has no type for (AEvent,
+// Report, UnknownEvent). The SA an event names is identified as in
+// explain.SA.Ref: an SA event's, an expire's or a deletion's SA, with its
+// final counters (Usage) for a deletion or an expire; an acquire's the SA
+// wanted (SPI 0), with the reqid of the policy template it is for and the
+// policy's mark and if_id, as the kernel gives the larval SA; a mapping's
+// the inbound SA (its destination, SPI and protocol, and its source as it
+// was), Addr the peer's new address and port; a migrate's the first SA it
+// moved, at its new endpoints. A policy event, a policy expire, an acquire
+// and a migrate name their policy (a migrate's without an index). Flushes
+// and lost events name nothing.
+func ExplainEvent(ev xfrmstat.Event, received time.Time) (explain.Event, bool) {
+	out := explain.Event{Time: received}
+	switch e := ev.(type) {
+	case *xfrmstat.EventsLost:
+		out.Type = explain.EventsLost
+	case *xfrmstat.SAExpire:
+		out.Type = explain.EventSoftExpire
+		if e.Hard {
+			out.Type = explain.EventHardExpire
+		}
+		out.SA, out.Usage = saRef(&e.SA), usageOf(&e.SA)
+	case *xfrmstat.SAEvent:
+		switch e.Op {
+		case xfrmstat.OpNew:
+			out.Type = explain.EventSAAdded
+		case xfrmstat.OpUpdate:
+			out.Type = explain.EventSAUpdated
+		case xfrmstat.OpDelete:
+			out.Type, out.Usage = explain.EventSADeleted, usageOf(&e.SA)
+		default:
+			return explain.Event{}, false
+		}
+		out.SA = saRef(&e.SA)
+	case *xfrmstat.SAFlush:
+		out.Type = explain.EventSAFlush
+	case *xfrmstat.PolicyEvent:
+		switch e.Op {
+		case xfrmstat.OpNew:
+			out.Type = explain.EventPolicyAdded
+		case xfrmstat.OpUpdate:
+			out.Type = explain.EventPolicyUpdated
+		case xfrmstat.OpDelete:
+			out.Type = explain.EventPolicyDeleted
+		default:
+			return explain.Event{}, false
+		}
+		out.Policy = policyRef(&e.Policy)
+	case *xfrmstat.PolicyExpire:
+		out.Type, out.Hard, out.Policy = explain.EventPolicyExpire, e.Hard, policyRef(&e.Policy)
+	case *xfrmstat.PolicyFlush:
+		out.Type = explain.EventPolicyFlush
+	case *xfrmstat.Acquire:
+		out.Type = explain.EventAcquire
+		out.SA = explain.SARef{SPI: e.SPI, Proto: e.Proto, Src: e.Src, Dst: e.Dst, ReqID: acquireReqID(e),
+			Mark: explainMark(e.Policy.Mark), IfID: e.Policy.IfID}
+		out.Policy = policyRef(&e.Policy)
+	case *xfrmstat.Mapping:
+		out.Type = explain.EventMapping
+		out.SA = explain.SARef{SPI: e.SPI, Proto: e.Proto, Src: e.OldSrc, Dst: e.Dst, ReqID: e.ReqID}
+		out.Addr = netip.AddrPortFrom(e.NewSrc, e.NewSPort)
+	case *xfrmstat.Migrate:
+		out.Type = explain.EventMigrate
+		if len(e.Entries) > 0 {
+			m := &e.Entries[0]
+			out.SA = explain.SARef{Proto: m.Proto, Src: m.NewSrc, Dst: m.NewDst, ReqID: m.ReqID}
+		}
+		out.Policy = &explain.PolicyRef{Dir: explain.Dir(e.Dir)}
+	default: // *AEvent, *Report, *UnknownEvent, and types to come
+		return explain.Event{}, false
+	}
+	return out, true
+}
+
+// acquireReqID is the reqid of the template of the acquire's policy that
+// the larval SA was made from: the first with the acquire's protocol and
+// destination (a transport-mode template has none: any), else the first
+// with its protocol; 0 if none.
+func acquireReqID(e *xfrmstat.Acquire) uint32 {
+	var first *xfrmstat.Template
+	for i := range e.Policy.Templates {
+		t := &e.Policy.Templates[i]
+		if t.Proto != e.Proto {
+			continue
+		}
+		if t.Dst == e.Dst || !t.Dst.IsValid() || t.Dst.IsUnspecified() {
+			return t.ReqID
+		}
+		if first == nil {
+			first = t
+		}
+	}
+	if first != nil {
+		return first.ReqID
+	}
+	return 0
+}
+
+func saRef(sa *xfrmstat.SA) explain.SARef {
+	return explain.SARef{SPI: sa.SPI, Proto: sa.Proto, Src: sa.Src, Dst: sa.Dst, ReqID: sa.ReqID, Mark: explainMark(sa.Mark), IfID: sa.IfID}
+}
+
+func usageOf(sa *xfrmstat.SA) *explain.Usage {
+	u := explainUsage(&sa.LifetimeCurrent)
+	return &u
+}
+
+func policyRef(p *xfrmstat.Policy) *explain.PolicyRef {
+	return &explain.PolicyRef{Index: p.Index, Dir: explain.Dir(p.Dir)}
+}
+
+// markInto returns explain's view of m, stored in reuse when it is not nil.
+func markInto(reuse *explain.Mark, m *xfrmstat.Mark) *explain.Mark {
+	if m == nil {
+		return nil
+	}
+	if reuse == nil {
+		reuse = new(explain.Mark)
+	}
+	*reuse = explain.Mark{Value: m.Value, Mask: m.Mask}
+	return reuse
 }
 
 func explainMark(m *xfrmstat.Mark) *explain.Mark {

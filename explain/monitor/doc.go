@@ -50,8 +50,14 @@
 // read yields an Update with Err and is tried again the next interval,
 // without holding up the others; its events are explained once it reads
 // again. A name deleted and added again starts from a new baseline. Run ends when its context is done or the function returns an
-// error (ErrStop to end quietly), with every goroutine it started ended;
-// Close then closes the sockets.
+// error (ErrStop to end quietly), with every goroutine it started ended
+// (but, with Config.Health, the one per live namespace that receives its
+// XFRM events); Close then closes the sockets and ends those.
+//
+// With Config.Health, each Update also carries the namespace's tunnels
+// and the failures ahead (Health, from an explain.Tracker per namespace),
+// and its Report the XFRM events received in the interval (Events,
+// counted by type in Total.XfrmEvents).
 //
 // # What an interval costs
 //
@@ -74,7 +80,32 @@
 //     checks with SPIs. That Snapshot is allocated afresh and handed over
 //     in Update.Snapshot.
 //
-// With Config.Open, every interval reads a whole Snapshot from the Source.
+// With Config.Health (tunnel health: an explain.Tracker per namespace),
+// a live namespace costs, on top of that:
+//
+//   - From when it is opened (before its baseline) until Close, or until
+//     the namespace is gone: one NETLINK_XFRM socket subscribed to its
+//     acquire, expire, SA, policy, mapping and migrate events, and one
+//     goroutine that receives them into a buffer of at most 65536 events
+//     per interval (past that, one events-lost stands for the rest). A
+//     namespace replaced under its name is subscribed to again.
+//   - Every interval: an SA dump and an SPD info request, into storage
+//     kept from interval to interval, as the links are: nothing is
+//     allocated per SA when no SA was added, only the two requests' few
+//     small allocations; and Tracker.Add on the interval's last reading.
+//   - The policy dump only in an interval after a policy event, an
+//     events-lost or a change of the SPD's policy counts (and every
+//     interval while the events cannot be subscribed to); otherwise the
+//     previous policies are reused.
+//   - The events themselves: each interval's are allocated for its
+//     Report.Events, which the caller keeps.
+//
+// A subscription refused (XFRM netlink needs CAP_NET_ADMIN) is an Unread
+// "events" in every Update; health goes on without events.
+//
+// With Config.Open, every interval reads a whole Snapshot from the Source
+// (with Config.Health, the Tracker reads its SAs and policies; there are
+// no events).
 package monitor
 
 // All conversions between the reading packages' types, the Snapshot and

@@ -180,6 +180,30 @@ func (r *Reader) Close() error {
 	return s.close()
 }
 
+// subscribe subscribes to the XFRM events of the namespace the Reader's
+// sockets are in now, through its XFRM client: the subscription outlives
+// the client, and keeps that namespace alive until it is closed. It does
+// not look for the namespace again (follow): a Reader whose namespace is
+// gone has nothing to subscribe to.
+func (r *Reader) subscribe(groups xfrmstat.Group) (*xfrmstat.Subscription, error) {
+	r.mu.Lock()
+	s, closed := r.s, r.closed
+	r.mu.Unlock()
+	switch {
+	case closed:
+		return nil, fmt.Errorf("monitor: subscribe to %s: %w", r.ns.describe(), os.ErrClosed)
+	case s == nil:
+		return nil, fmt.Errorf("monitor: subscribe to %s: not open", r.ns.describe())
+	case s.xfrm == nil:
+		return nil, fmt.Errorf("XFRM client for %s not opened: %w", r.ns.describe(), s.xfrmErr)
+	}
+	sub, err := s.xfrm.Subscribe(context.Background(), groups)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to the XFRM events of %s: %w", r.ns.describe(), err)
+	}
+	return sub, nil
+}
+
 // begin takes the Reader's turn and returns its sockets; when the
 // namespace is gone, it looks for it again (follow). A reading taken with
 // the sockets is the namespace's only if follow, once it is taken, finds

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
 // DefaultInterval is the time between readings when Config.Interval is 0.
@@ -41,9 +43,11 @@ type Config struct {
 	// namespace's XFRM events and reads its SAs every interval (its
 	// policies when events or the SPD size say they changed), and each
 	// Update carries Health. The interval's events are in
-	// Update.Report.Events and counted in Update.Total.XfrmEvents. nil:
-	// neither events nor health, and an interval in which nothing moved
-	// reads no SA.
+	// Update.Report.Events and counted in Update.Total.XfrmEvents; a
+	// subscription refused is an Unread "events". With Config.Open, the
+	// Tracker reads each Snapshot, and there are no events. nil: neither
+	// events nor health, and an interval in which nothing moved reads no
+	// SA.
 	Health *explain.HealthConfig
 }
 
@@ -91,7 +95,9 @@ type Update struct {
 	Snapshot *Snapshot
 	// Unread lists the parts of this interval's reading that could not be
 	// read: of a full reading every part (Snapshot.Unread), of a poll the
-	// XFRM MIB. Do not modify it.
+	// XFRM MIB (with Config.Health also the SAs, SPD info and policies);
+	// with Config.Health, "events" when the namespace's XFRM events could
+	// not be subscribed to. Do not modify it.
 	Unread []Unread
 	// Health is the namespace's tunnels and the failures ahead, when
 	// Config.Health is set and the interval was read; nil otherwise. It is
@@ -110,7 +116,13 @@ type Update struct {
 type Monitor struct {
 	interval time.Duration
 	open     func(ctx context.Context, ns NetNS) (Source, error)
+	health   *explain.HealthConfig // nil: no events, no health
 	watched  []*watched
+
+	// The XFRM groups subscribed to and the events kept per interval
+	// (eventGroups and maxEvents; tests change them).
+	groups    xfrmstat.Group
+	maxEvents int
 
 	mu      sync.Mutex
 	running bool
@@ -125,7 +137,11 @@ func New(cfg *Config, namespaces ...NetNS) (*Monitor, error) {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	m := &Monitor{interval: cfg.Interval, open: cfg.Open}
+	m := &Monitor{interval: cfg.Interval, open: cfg.Open, groups: eventGroups, maxEvents: maxEvents}
+	if cfg.Health != nil {
+		h := *cfg.Health
+		m.health = &h
+	}
 	switch {
 	case cfg.Interval < 0:
 		return nil, fmt.Errorf("monitor: negative interval %v", cfg.Interval)
@@ -141,7 +157,7 @@ func New(cfg *Config, namespaces ...NetNS) (*Monitor, error) {
 			return nil, fmt.Errorf("monitor: %s given twice", ns.describe())
 		}
 		seen[ns] = true
-		m.watched = append(m.watched, &watched{ns: ns, prevBuf: -1})
+		m.watched = append(m.watched, &watched{ns: ns, m: m, prevBuf: -1})
 	}
 	return m, nil
 }
@@ -158,9 +174,12 @@ func New(cfg *Config, namespaces ...NetNS) (*Monitor, error) {
 //
 // Run returns ctx.Err() when ctx is done, nil when fn returns ErrStop, and
 // fn's error as it is otherwise. Every goroutine it starts has ended when
-// it returns. Run may be called again after it returned: it carries on
-// from the previous readings and totals. It may not run twice at once,
-// and returns an error matching os.ErrClosed after Close.
+// it returns, but one: with Config.Health, each live namespace's XFRM
+// events are received from when it is opened until Close (or until the
+// namespace is gone), so that the events between two Runs are not lost.
+// Run may be called again after it returned: it carries on from the
+// previous readings and totals. It may not run twice at once, and returns
+// an error matching os.ErrClosed after Close.
 func (m *Monitor) Run(ctx context.Context, fn func(Update) error) error {
 	m.mu.Lock()
 	switch {
@@ -230,8 +249,10 @@ func (m *Monitor) Run(ctx context.Context, fn func(Update) error) error {
 	}
 }
 
-// Close closes every namespace's sockets (or Source). Call it once Run has
-// returned; Close during Run is an error. Close is idempotent.
+// Close closes every namespace's sockets (or Source) and event
+// subscription, and ends the goroutines that receive the events. Call it
+// once Run has returned; Close during Run is an error. Close is
+// idempotent.
 func (m *Monitor) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -253,6 +274,7 @@ func (m *Monitor) Close() error {
 // and from one Run to the next.
 type watched struct {
 	ns NetNS
+	m  *Monitor
 
 	// Live: the Reader and the poller's buffers.
 	r *Reader
@@ -265,6 +287,17 @@ type watched struct {
 	prev    *explain.Reading
 	prevBuf int
 	total   explain.Tally
+
+	// With Config.Health: the tracker (nil until the first reading), and,
+	// live, the events. q receives them (nil: not subscribed, and
+	// qUnread says why); pending are those taken from q and not yet in
+	// a reading (an interval that failed keeps them for the next), and
+	// pendingFlags what they mean.
+	tracker      *explain.Tracker
+	q            *eventQueue
+	qUnread      []Unread
+	pending      []explain.Event
+	pendingFlags eventFlags
 }
 
 // step reads the namespace once and explains it against the previous
@@ -290,7 +323,7 @@ func (w *watched) step(ctx context.Context, m *Monitor) Update {
 			u.Err = err
 			return u
 		}
-		w.r, w.p = r, &poller{r: r}
+		w.r, w.p = r, w.newPoller(r)
 	}
 	w.read(ctx, &u)
 	if errors.Is(u.Err, ErrNetNSReplaced) {
@@ -301,14 +334,25 @@ func (w *watched) step(ctx context.Context, m *Monitor) Update {
 		u = Update{NetNS: w.ns, Time: time.Now()}
 		w.read(ctx, &u)
 	}
-	if u.Err == nil && len(u.Report.Findings) > 0 {
+	if errors.Is(u.Err, ErrNetNSGone) {
+		// The Reader released the deleted namespace; so does the
+		// subscription. A namespace of that name, when there is one
+		// again, is subscribed to once its Reader says it was replaced.
+		w.unsubscribe()
+	}
+	if u.Err == nil && (len(u.Report.Findings) > 0 || len(u.Report.Events) > 0) {
 		// Copy on write: a Total once delivered never changes.
-		t := explain.Tally{Events: maps.Clone(w.total.Events), Candidates: maps.Clone(w.total.Candidates)}
+		t := explain.Tally{Events: maps.Clone(w.total.Events), Candidates: maps.Clone(w.total.Candidates),
+			XfrmEvents: maps.Clone(w.total.XfrmEvents)}
 		t.Add(u.Report)
 		w.total = t
 	}
 	u.Total = w.total
 	return u
+}
+
+func (w *watched) newPoller(r *Reader) *poller {
+	return &poller{r: r, health: w.m.health != nil}
 }
 
 func (w *watched) read(ctx context.Context, u *Update) {
@@ -320,13 +364,119 @@ func (w *watched) read(ctx context.Context, u *Update) {
 }
 
 // restart forgets the previous reading (and the poller's, which holds the
-// old namespace's links): the next reading is a baseline.
+// old namespace's links), the tracker's tunnels and the old namespace's
+// event subscription: the next reading is a baseline, and the namespace
+// is subscribed to again before it.
 func (w *watched) restart() {
 	w.prev, w.prevBuf = nil, -1
 	if w.p != nil {
 		w.p.close()
-		w.p = &poller{r: w.r}
+		w.p = w.newPoller(w.r)
 	}
+	w.tracker = nil
+	w.unsubscribe()
+}
+
+// subscribe subscribes to the live namespace's XFRM events. Events that
+// came before it were missed: when there is a previous reading to explain
+// them against, the next reading says so with an explain.EventsLost, and
+// reads the policies again.
+func (w *watched) subscribe() {
+	q, err := subscribeEvents(w.r, w.m.groups, w.m.maxEvents)
+	if err != nil {
+		w.qUnread = []Unread{unread("events", err)}
+		return
+	}
+	w.q, w.qUnread = q, nil
+	if w.prev != nil {
+		w.addPending(explain.Event{Time: time.Now(), Type: explain.EventsLost}, eventsLost)
+	}
+}
+
+// unsubscribe closes the subscription, if any, and forgets the events not
+// yet in a reading.
+func (w *watched) unsubscribe() error {
+	var err error
+	if w.q != nil {
+		err = w.q.close()
+		w.q = nil
+	}
+	w.qUnread, w.pending, w.pendingFlags = nil, nil, 0
+	return err
+}
+
+// addPending adds one event to those not yet in a reading, within the
+// bound, and what it means.
+func (w *watched) addPending(e explain.Event, f eventFlags) {
+	var dropped bool
+	w.pending, dropped = appendEvent(w.pending, e, w.m.maxEvents)
+	if dropped {
+		f |= eventsLost
+	}
+	w.pendingFlags |= f
+}
+
+// takeEvents moves the events received since the last take to those not
+// yet in a reading, and returns those and what they mean. When receiving
+// stopped (the socket failed), it subscribes again at once.
+func (w *watched) takeEvents() ([]explain.Event, eventFlags) {
+	if w.q != nil {
+		evs, f, err := w.q.take()
+		if len(w.pending) == 0 {
+			w.pending = evs
+			w.pendingFlags |= f
+		} else {
+			w.pendingFlags |= f
+			for _, e := range evs {
+				w.addPending(e, 0)
+			}
+		}
+		if err != nil {
+			_ = w.q.close()
+			w.q = nil
+			w.subscribe()
+			if w.q == nil {
+				w.qUnread = []Unread{unread("events", err), w.qUnread[0]}
+			}
+		}
+	}
+	return w.pending, w.pendingFlags
+}
+
+// eventsTaken says the pending events are in a delivered reading.
+func (w *watched) eventsTaken() { w.pending, w.pendingFlags = nil, 0 }
+
+// withEventsUnread adds to un why the events are not watched, if they are
+// not; un is never appended to in place.
+func (w *watched) withEventsUnread(un []Unread) []Unread {
+	if w.qUnread == nil {
+		return un
+	}
+	return append(slices.Clip(un), w.qUnread...)
+}
+
+// track adds the interval's last reading to the tracker and puts its
+// health in u. The Tracker is expected to copy what it keeps: the SAs of
+// a poll's reading are overwritten two intervals later.
+func (w *watched) track(u *Update, r *explain.Reading) {
+	if w.m.health == nil {
+		return
+	}
+	if w.tracker == nil {
+		w.tracker = &explain.Tracker{Config: *w.m.health}
+	}
+	h := w.tracker.Add(r)
+	u.Health = &h
+}
+
+// explainReadings explains cur against prev. The report lists cur's
+// events (explain.Explain may list them itself).
+func explainReadings(prev, cur *explain.Reading) explain.Report {
+	rep := explain.Explain(prev, cur)
+	if rep.Events == nil && len(cur.Events) > 0 {
+		rep.Events = cur.Events
+	}
+	return rep
 }
 
 // readSource reads a Config.Open source: a whole Snapshot every interval.
@@ -344,37 +494,69 @@ func (w *watched) readSource(ctx context.Context, u *Update) {
 	if w.prev == nil {
 		u.Baseline = true
 	} else {
-		u.Report = explain.Explain(w.prev, cur)
+		u.Report = explainReadings(w.prev, cur)
 	}
+	w.track(u, cur)
 	w.prev = cur
 }
 
 // readLive reads a live namespace: a full reading for the baseline, then a
 // poll of the counters, and a full reading again when the poll's report
-// has findings.
+// has findings. With Config.Health the namespace's events are subscribed
+// to before its baseline, every poll reads the SAs (and the policies when
+// they may have changed), and each interval's events go with its reading.
 func (w *watched) readLive(ctx context.Context, u *Update) {
+	health := w.m.health != nil
+	if health && w.q == nil {
+		w.subscribe()
+	}
 	if w.prev == nil {
+		if w.q != nil {
+			// What came before the baseline is in it.
+			w.q.take()
+		}
+		w.pending, w.pendingFlags = nil, 0
 		snap, err := w.r.Read(ctx)
 		if err != nil {
 			u.Err = err
 			return
 		}
+		base := snap.Reading()
 		u.Baseline, u.Snapshot, u.Unread = true, snap, snap.Unread
-		w.prev, w.prevBuf = snap.Reading(), -1
+		if health {
+			u.Unread = w.withEventsUnread(u.Unread)
+			w.p.setPolicies(base.Policies, snap.SPDInfo)
+			w.track(u, base)
+		}
+		w.prev, w.prevBuf = base, -1
 		return
+	}
+	var evs []explain.Event
+	reread := false
+	if health {
+		var f eventFlags
+		evs, f = w.takeEvents()
+		// Without a subscription nothing says when the policies change.
+		reread = f != 0 || w.q == nil
 	}
 	b := 0
 	if w.prevBuf == 0 {
 		b = 1
 	}
-	cur, unread, err := w.p.poll(ctx, b)
+	cur, unread, err := w.p.poll(ctx, b, reread)
 	if err != nil {
-		u.Err = err
+		u.Err = err // the events stay pending: the next interval has them
 		return
 	}
-	rep := explain.Explain(w.prev, cur)
+	cur.Events = evs
+	rep := explainReadings(w.prev, cur)
 	if len(rep.Findings) == 0 {
 		u.Report, u.Unread = rep, unread
+		if health {
+			u.Unread = w.withEventsUnread(u.Unread)
+			w.track(u, cur)
+			w.eventsTaken()
+		}
 		w.prev, w.prevBuf = cur, b
 		return
 	}
@@ -387,15 +569,22 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 		return
 	}
 	full := snap.Reading()
-	u.Report = explain.Explain(w.prev, full)
+	full.Events = evs
+	u.Report = explainReadings(w.prev, full)
 	u.Snapshot, u.Unread = snap, snap.Unread
+	if health {
+		u.Unread = w.withEventsUnread(u.Unread)
+		w.p.setPolicies(full.Policies, snap.SPDInfo)
+		w.track(u, full)
+		w.eventsTaken()
+	}
 	w.prev, w.prevBuf = full, -1
 }
 
 func (w *watched) close() error {
-	var err error
+	err := w.unsubscribe()
 	if w.p != nil {
-		err = w.p.close()
+		err = errors.Join(err, w.p.close())
 	}
 	if w.r != nil {
 		err = errors.Join(err, w.r.Close())

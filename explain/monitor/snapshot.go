@@ -64,7 +64,10 @@ type Unread struct {
 	// Part is the JSON name of the missing part: "xfrm_stat", "sas",
 	// "policies", "policy_defaults", "spd_info", "sad_info",
 	// "kernel_release"; or "links_rtnetlink" when the kernel refused
-	// rtnetlink and the links were read from /proc/net/dev instead.
+	// rtnetlink and the links were read from /proc/net/dev instead. A
+	// Monitor's Update also says "events" when the namespace's XFRM
+	// events could not be subscribed to (Config.Health); a Snapshot never
+	// does.
 	Part  string `json:"part"`
 	Error string `json:"error"`
 	// Needs says what would make it readable ("CAP_NET_ADMIN"), if known.

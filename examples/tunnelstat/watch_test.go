@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
+)
+
+// One line per event and per risk; names from the kernel escaped.
+func TestWatchEventAndRiskLines(t *testing.T) {
+	at := time.Date(2026, 12, 2, 16, 3, 12, 0, time.Local)
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	sa := explain.SARef{SPI: 0x1001, Proto: 50, Src: a, Dst: b, ReqID: 4}
+	var out bytes.Buffer
+	err := writeEvents(&out, []explain.Event{
+		{Time: at, Type: explain.EventHardExpire, SA: sa, Usage: &explain.Usage{Bytes: 1}},
+		{Time: at, Type: explain.EventPolicyAdded, Policy: &explain.PolicyRef{Index: 9, Dir: explain.DirOut}},
+		{Time: at, Type: explain.EventPolicyExpire, Hard: true, Policy: &explain.PolicyRef{Index: 10, Dir: explain.DirIn}},
+		{Time: at, Type: explain.EventMapping, SA: sa, Addr: netip.MustParseAddrPort("203.0.113.5:31000")},
+		{Time: at, Type: explain.EventsLost},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "16:03:12 sa-hard-expire esp spi 0x00001001 10.0.0.1 > 10.0.0.2\n" +
+		"16:03:12 policy-added policy dir out index 9\n" +
+		"16:03:12 policy-expire policy dir in index 10 hard\n" +
+		"16:03:12 nat-mapping esp spi 0x00001001 10.0.0.1 > 10.0.0.2 now from 203.0.113.5:31000\n" +
+		"16:03:12 events-lost\n"
+	if out.String() != want {
+		t.Errorf("events:\n%s\nwant:\n%s", out.String(), want)
+	}
+
+	out.Reset()
+	err = writeRisks(&out, []explain.Risk{
+		{Tunnel: explain.TunnelID{Interface: forged, Kind: "xfrm", Peer: b}, Cause: "sa-expiring", SA: &sa, At: at.Add(time.Hour),
+			Explanation: "The SA expires\x1b[2J before its replacement."},
+		{Tunnel: explain.TunnelID{Kind: explain.KindPolicy, Peer: b, ReqID: 4}, Cause: "tunnel-no-sa", Explanation: "No SA."},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireTerminalSafe(t, "risks", out.String())
+	noForgedLine(t, "risks", out.String())
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], `risk sa-expiring "vti0\n\x1b[2J`) ||
+		!strings.Contains(lines[0], "(esp spi 0x00001001 10.0.0.1 > 10.0.0.2) at 2026-12-02 17:03:12: The SA expires\\x1b[2J before") ||
+		lines[1] != "risk tunnel-no-sa reqid 4 to 10.0.0.2: No SA." {
+		t.Errorf("risks:\n%s", out.String())
+	}
+}
+
+// --json: one report per line, as before, with the interval's health as
+// one more member.
+func TestWatchJSONHealth(t *testing.T) {
+	rep := explain.Report{Since: time.Unix(0, 0).UTC(), Until: time.Unix(10, 0).UTC(),
+		Events: []explain.Event{{Time: time.Unix(5, 0).UTC(), Type: explain.EventAcquire}}}
+	h := &explain.Health{Time: time.Unix(10, 0).UTC(), Tunnels: []explain.TunnelStatus{{ID: explain.TunnelID{Interface: "xfrm1", Kind: "xfrm"}, State: explain.TunnelUp}}}
+	var out bytes.Buffer
+	if err := writeWatchJSON(&out, rep, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeWatchJSON(&out, rep, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines:\n%s", len(lines), out.String())
+	}
+	plain, _ := json.Marshal(rep)
+	if lines[1] != string(plain) {
+		t.Errorf("without health: %s\nwant the report: %s", lines[1], plain)
+	}
+	// The report decodes as before (its own fields), the health beside it.
+	var asReport explain.Report
+	if err := json.Unmarshal([]byte(lines[0]), &asReport); err != nil || len(asReport.Events) != 1 || asReport.Events[0].Type != explain.EventAcquire {
+		t.Errorf("the line as a report: %v, %+v", err, asReport)
+	}
+	dec := json.NewDecoder(strings.NewReader(lines[0]))
+	var raw map[string]json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var got *explain.Health
+	if err := json.Unmarshal(raw["health"], &got); err != nil || got == nil || len(got.Tunnels) != 1 ||
+		got.Tunnels[0].ID.Interface != "xfrm1" {
+		t.Errorf("health member: %v, %s", err, raw["health"])
+	}
+	if _, ok := raw["findings"]; !ok {
+		t.Errorf("the report's members are gone: %s", lines[0])
+	}
+}
+
+// watch turns health on: every --json line of a replay has a "health"
+// member, and the text mode prints what it printed before.
+func TestWatchHealthReplay(t *testing.T) {
+	d := "demodata/vm-6.12/"
+	before := loadDemo(t, d+"before", d+"KERNEL")
+	after := loadDemo(t, d+"after", d+"KERNEL")
+	before.Time = time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	after.Time = before.Time.Add(10 * time.Second)
+	a := newApp(nil, nil)
+	a.open = func(context.Context, monitor.NetNS) (monitor.Source, error) {
+		return &fakeSource{[]*monitor.Snapshot{before, after, after}}, nil
+	}
+	code, out, errOut := runApp(t, a, "watch", "--count", "2", "--json", "--interval", "100ms")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for i, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var line struct {
+			Health *explain.Health `json:"health"`
+		}
+		if err := json.Unmarshal([]byte(l), &line); err != nil || line.Health == nil || !line.Health.Time.Equal(after.Time) {
+			t.Errorf("line %d: %v, health %+v", i, err, line.Health)
+		}
+	}
+}
