@@ -3,8 +3,8 @@ package explain
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
+	"time"
 )
 
 // annotate adds to the findings what the SA dumps and the interval's
@@ -218,21 +218,32 @@ func peerWord(a netip.Addr) string {
 	return a.String()
 }
 
-// eventLine is one event as Format prints it.
-func eventLine(ev *Event) string {
-	s := ev.Time.Local().Format("15:04:05") + " " + ev.Type.String()
-	if ev.SA != (SARef{}) && slices.Contains([]EventType{EventAcquire, EventSoftExpire, EventHardExpire, EventSAAdded,
-		EventSAUpdated, EventSADeleted, EventMapping, EventMigrate}, ev.Type) {
-		s += " " + ev.SA.String()
+// eventLine is one event as Format prints it: when it came, its type and
+// the SA it names ("16:03:12 sa-hard-expire esp spi 0x00001001 10.0.0.1 >
+// 10.0.0.2"), or the policy of a policy event.
+func eventLine(e *Event) string {
+	var b strings.Builder
+	b.WriteString(e.Time.Local().Format(time.TimeOnly))
+	b.WriteByte(' ')
+	b.WriteString(e.Type.String())
+	if e.SA != (SARef{}) {
+		b.WriteByte(' ')
+		b.WriteString(e.SA.String())
+	} else if e.Policy != nil {
+		fmt.Fprintf(&b, " policy dir %s", e.Policy.Dir)
+		if e.Policy.Index != 0 {
+			fmt.Fprintf(&b, " index %d", e.Policy.Index)
+		}
 	}
-	if ev.Policy != nil {
-		s += fmt.Sprintf(" policy %s index %d", ev.Policy.Dir, ev.Policy.Index)
+	if e.Hard {
+		b.WriteString(" hard")
 	}
-	if ev.Addr.IsValid() {
-		s += " now from " + ev.Addr.String()
+	if e.Addr.IsValid() {
+		b.WriteString(" now from ")
+		b.WriteString(e.Addr.String())
 	}
-	if ev.Usage != nil {
-		s += fmt.Sprintf(" after %d bytes, %d packets", ev.Usage.Bytes, ev.Usage.Packets)
+	if e.Usage != nil {
+		fmt.Fprintf(&b, " after %d bytes, %d packets", e.Usage.Bytes, e.Usage.Packets)
 	}
-	return s
+	return b.String()
 }

@@ -102,3 +102,26 @@ func TestAnnotateCitesEvents(t *testing.T) {
 		t.Errorf("tally of events %v", tally.XfrmEvents)
 	}
 }
+
+// One line per event: its time, type and SA, or the policy.
+func TestEventLines(t *testing.T) {
+	at := time.Date(2026, 12, 2, 16, 3, 12, 0, time.Local)
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	sa := SARef{SPI: 0x1001, Proto: 50, Src: a, Dst: b, ReqID: 4}
+	rep := Report{Events: []Event{
+		{Time: at, Type: EventHardExpire, SA: sa, Usage: &Usage{Bytes: 1}},
+		{Time: at, Type: EventPolicyAdded, Policy: &PolicyRef{Index: 9, Dir: DirOut}},
+		{Time: at, Type: EventPolicyExpire, Hard: true, Policy: &PolicyRef{Index: 10, Dir: DirIn}},
+		{Time: at, Type: EventMapping, SA: sa, Addr: netip.MustParseAddrPort("203.0.113.5:31000")},
+		{Time: at, Type: EventsLost},
+	}}
+	want := "No tunnel or IPsec error counter moved.\n" +
+		"event: 16:03:12 sa-hard-expire esp spi 0x00001001 10.0.0.1 > 10.0.0.2 after 1 bytes, 0 packets\n" +
+		"event: 16:03:12 policy-added policy dir out index 9\n" +
+		"event: 16:03:12 policy-expire policy dir in index 10 hard\n" +
+		"event: 16:03:12 nat-mapping esp spi 0x00001001 10.0.0.1 > 10.0.0.2 now from 203.0.113.5:31000\n" +
+		"event: 16:03:12 events-lost\n"
+	if got := rep.String(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -105,12 +105,8 @@ func (a *app) watch(ctx context.Context, args []string) error {
 			}
 		} else if len(rep.Findings) > 0 || len(rep.Notes) > 0 || len(rep.Events) > 0 || len(risks) > 0 {
 			fmt.Fprintf(a.stdout, "== %s – %s\n", rep.Since.Local().Format(time.TimeOnly), rep.Until.Local().Format(time.TimeOnly))
-			if len(rep.Findings) > 0 || len(rep.Notes) > 0 {
-				if err := rep.Format(a.stdout); err != nil {
-					return err
-				}
-			}
-			if err := writeEvents(a.stdout, rep.Events); err != nil {
+			// Format prints the events after the findings, one line each.
+			if err := rep.Format(a.stdout); err != nil {
 				return err
 			}
 			if err := writeRisks(a.stdout, risks); err != nil {
@@ -151,37 +147,6 @@ func writeWatchJSON(w io.Writer, rep explain.Report, h *explain.Health) error {
 		b = append(b, '}')
 	}
 	_, err = w.Write(append(b, '\n'))
-	return err
-}
-
-// writeEvents writes one line per XFRM event: when it came, its type and
-// the SA it names ("16:03:12 sa-hard-expire esp spi 0x00001001 10.0.0.1 >
-// 10.0.0.2"), or the policy of a policy event.
-func writeEvents(w io.Writer, evs []explain.Event) error {
-	var b strings.Builder
-	for _, e := range evs {
-		b.WriteString(e.Time.Local().Format(time.TimeOnly))
-		b.WriteByte(' ')
-		b.WriteString(e.Type.String())
-		if e.SA != (explain.SARef{}) {
-			b.WriteByte(' ')
-			b.WriteString(e.SA.String())
-		} else if e.Policy != nil {
-			fmt.Fprintf(&b, " policy dir %s", e.Policy.Dir)
-			if e.Policy.Index != 0 {
-				fmt.Fprintf(&b, " index %d", e.Policy.Index)
-			}
-		}
-		if e.Hard {
-			b.WriteString(" hard")
-		}
-		if e.Addr.IsValid() {
-			b.WriteString(" now from ")
-			b.WriteString(e.Addr.String())
-		}
-		b.WriteByte('\n')
-	}
-	_, err := io.WriteString(w, b.String())
 	return err
 }
 

@@ -13,33 +13,14 @@ import (
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
 )
 
-// One line per event and per risk; names from the kernel escaped.
-func TestWatchEventAndRiskLines(t *testing.T) {
+// One line per risk; names from the kernel escaped (the events are
+// Report.Format's).
+func TestWatchRiskLines(t *testing.T) {
 	at := time.Date(2026, 12, 2, 16, 3, 12, 0, time.Local)
 	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
 	sa := explain.SARef{SPI: 0x1001, Proto: 50, Src: a, Dst: b, ReqID: 4}
 	var out bytes.Buffer
-	err := writeEvents(&out, []explain.Event{
-		{Time: at, Type: explain.EventHardExpire, SA: sa, Usage: &explain.Usage{Bytes: 1}},
-		{Time: at, Type: explain.EventPolicyAdded, Policy: &explain.PolicyRef{Index: 9, Dir: explain.DirOut}},
-		{Time: at, Type: explain.EventPolicyExpire, Hard: true, Policy: &explain.PolicyRef{Index: 10, Dir: explain.DirIn}},
-		{Time: at, Type: explain.EventMapping, SA: sa, Addr: netip.MustParseAddrPort("203.0.113.5:31000")},
-		{Time: at, Type: explain.EventsLost},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "16:03:12 sa-hard-expire esp spi 0x00001001 10.0.0.1 > 10.0.0.2\n" +
-		"16:03:12 policy-added policy dir out index 9\n" +
-		"16:03:12 policy-expire policy dir in index 10 hard\n" +
-		"16:03:12 nat-mapping esp spi 0x00001001 10.0.0.1 > 10.0.0.2 now from 203.0.113.5:31000\n" +
-		"16:03:12 events-lost\n"
-	if out.String() != want {
-		t.Errorf("events:\n%s\nwant:\n%s", out.String(), want)
-	}
-
-	out.Reset()
-	err = writeRisks(&out, []explain.Risk{
+	err := writeRisks(&out, []explain.Risk{
 		{Tunnel: explain.TunnelID{Interface: forged, Kind: "xfrm", Peer: b}, Cause: "sa-expiring", SA: &sa, At: at.Add(time.Hour),
 			Explanation: "The SA expires\x1b[2J before its replacement."},
 		{Tunnel: explain.TunnelID{Kind: explain.KindPolicy, Peer: b, ReqID: 4}, Cause: "tunnel-no-sa", Explanation: "No SA."},

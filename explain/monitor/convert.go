@@ -126,8 +126,10 @@ func saInto(d *explain.SA, sa *xfrmstat.SA) {
 			SoftAdd: seconds(lc.SoftAddExpiresSeconds), HardAdd: seconds(lc.HardAddExpiresSeconds),
 			SoftUse: seconds(lc.SoftUseExpiresSeconds), HardUse: seconds(lc.HardUseExpiresSeconds),
 		},
-		Usage:  explainUsage(cur),
-		Errors: explain.SAErrors{ReplayWindow: sa.Stats.ReplayWindow, Replay: sa.Stats.Replay, IntegrityFailed: sa.Stats.IntegrityFailed},
+		Usage:    explainUsage(cur),
+		LastUsed: sa.LastUsed,
+		Errors:   explain.SAErrors{ReplayWindow: sa.Stats.ReplayWindow, Replay: sa.Stats.Replay, IntegrityFailed: sa.Stats.IntegrityFailed},
+		Larval:   isLarval(sa),
 	}
 	if r := sa.Replay; r != nil {
 		d.HasReplay, d.ESN = true, r.ESN
@@ -139,6 +141,23 @@ func saInto(d *explain.SA, sa *xfrmstat.SA) {
 	} else {
 		d.ESN = sa.Flags&xfrm.StateESN != 0
 	}
+}
+
+// isLarval reports whether sa is a placeholder no packet can use: the SA an
+// ACQUIRE installs (SPI 0) or one whose SPI was only allocated, which the
+// kernel dumps without the algorithms its protocol needs.
+func isLarval(sa *xfrmstat.SA) bool {
+	switch {
+	case sa.SPI == 0 && sa.Proto != 108:
+		return true
+	case sa.Proto == 50: // ESP: a cipher, or an AEAD
+		return sa.Crypt == nil && sa.AEAD == nil
+	case sa.Proto == 51: // AH
+		return sa.Auth == nil
+	case sa.Proto == 108: // IPComp
+		return sa.Comp == nil
+	}
+	return false
 }
 
 // seconds converts a lifetime limit in seconds, saturating at the longest

@@ -98,7 +98,7 @@ func TestExplainSAsAndPolicies(t *testing.T) {
 		t.Error("empty (read, none) became not read")
 	}
 	src, dst := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("198.51.100.1")
-	sas := ExplainSAs([]xfrmstat.SA{{Src: src, Dst: dst, SPI: 0xc1, Proto: 50, Mode: xfrmstat.ModeTunnel,
+	sas := ExplainSAs([]xfrmstat.SA{{Src: src, Dst: dst, SPI: 0xc1, Proto: 50, Mode: xfrmstat.ModeTunnel, AEAD: &xfrmstat.Algorithm{Name: "rfc4106(gcm(aes))"},
 		Mark: &xfrmstat.Mark{Value: 16, Mask: ^uint32(0)}, IfID: 3}})
 	want := explain.SA{Src: src, Dst: dst, SPI: 0xc1, Proto: 50, Mode: explain.ModeTunnel, Mark: &explain.Mark{Value: 16, Mask: ^uint32(0)}, IfID: 3}
 	if !reflect.DeepEqual(sas[0], want) {
@@ -134,24 +134,26 @@ func TestExplainSAsHealthFields(t *testing.T) {
 	added, used := time.Unix(1700000000, 0).UTC(), time.Unix(1700000100, 0).UTC()
 	in := []xfrmstat.SA{
 		{Src: src, Dst: dst, SPI: 0x1001, Proto: 50, Mode: xfrmstat.ModeTunnel, ReqID: 5, SADir: xfrmstat.SADirOut,
+			Crypt: &xfrmstat.Algorithm{Name: "cbc(aes)"}, LastUsed: used.Add(time.Minute),
 			LifetimeConfig: xfrmstat.LifetimeConfig{SoftByteLimit: 1 << 30, HardByteLimit: 1 << 31, SoftPacketLimit: 1000, HardPacketLimit: math.MaxUint64,
 				SoftAddExpiresSeconds: 3000, HardAddExpiresSeconds: 3600, SoftUseExpiresSeconds: 60, HardUseExpiresSeconds: math.MaxUint64},
 			LifetimeCurrent: xfrmstat.LifetimeCurrent{Bytes: 12345, Packets: 67, AddTime: added, UseTime: used},
 			Stats:           xfrmstat.Stats{ReplayWindow: 1, Replay: 2, IntegrityFailed: 3},
 			Replay:          &xfrmstat.Replay{ESN: true, Seq: 7, SeqHi: 1, OSeq: 9, OSeqHi: 2, ESNFormat: true}},
-		{Src: dst, Dst: src, SPI: 0x1002, Proto: 50, SADir: xfrmstat.SADirIn, Replay: &xfrmstat.Replay{Seq: 0xfffffff0, OSeq: 3, SeqHi: 5, OSeqHi: 5}},
-		{Src: dst, Dst: src, SPI: 0x1003, Proto: 51, SADir: 7, Flags: xfrm.StateESN}, // no replay state
+		{Src: dst, Dst: src, SPI: 0x1002, Proto: 50, SADir: xfrmstat.SADirIn, Replay: &xfrmstat.Replay{Seq: 0xfffffff0, OSeq: 3, SeqHi: 5, OSeqHi: 5}}, // no algorithm: larval
+		{Src: dst, Dst: src, SPI: 0x1003, Proto: 51, SADir: 7, Flags: xfrm.StateESN, Auth: &xfrmstat.Algorithm{Name: "hmac(sha256)"}},                  // no replay state
 	}
 	got := ExplainSAs(in)
 	want := []explain.SA{
 		{Src: src, Dst: dst, SPI: 0x1001, Proto: 50, Mode: explain.ModeTunnel, ReqID: 5, Dir: explain.SADirOut,
 			Lifetime: explain.Lifetime{SoftBytes: 1 << 30, HardBytes: 1 << 31, SoftPackets: 1000, HardPackets: math.MaxUint64,
 				SoftAdd: 3000 * time.Second, HardAdd: time.Hour, SoftUse: time.Minute, HardUse: math.MaxInt64},
-			Usage:  explain.Usage{Bytes: 12345, Packets: 67, Added: added, Used: used},
-			Errors: explain.SAErrors{ReplayWindow: 1, Replay: 2, IntegrityFailed: 3},
-			OSeq:   2<<32 | 9, Seq: 1<<32 | 7, ESN: true, HasReplay: true},
+			Usage:    explain.Usage{Bytes: 12345, Packets: 67, Added: added, Used: used},
+			LastUsed: used.Add(time.Minute),
+			Errors:   explain.SAErrors{ReplayWindow: 1, Replay: 2, IntegrityFailed: 3},
+			OSeq:     2<<32 | 9, Seq: 1<<32 | 7, ESN: true, HasReplay: true},
 		// Without ESN the high halves mean nothing.
-		{Src: dst, Dst: src, SPI: 0x1002, Proto: 50, Dir: explain.SADirIn, OSeq: 3, Seq: 0xfffffff0, HasReplay: true},
+		{Src: dst, Dst: src, SPI: 0x1002, Proto: 50, Dir: explain.SADirIn, OSeq: 3, Seq: 0xfffffff0, HasReplay: true, Larval: true},
 		// Without replay state the sequence numbers are unknown; ESN is
 		// the SA's flag.
 		{Src: dst, Dst: src, SPI: 0x1003, Proto: 51, Dir: explain.SADirUnknown, ESN: true},

@@ -456,8 +456,8 @@ func (w *watched) withEventsUnread(un []Unread) []Unread {
 }
 
 // track adds the interval's last reading to the tracker and puts its
-// health in u. The Tracker is expected to copy what it keeps: the SAs of
-// a poll's reading are overwritten two intervals later.
+// health in u. The Tracker keeps no pointer into the reading (the SAs of
+// a poll's reading are overwritten two intervals later).
 func (w *watched) track(u *Update, r *explain.Reading) {
 	if w.m.health == nil {
 		return
@@ -465,8 +465,9 @@ func (w *watched) track(u *Update, r *explain.Reading) {
 	if w.tracker == nil {
 		w.tracker = &explain.Tracker{Config: *w.m.health}
 	}
-	h := w.tracker.Add(r)
-	u.Health = &h
+	h := new(explain.Health) // the caller's: a Health of its own every interval
+	w.tracker.Add(h, r)
+	u.Health = h
 }
 
 // explainReadings explains cur against prev. The report lists cur's
