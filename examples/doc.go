@@ -5,9 +5,11 @@
 //   - tunnelstat (./tunnelstat): the command line tool. "tunnelstat demo"
 //     explains real captures on any machine; show, snapshot, explain and
 //     watch read a live network namespace or saved readings.
-//   - exporter (./exporter): a Prometheus exporter with every tunnel
-//     counter apart, the XFRM MIB, SA and policy metrics, and the causes
-//     explain finds between scrapes.
+//   - exporter (./exporter): a Prometheus exporter, run as an agent that
+//     polls one namespace or all of them (--netns all) in the background:
+//     every tunnel counter apart, per-tunnel health, the XFRM MIB and
+//     events, SA and policy metrics, and the causes explain finds between
+//     polls.
 //
 // Run them from the repository root:
 //

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,55 +22,88 @@ import (
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
 )
 
-// source is what the exporter reads: a monitor.Reader, or a fake in tests.
-type source interface {
-	Read(ctx context.Context) (*monitor.Snapshot, error)
-}
-
 // contentType is the text exposition format, the one format served.
 var contentType = string(expfmt.NewFormat(expfmt.TypeTextPlain))
 
-// Exporter serves the metrics of one network namespace.
+// Exporter serves the last poll of every namespace it watches.
 //
-// A scrape takes a fresh reading, unless one is already under way: then
-// it waits for that one and serves it too. So concurrent scrapes share one
-// reading instead of queueing one each, and readings never overlap. The
-// explanation of what moved since the previous reading feeds the cause
-// counters, which therefore count each event once, however many servers
-// scrape.
+// Scrapes never read a namespace: the background loop (agent) polls each
+// one every interval and publishes what it read. The first scrape after a
+// publication renders every namespace's last poll into the text format
+// (and, the first time a scraper asks for it, gzips it once); scrapes that
+// arrive meanwhile wait for that rendering, and every later scrape writes
+// the same bytes until the next publication. So however many scrapers
+// come, there is at most one rendering per poll and none without one.
 //
-// A reading is rendered once into the text format (and, the first time a
-// scraper asks for it, gzipped once); every scrape of it writes those
-// same bytes. At most maxRequests scrapes are served at once; a scrape
-// past that waits for a turn as long as a reading may take, then gets 503.
-// So the memory held for responses is at most (maxRequests + 1) ×
-// (rendered size + its gzipped copy), and usually one of each: each scrape
-// keeps its reading's bytes until its response is written, which the
-// server's write timeout bounds.
+// At most maxRequests scrapes are served at once; one more waits for a
+// turn up to wait (or the scraper's own timeout, when shorter), then gets
+// 503 with Retry-After. The same wait bounds how long a scrape waits for
+// the first poll after start-up. The memory held for responses is at most
+// (maxRequests + 1) × (rendered size + its gzipped copy), one of each in
+// practice: each scrape keeps the rendering it was given until its
+// response is written, which the server's write timeout bounds.
 type Exporter struct {
-	src     source
-	timeout time.Duration
-	// logf reports failed readings (log.Printf); nil: silent.
+	saMetrics bool
+	wait      time.Duration
+	// logf reports what the exporter does on its own (log.Printf); nil:
+	// silent.
 	logf func(format string, args ...any)
 
 	// slots holds a token per scrape being served.
 	slots chan struct{}
 
-	mu       sync.Mutex
-	pending  *reading // the reading under way, nil if none
-	rejected uint64   // scrapes turned away with 503
-	lastSize int      // the previous rendering's size, to size the next
-
-	// Used by the reading under way only (one at a time).
-	prev     *explain.Reading
-	causes   explain.Tally // every reading's events, each counted once
-	scrapes  uint64
-	failures uint64
+	mu  sync.Mutex
+	ns  map[nsKey]*nsEntry
+	gen uint64 // bumped by every change a rendering shows
+	// ready is closed once every namespace of the first discovery has
+	// published its first poll (armed: that discovery is done).
+	ready       chan struct{}
+	armed       bool
+	readyClosed bool
+	rejected    uint64
+	// skips counts discovery's skipped namespaces by reason; nil without
+	// --netns all.
+	skips    map[string]uint64
+	cur      *rendering // the latest rendering
+	pending  *rendering // the rendering under way, nil if none
+	lastSize int
+	rendered uint64 // renderings made
 }
 
-// reading is one reading of the namespace, rendered for every scrape that
-// shares it. body and gz are never modified once set.
-type reading struct {
+// nsKey identifies a namespace: the device and inode of its nsfs file.
+// With a fixed --netns there is one namespace, key {}.
+type nsKey struct{ dev, ino uint64 }
+
+// nsEntry is one namespace the exporter watches. Its fields are guarded by
+// Exporter.mu; last is never modified once published.
+type nsEntry struct {
+	key   nsKey
+	label string // the netns label
+	last  *poll  // nil before the first poll ends
+	// Polls and failed polls since the namespace was first watched.
+	polls, failures uint64
+	// ok: the previous poll succeeded (to log changes only).
+	ok bool
+}
+
+// poll is what one interval read of a namespace, as rendered.
+type poll struct {
+	time     time.Time
+	duration time.Duration
+	// err is why the namespace could not be read; then snap and health
+	// are nil and reason is tunnelstat_read_error's label.
+	err    error
+	reason string
+	snap   *monitor.Snapshot
+	health *explain.Health
+	// total counts the namespace's events since it was first watched.
+	total explain.Tally
+}
+
+// rendering is the exposition of one generation of polls, shared by every
+// scrape that serves it. body and gz are never modified once set.
+type rendering struct {
+	gen  uint64
 	done chan struct{} // closed when body is set
 	body []byte
 
@@ -75,36 +111,152 @@ type reading struct {
 	gz     []byte
 }
 
-// NewExporter returns an exporter reading src, each reading bounded by
-// timeout (and by the scraper's own timeout, when the scrape that starts it
-// sends one), measured from when the reading starts; at most maxRequests
-// scrapes are served at once.
-func NewExporter(src source, timeout time.Duration, maxRequests int) *Exporter {
-	return &Exporter{src: src, timeout: timeout, slots: make(chan struct{}, max(maxRequests, 1))}
+// newExporter returns an Exporter that serves at most maxRequests scrapes
+// at once, each waiting at most wait for its turn, with the per-SA series
+// when saMetrics.
+func newExporter(maxRequests int, wait time.Duration, saMetrics bool) *Exporter {
+	return &Exporter{
+		saMetrics: saMetrics,
+		wait:      wait,
+		slots:     make(chan struct{}, max(maxRequests, 1)),
+		ns:        map[nsKey]*nsEntry{},
+		ready:     make(chan struct{}),
+	}
 }
+
+// addNS starts watching a namespace under label; its series appear with
+// its first poll.
+func (e *Exporter) addNS(key nsKey, label string) *nsEntry {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ent := &nsEntry{key: key, label: label}
+	e.ns[key] = ent
+	return ent
+}
+
+// dropNS stops watching a namespace: its series go with the next
+// rendering.
+func (e *Exporter) dropNS(ent *nsEntry) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ns[ent.key] == ent {
+		delete(e.ns, ent.key)
+		e.gen++
+		e.checkReady()
+	}
+}
+
+// relabel changes a namespace's label (a name added to or removed from
+// /run/netns while it lives).
+func (e *Exporter) relabel(ent *nsEntry, label string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ent.label != label {
+		ent.label = label
+		e.gen++
+	}
+}
+
+// label returns a namespace's current label.
+func (e *Exporter) label(ent *nsEntry) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return ent.label
+}
+
+// publish makes p the namespace's last poll, unless it is no longer
+// watched. It reports whether the poll failed where the previous one
+// succeeded (or the first one failed) and whether it succeeded where the
+// previous one failed, for the log.
+func (e *Exporter) publish(ent *nsEntry, p *poll) (failed, recovered bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ns[ent.key] != ent {
+		return false, false
+	}
+	first := ent.last == nil
+	ent.polls++
+	if p.err != nil {
+		ent.failures++
+		failed = ent.ok || first || ent.last.reason != p.reason
+	} else {
+		recovered = !ent.ok && !first
+	}
+	ent.ok = p.err == nil
+	ent.last = p
+	e.gen++
+	e.checkReady()
+	return failed, recovered
+}
+
+// arm says the first discovery is done: scrapes are served once each
+// namespace it found has published a poll.
+func (e *Exporter) arm() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.armed = true
+	e.checkReady()
+}
+
+func (e *Exporter) checkReady() {
+	if !e.armed || e.readyClosed {
+		return
+	}
+	for _, ent := range e.ns {
+		if ent.last == nil {
+			return
+		}
+	}
+	e.readyClosed = true
+	close(e.ready)
+}
+
+// skipped adds a discovery pass's skipped namespaces to the counts; the
+// first call (even with none) makes every reason a series.
+func (e *Exporter) skipped(reasons map[string]int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	changed := e.skips == nil
+	if e.skips == nil {
+		e.skips = map[string]uint64{}
+		for _, r := range skipReasons {
+			e.skips[r] = 0
+		}
+	}
+	for r, n := range reasons {
+		if n > 0 {
+			e.skips[r] += uint64(n)
+			changed = true
+		}
+	}
+	if changed {
+		e.gen++
+	}
+}
+
+// skipReasons are tunnelstat_netns_discovery_skips_total's reasons.
+var skipReasons = []string{"gone", "permission", "not_netns", "changed", "error"}
 
 // ServeHTTP serves one scrape.
 func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	timeout := e.timeout
+	wait := e.wait
 	// Prometheus says how long it waits; answer a little before that.
 	if s, err := strconv.ParseFloat(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), 64); err == nil && s > 0 {
-		timeout = min(timeout, max(time.Duration(s*float64(time.Second))-250*time.Millisecond, 100*time.Millisecond))
+		wait = min(wait, max(time.Duration(s*float64(time.Second))-250*time.Millisecond, 100*time.Millisecond))
 	}
-	if !e.acquire(r.Context(), timeout) {
-		e.mu.Lock()
-		e.rejected++
-		e.mu.Unlock()
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "tunnelstat exporter: too many scrapes in flight, try again", http.StatusServiceUnavailable)
+	deadline := time.Now().Add(wait)
+	if !e.acquire(r.Context(), deadline) {
+		e.reject(w, "too many scrapes in flight")
 		return
 	}
 	defer func() { <-e.slots }()
 
-	rd := e.join(timeout)
-	select {
-	case <-rd.done:
-	case <-r.Context().Done():
-		return // the scraper left
+	rd := e.rendering(r.Context(), deadline)
+	if rd == nil {
+		if r.Context().Err() == nil {
+			e.reject(w, "no poll has ended yet")
+		}
+		return
 	}
 	body := rd.body
 	h := w.Header()
@@ -120,14 +272,23 @@ func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// acquire waits for a turn to serve a scrape, at most wait.
-func (e *Exporter) acquire(ctx context.Context, wait time.Duration) bool {
+// reject answers 503 with Retry-After, and counts it.
+func (e *Exporter) reject(w http.ResponseWriter, why string) {
+	e.mu.Lock()
+	e.rejected++
+	e.mu.Unlock()
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "tunnelstat exporter: "+why+", try again", http.StatusServiceUnavailable)
+}
+
+// acquire waits for a turn to serve a scrape, until deadline.
+func (e *Exporter) acquire(ctx context.Context, deadline time.Time) bool {
 	select {
 	case e.slots <- struct{}{}:
 		return true
 	default:
 	}
-	t := time.NewTimer(wait)
+	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
 	case e.slots <- struct{}{}:
@@ -138,75 +299,69 @@ func (e *Exporter) acquire(ctx context.Context, wait time.Duration) bool {
 	return false
 }
 
-// join returns the reading under way, or takes one.
-func (e *Exporter) join(timeout time.Duration) *reading {
+// rendering returns the rendering of the latest polls: the one made
+// already, the one under way, or a new one. Before the first polls have
+// ended it waits for them until deadline; nil if they did not end by then
+// or the scraper left.
+func (e *Exporter) rendering(ctx context.Context, deadline time.Time) *rendering {
+	select {
+	case <-e.ready:
+	default:
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		select {
+		case <-e.ready:
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	e.mu.Lock()
-	if rd := e.pending; rd != nil {
+	if rd := e.cur; rd != nil && rd.gen == e.gen {
 		e.mu.Unlock()
 		return rd
 	}
-	rd := &reading{done: make(chan struct{})}
+	if rd := e.pending; rd != nil {
+		e.mu.Unlock()
+		select {
+		case <-rd.done:
+			return rd
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	rd := &rendering{gen: e.gen, done: make(chan struct{})}
 	e.pending = rd
+	c := e.collector()
 	size := e.lastSize
 	e.mu.Unlock()
 
-	rd.body = e.take(timeout, size)
+	rd.body = c.render(size, e.log)
 
 	e.mu.Lock()
 	e.pending = nil
+	e.cur = rd
 	e.lastSize = len(rd.body)
+	e.rendered++
 	e.mu.Unlock()
 	close(rd.done)
 	return rd
 }
 
-// take reads the namespace, explains what moved since the previous reading
-// and renders the metrics. The timeout starts now, not when the scrape
-// arrived.
-func (e *Exporter) take(timeout time.Duration, size int) []byte {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	start := time.Now()
-	snap, err := e.src.Read(ctx)
-	if errors.Is(err, monitor.ErrNetNSReplaced) {
-		// Nothing of the old namespace is compared with the new one; the
-		// cause counters carry on from there.
-		e.log("%v: the cause counters go on with the new namespace", err)
-		e.prev = nil
-		snap, err = e.src.Read(ctx)
+// collector takes what a rendering shows. Call with e.mu held.
+func (e *Exporter) collector() *collector {
+	c := &collector{saMetrics: e.saMetrics, rejected: e.rejected}
+	if e.skips != nil {
+		c.skips = maps.Clone(e.skips)
 	}
-	e.scrapes++
-	c := &collector{snap: snap, causes: &e.causes, duration: time.Since(start)}
-	if err != nil {
-		e.failures++
-		c.snap, c.reason = nil, failureReason(err)
-		e.log("scrape failed: %v", err)
-	} else {
-		cur := snap.Reading()
-		if e.prev != nil {
-			e.causes.Add(explain.Explain(e.prev, cur))
-		}
-		e.prev = cur
-	}
-	e.mu.Lock()
-	c.scrapes, c.failures, c.rejected = e.scrapes, e.failures, e.rejected
-	e.mu.Unlock()
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		// What could be gathered is served (promhttp's ContinueOnError).
-		e.log("scrape: %v", err)
-	}
-	var buf bytes.Buffer
-	buf.Grow(size + size/8)
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-			e.log("scrape: render %s: %v", mf.GetName(), err)
+	for _, ent := range e.ns {
+		if ent.last != nil {
+			c.ns = append(c.ns, nsView{label: ent.label, last: ent.last, polls: ent.polls, failures: ent.failures})
 		}
 	}
-	return buf.Bytes()
+	slices.SortFunc(c.ns, func(a, b nsView) int { return cmp.Compare(a.label, b.label) })
+	return c
 }
 
 func (e *Exporter) log(format string, args ...any) {
@@ -216,7 +371,7 @@ func (e *Exporter) log(format string, args ...any) {
 }
 
 // gzipped returns the body gzipped, compressing it the first time.
-func (rd *reading) gzipped() []byte {
+func (rd *rendering) gzipped() []byte {
 	rd.gzOnce.Do(func() {
 		var buf bytes.Buffer
 		buf.Grow(len(rd.body) / 8)
@@ -258,32 +413,69 @@ func failureReason(err error) string {
 	return "error"
 }
 
-// collector is the metrics of one reading.
-type collector struct {
-	snap     *monitor.Snapshot // nil when the reading failed
-	reason   string            // why it failed
-	causes   *explain.Tally
-	duration time.Duration
-
-	scrapes, failures, rejected uint64
+// nsView is one namespace as a rendering shows it.
+type nsView struct {
+	label           string
+	last            *poll
+	polls, failures uint64
 }
 
-// Describe sends no descriptor: the metrics depend on what the namespace
-// holds (an unchecked collector, registered for one reading only).
+// collector is the metrics of one rendering: every namespace's last poll,
+// sorted by label, and the exporter's own counts.
+type collector struct {
+	ns        []nsView
+	saMetrics bool
+	rejected  uint64
+	skips     map[string]uint64 // nil without discovery
+}
+
+// Describe sends no descriptor: the metrics depend on what the namespaces
+// hold (an unchecked collector, registered for one rendering only).
 func (c *collector) Describe(chan<- *prometheus.Desc) {}
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	up := 0.0
-	if c.snap != nil {
-		up = 1
-		collectSnapshot(ch, c.snap)
-	} else {
-		gauge(ch, descReadError, 1, c.reason)
+	for i, v := range c.ns {
+		if i > 0 && c.ns[i-1].label == v.label {
+			continue // two namespaces under one label for an instant (names swapped): the next poll sorts it out
+		}
+		p := v.last
+		if p.err == nil {
+			gauge(ch, descUp, 1, v.label)
+			collectSnapshot(ch, v.label, p.snap, c.saMetrics)
+			if p.health != nil {
+				collectHealth(ch, v.label, p.health)
+			}
+		} else {
+			gauge(ch, descUp, 0, v.label)
+			gauge(ch, descReadError, 1, v.label, p.reason)
+		}
+		collectCauses(ch, v.label, &p.total)
+		counter(ch, descScrapes, v.polls, v.label)
+		counter(ch, descFailures, v.failures, v.label)
+		gauge(ch, descDuration, p.duration.Seconds(), v.label)
 	}
-	collectCauses(ch, c.causes)
-	gauge(ch, descUp, up)
-	counter(ch, descScrapes, c.scrapes)
-	counter(ch, descFailures, c.failures)
 	counter(ch, descRejected, c.rejected)
-	gauge(ch, descDuration, c.duration.Seconds())
+	for r, n := range c.skips {
+		counter(ch, descSkipped, n, r)
+	}
+}
+
+// render gathers the metrics and writes them in the text format; size is
+// the previous rendering's, to size the buffer.
+func (c *collector) render(size int, logf func(string, ...any)) []byte {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		// What could be gathered is served (promhttp's ContinueOnError).
+		logf("render: %v", err)
+	}
+	var buf bytes.Buffer
+	buf.Grow(size + size/8)
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
+			logf("render %s: %v", mf.GetName(), err)
+		}
+	}
+	return buf.Bytes()
 }

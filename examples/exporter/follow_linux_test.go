@@ -17,35 +17,33 @@ func TestLiveExporterFollowsName(t *testing.T) {
 	a := larvalNamespace(t, 3)
 	web := testns.New(t) // where the exporter listens and is scraped from
 	n := newNSNet(t, web)
-	url, logs := startExporter(t, n, "--netns", a.Name)
+	url, logs := startExporter(t, n, "--netns", a.Name, "--interval", "100ms")
 	client := n.client(1)
 	defer client.CloseIdleConnections()
+	up := `tunnelstat_up{netns="` + a.Name + `"} `
+	sas := `tunnelstat_xfrm_sas{netns="` + a.Name + `"} `
 
-	wantLines(t, get(t, client, url), "tunnelstat_up 1", "tunnelstat_xfrm_sas 3")
+	wantLines(t, get(t, client, url), up+"1", sas+"3")
 
 	a.Del(t)
 	a.Add(t)
 	addLarval(t, a, 7)
-	wantLines(t, get(t, client, url), "tunnelstat_up 1", "tunnelstat_xfrm_sas 7")
-	if !strings.Contains(logs.String(), "was replaced") {
-		t.Errorf("the log does not say the namespace was replaced:\n%s", logs.String())
-	}
+	waitFor(t, client, url, sas+"7")
+	waitLog(t, logs, "was replaced")
 
 	a.Del(t)
-	body := get(t, client, url)
-	wantLines(t, body, "tunnelstat_up 0", `tunnelstat_read_error{reason="netns_gone"} 1`)
-	if strings.Contains(body, "\ntunnelstat_xfrm_sas ") {
+	body := waitFor(t, client, url, up+"0")
+	wantLines(t, body, `tunnelstat_read_error{netns="`+a.Name+`",reason="netns_gone"} 1`)
+	if strings.Contains(body, "\n"+sas) {
 		t.Errorf("a deleted namespace's SAs exported:\n%s", body)
 	}
-	if !strings.Contains(logs.String(), "is gone") {
-		t.Errorf("the log does not say the namespace is gone:\n%s", logs.String())
-	}
-	promtoolCheck(t, body)
+	waitLog(t, logs, "is gone")
+	checkMetrics(t, body)
 
 	a.Add(t)
 	addLarval(t, a, 5)
-	body = get(t, client, url)
-	wantLines(t, body, "tunnelstat_up 1", "tunnelstat_xfrm_sas 5", "tunnelstat_scrape_failures_total 1")
+	body = waitFor(t, client, url, sas+"5")
+	wantLines(t, body, up+"1")
 	if strings.Contains(body, "\ntunnelstat_read_error{") {
 		t.Errorf("read_error in a scrape that read:\n%s", body)
 	}

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -28,55 +26,37 @@ func TestLiveExporter(t *testing.T) {
 		"tmpl", "src", "192.0.2.1", "dst", "192.0.2.2", "proto", "esp", "mode", "tunnel")
 	ns.IP(t, "xfrm", "policy", "add", "dir", "in", "src", "10.0.1.0/24", "dst", "10.0.0.0/24", "action", "block")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	var logs bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--netns", ns.Name, "--scrape-timeout", "3s"}, &logs, ready)
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("exporter: %v\n%s", err, logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("exporter did not start")
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
-	url := "http://" + addr + "/metrics"
+	web := testns.New(t) // where the exporter listens and is scraped from
+	n := newNSNet(t, web)
+	url, _ := startExporter(t, n, "--netns", ns.Name, "--interval", "100ms", "--scrape-timeout", "3s")
+	client := n.client(1)
+	defer client.CloseIdleConnections()
+	l := `netns="` + ns.Name + `"`
 
-	first := scrapeURL(t, url, nil)
+	first := get(t, client, url)
 	wantLines(t, first,
-		"tunnelstat_up 1",
-		`tunnelstat_xfrm_mib_errors_total{counter="XfrmOutNoStates"} 0`,
-		`tunnelstat_xfrm_spd_policies{dir="out",socket="false"} 1`,
-		`tunnelstat_xfrm_spd_policies{dir="in",socket="false"} 1`,
-		`tunnelstat_xfrm_policies{dir="out",socket="false"} 1`,
-		`tunnelstat_xfrm_sas 0`,
-		`tunnelstat_part_readable{part="sas"} 1`,
-		`tunnelstat_xfrm_policy_default_block{dir="out"} 0`,
+		"tunnelstat_up{"+l+"} 1",
+		`tunnelstat_xfrm_mib_errors_total{counter="XfrmOutNoStates",`+l+`} 0`,
+		`tunnelstat_xfrm_spd_policies{dir="out",`+l+`,socket="false"} 1`,
+		`tunnelstat_xfrm_spd_policies{dir="in",`+l+`,socket="false"} 1`,
+		`tunnelstat_xfrm_policies{dir="out",`+l+`,socket="false"} 1`,
+		"tunnelstat_xfrm_sas{"+l+"} 0",
+		`tunnelstat_part_readable{`+l+`,part="sas"} 1`,
+		`tunnelstat_xfrm_policy_default_block{dir="out",`+l+`} 0`,
+		`tunnelstat_xfrm_events_total{`+l+`,type="acquire"} 0`,
 	)
 	if strings.Contains(first, "tunnelstat_link_info{") {
 		t.Error("veth and lo exported as tunnels")
 	}
-	promtoolCheck(t, first)
+	checkMetrics(t, first)
 
 	_, _ = ns.Ping(t, netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.1.2"), 3, testns.PingOpts{Interval: 200 * time.Millisecond})
-	second := scrapeURL(t, url, nil)
-	wantLines(t, second,
-		`tunnelstat_xfrm_mib_errors_total{counter="XfrmOutNoStates"} 3`,
-		`tunnelstat_cause_events_total{cause="tx-no-sa",interface=""} 3`,
-		"tunnelstat_scrapes_total 2",
-	)
-	promtoolCheck(t, second)
+	second := waitFor(t, client, url, `tunnelstat_cause_events_total{cause="tx-no-sa",interface="",`+l+`} 3`)
+	wantLines(t, second, `tunnelstat_xfrm_mib_errors_total{counter="XfrmOutNoStates",`+l+`} 3`)
+	checkMetrics(t, second)
 
-	// Nothing moved since: the counter stays.
-	third := scrapeURL(t, url, nil)
-	wantLines(t, third, `tunnelstat_cause_events_total{cause="tx-no-sa",interface=""} 3`)
+	// Nothing moved since: the counter stays, poll after poll.
+	polls := metricValue(second, "tunnelstat_scrapes_total{"+l+"}")
+	third := waitForFunc(t, client, url, func(b string) bool { return metricValue(b, "tunnelstat_scrapes_total{"+l+"}") >= polls+3 })
+	wantLines(t, third, `tunnelstat_cause_events_total{cause="tx-no-sa",interface="",`+l+`} 3`)
 }

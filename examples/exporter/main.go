@@ -1,18 +1,25 @@
 // Command exporter serves tunnelstat's metrics to Prometheus: every tunnel's
 // stats64 with each error field apart, tunnel parameters on an info metric,
-// the whole XFRM MIB, SA and policy counts, per-SA traffic, replay and
-// integrity counters (never keys), SPD and SAD info, and
+// the whole XFRM MIB, SA and policy counts, SPD and SAD info, per-tunnel
+// health (up, traffic kept across rekeys, when the newest SAs expire,
+// sequence numbers left, the failures ahead), XFRM events by type, and
 // tunnelstat_cause_events_total{interface,cause}: what explain found
-// between consecutive scrapes, each event counted once.
+// between polls, each event counted once. Every namespace's series carry
+// its netns label.
 //
-//	exporter [--listen 127.0.0.1:9469] [--netns NAME|PATH] [--scrape-timeout 5s]
-//	         [--max-requests 32] [--write-timeout 30s] [--idle-timeout 60s]
+//	exporter [--listen 127.0.0.1:9469] [--netns NAME|PATH|all] [--interval 15s]
+//	         [--sa-metrics] [--max-requests 32] [--scrape-timeout 5s]
+//	         [--write-timeout 30s] [--idle-timeout 60s]
 //
-// It listens on loopback unless told otherwise. Scrapes that arrive while a
-// reading is under way share it; each reading is rendered once. Run it as root (or with
-// CAP_NET_ADMIN) for SAs and policies; without, tunnelstat_part_readable
-// says what is missing. The repository's README.md lists the metrics and
-// the counting rule of the cause counters.
+// It listens on loopback unless told otherwise. A background loop polls
+// each namespace every --interval; scrapes never read a namespace, they
+// serve the last polls, rendered once per poll for every scrape. With
+// --netns all it watches every named namespace and every namespace of a
+// running process, picking up new ones and dropping gone ones every
+// interval. Run it as root (or with CAP_NET_ADMIN, and CAP_SYS_ADMIN for
+// other namespaces) for SAs and policies; without, tunnelstat_part_readable
+// says what is missing. The repository's README.md lists the metrics, the
+// counting rule of the cause counters and the series per tunnel.
 package main
 
 import (
@@ -58,14 +65,17 @@ type usageError struct{ error }
 // own.
 var netListen = net.Listen
 
-// run parses args, opens the namespace and serves until ctx is done. If
-// ready is not nil, it receives the listening address.
+// run parses args, starts the background polls and serves until ctx is
+// done, then stops the polls. If ready is not nil, it receives the
+// listening address.
 func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error {
 	fs := flag.NewFlagSet("exporter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", defaultListen, "`ADDRESS` to serve /metrics on")
-	netns := fs.String("netns", "", "read the network namespace `NAME` (ip netns list) or at PATH; needs CAP_SYS_ADMIN")
-	timeout := fs.Duration("scrape-timeout", 5*time.Second, "the longest one reading of the namespace may take, from when it starts (a shorter X-Prometheus-Scrape-Timeout-Seconds wins)")
+	netns := fs.String("netns", "", "watch the network namespace `NAME` (ip netns list) or at PATH, or all: every named namespace and every namespace of a running process; other namespaces need CAP_SYS_ADMIN")
+	interval := fs.Duration("interval", 15*time.Second, "how often each namespace is read, and the longest a reading may take; scrapes serve the last reading")
+	saMetrics := fs.Bool("sa-metrics", false, "also export the per-SA series (tunnelstat_xfrm_sa_*, labelled by SPI: new series at every rekey)")
+	wait := fs.Duration("scrape-timeout", 5*time.Second, "the longest a scrape waits for a turn past --max-requests, or for the first poll after start-up, before 503 (a shorter X-Prometheus-Scrape-Timeout-Seconds wins); scrapes never read a namespace")
 	path := fs.String("metrics-path", "/metrics", "the `PATH` metrics are served on")
 	maxRequests := fs.Int("max-requests", 32, "the most scrapes served at once; more wait up to --scrape-timeout for a turn, then get 503")
 	writeTimeout := fs.Duration("write-timeout", 0, "the longest a request may take from its headers to the last byte of the response, waiting included (0: 2 × --scrape-timeout + 20s)")
@@ -80,8 +90,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	switch {
-	case *timeout <= 0:
-		return usageError{fmt.Errorf("--scrape-timeout %v: want a positive duration", *timeout)}
+	case *interval <= 0:
+		return usageError{fmt.Errorf("--interval %v: want a positive duration", *interval)}
+	case *wait <= 0:
+		return usageError{fmt.Errorf("--scrape-timeout %v: want a positive duration", *wait)}
 	case *maxRequests < 1:
 		return usageError{fmt.Errorf("--max-requests %d: want 1 or more", *maxRequests)}
 	case *writeTimeout < 0:
@@ -89,21 +101,49 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	case *idleTimeout <= 0:
 		return usageError{fmt.Errorf("--idle-timeout %v: want a positive duration", *idleTimeout)}
 	case *writeTimeout == 0:
-		*writeTimeout = 2**timeout + 20*time.Second
+		*writeTimeout = 2**wait + 20*time.Second
 	}
-	ns, err := monitor.ParseNetNS(*netns)
-	if err != nil {
-		return usageError{err}
+	all := *netns == "all"
+	var ns monitor.NetNS
+	if all {
+		if !canDiscover {
+			return usageError{errNoDiscovery}
+		}
+	} else {
+		var err error
+		if ns, err = monitor.ParseNetNS(*netns); err != nil {
+			return usageError{err}
+		}
+		if ns != (monitor.NetNS{}) {
+			// Say at once what is wrong with the namespace given (missing,
+			// not a namespace, no permission), rather than poll by poll.
+			r, err := monitor.Open(ctx, ns)
+			if err != nil {
+				return err
+			}
+			r.Close()
+		}
 	}
-	src, err := monitor.Open(ctx, ns)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
 
 	logger := log.New(stderr, "exporter: ", log.LstdFlags)
-	exp := NewExporter(src, *timeout, *maxRequests)
+	exp := newExporter(*maxRequests, *wait, *saMetrics)
 	exp.logf = logger.Printf
+	a := &agent{
+		e: exp, interval: *interval, logf: logger.Printf,
+		all: all, fixed: ns, label: ns.String(),
+		discover: discoverNetNS, hold: holdNetNS,
+	}
+	actx, stopAgent := context.WithCancel(ctx)
+	agentDone := make(chan struct{})
+	go func() {
+		defer close(agentDone)
+		a.run(actx)
+	}()
+	defer func() {
+		stopAgent()
+		<-agentDone
+	}()
+
 	mux := http.NewServeMux()
 	mux.Handle(*path, exp)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -118,7 +158,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		return err
 	}
 	srv := newServer(mux, *writeTimeout, *idleTimeout, logger)
-	logger.Printf("serving http://%s%s for %s", ln.Addr(), *path, nsText(*netns))
+	logger.Printf("serving http://%s%s for %s, read every %v", ln.Addr(), *path, nsText(*netns), *interval)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -150,8 +190,11 @@ func newServer(h http.Handler, writeTimeout, idleTimeout time.Duration, logger *
 }
 
 func nsText(netns string) string {
-	if netns == "" {
+	switch netns {
+	case "":
 		return "this network namespace"
+	case "all":
+		return "every network namespace"
 	}
 	return "network namespace " + netns
 }

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/monitor"
+	"github.com/tunnelstat/tunnelstat/xfrmstat"
+)
+
+// handHealth is a namespace's health as a Tracker would give it: an xfrm
+// interface tunnel that was rekeyed (two inbound SAs, the newer one in
+// use), and a policy-based one without SA; two risks of one cause on the
+// first tunnel, one of another cause.
+func handHealth() (*explain.Health, *monitor.Snapshot) {
+	t0 := time.Unix(1767225600, 0) // 2026-01-01
+	xfrm1 := explain.TunnelID{Interface: "xfrm1", Kind: "xfrm", Peer: netip.MustParseAddr("198.51.100.2")}
+	pol := explain.TunnelID{Kind: explain.KindPolicy, Peer: netip.MustParseAddr("2001:db8::9"), ReqID: 5}
+	ref := func(spi uint32, src, dst string) explain.SARef {
+		return explain.SARef{SPI: spi, Proto: 50, Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), IfID: 1}
+	}
+	inOld, inNew, out := ref(0xc0ffee01, "198.51.100.2", "192.0.2.1"), ref(0xc0ffee02, "198.51.100.2", "192.0.2.1"), ref(0xbeef0001, "192.0.2.1", "198.51.100.2")
+	h := &explain.Health{
+		Time: t0.Add(time.Hour),
+		Tunnels: []explain.TunnelStatus{
+			{ID: xfrm1, Local: netip.MustParseAddr("192.0.2.1"), State: explain.TunnelUp,
+				In:  explain.Traffic{Bytes: 123456, Packets: 1000, Last: t0.Add(59 * time.Minute)},
+				Out: explain.Traffic{Bytes: 654321, Packets: 2000, Last: t0.Add(59*time.Minute + 500*time.Millisecond)},
+				SAs: []explain.SAHealth{
+					{SA: inOld, Dir: explain.SADirIn, Added: t0, SoftExpiry: t0.Add(50 * time.Minute), HardExpiry: t0.Add(65 * time.Minute),
+						SoftBytesLeft: math.MaxUint64, HardBytesLeft: math.MaxUint64, SoftPacketsLeft: math.MaxUint64, HardPacketsLeft: math.MaxUint64},
+					{SA: inNew, Dir: explain.SADirIn, Added: t0.Add(50 * time.Minute), SoftExpiry: t0.Add(100 * time.Minute), HardExpiry: t0.Add(115 * time.Minute),
+						SoftBytesLeft: math.MaxUint64, HardBytesLeft: math.MaxUint64, SoftPacketsLeft: math.MaxUint64, HardPacketsLeft: math.MaxUint64},
+					{SA: out, Dir: explain.SADirOut, Added: t0.Add(50 * time.Minute), HardExpiry: t0.Add(115 * time.Minute),
+						SeqHeadroom: 1<<32 - 1 - 2000, HasSeq: true,
+						SoftBytesLeft: math.MaxUint64, HardBytesLeft: math.MaxUint64, SoftPacketsLeft: math.MaxUint64, HardPacketsLeft: math.MaxUint64},
+				}},
+			{ID: pol, State: explain.TunnelNoSA},
+		},
+		Risks: []explain.Risk{
+			{Tunnel: xfrm1, Cause: "tx-sa-expired", SA: &out, At: t0.Add(115 * time.Minute)},
+			{Tunnel: xfrm1, Cause: "tx-sa-expired", SA: &inOld, At: t0.Add(65 * time.Minute)},
+			{Tunnel: pol, Cause: "tx-no-sa"},
+		},
+	}
+	// The SAs in the reading too, for --sa-metrics.
+	snap := &monitor.Snapshot{Format: monitor.Format, LinksFrom: "rtnetlink", SAs: []xfrmstat.SA{}}
+	for _, r := range []explain.SARef{inOld, inNew, out} {
+		snap.SAs = append(snap.SAs, xfrmstat.SA{SPI: r.SPI, Proto: 50, Src: r.Src, Dst: r.Dst, IfID: 1, Mode: xfrmstat.ModeTunnel,
+			LifetimeCurrent: xfrmstat.LifetimeCurrent{Bytes: 1, Packets: 1, AddTime: time.Unix(1767225600, 0)}})
+	}
+	return h, snap
+}
+
+// Per-tunnel series: labels that stay at a rekey (no SPI by default), the
+// newest SA of each direction, timestamps only when known, one risk series
+// per tunnel and cause, every XFRM event type from 0; --sa-metrics adds
+// the per-SA series with their SPIs. Promlint-clean either way.
+func TestHealthSeries(t *testing.T) {
+	h, snap := handHealth()
+	total := explain.Tally{XfrmEvents: map[explain.EventType]uint64{explain.EventSoftExpire: 2, explain.EventSAAdded: 3}}
+	xfrm1 := `interface="xfrm1",kind="xfrm",netns="blue",peer="198.51.100.2",reqid="0"`
+	pol := `interface="",kind="policy",netns="blue",peer="2001:db8::9",reqid="5"`
+	for _, saMetrics := range []bool{false, true} {
+		e, _ := published(t, saMetrics, "blue", &poll{snap: snap, health: h, total: total})
+		srv := httptest.NewServer(e)
+		body := scrapeURL(t, srv.URL, nil)
+		srv.Close()
+		wantLines(t, body,
+			`tunnelstat_tunnel_up{`+xfrm1+`} 1`,
+			`tunnelstat_tunnel_up{`+pol+`} 0`,
+			`tunnelstat_tunnel_rx_bytes_total{`+xfrm1+`} 123456`,
+			`tunnelstat_tunnel_rx_packets_total{`+xfrm1+`} 1000`,
+			`tunnelstat_tunnel_tx_bytes_total{`+xfrm1+`} 654321`,
+			`tunnelstat_tunnel_tx_packets_total{`+xfrm1+`} 2000`,
+			`tunnelstat_tunnel_rx_bytes_total{`+pol+`} 0`,
+			`tunnelstat_tunnel_last_rx_timestamp_seconds{`+xfrm1+`} 1.76722914e+09`,
+			`tunnelstat_tunnel_last_tx_timestamp_seconds{`+xfrm1+`} 1.7672291405e+09`,
+			// The newer inbound SA's limits, not the old one's.
+			`tunnelstat_sa_soft_expiry_timestamp_seconds{dir="in",`+xfrm1+`} 1.7672316e+09`,
+			`tunnelstat_sa_hard_expiry_timestamp_seconds{dir="in",`+xfrm1+`} 1.7672325e+09`,
+			`tunnelstat_sa_hard_expiry_timestamp_seconds{dir="out",`+xfrm1+`} 1.7672325e+09`,
+			`tunnelstat_sa_seq_headroom{dir="out",`+xfrm1+`} 4.294965295e+09`,
+			`tunnelstat_tunnel_risk{cause="tx-sa-expired",`+xfrm1+`} 1`,
+			`tunnelstat_tunnel_risk{cause="tx-no-sa",`+pol+`} 1`,
+			`tunnelstat_xfrm_events_total{netns="blue",type="sa-soft-expire"} 2`,
+			`tunnelstat_xfrm_events_total{netns="blue",type="sa-added"} 3`,
+			`tunnelstat_xfrm_events_total{netns="blue",type="acquire"} 0`,
+			`tunnelstat_xfrm_events_total{netns="blue",type="nat-mapping"} 0`,
+			`tunnelstat_xfrm_sas{netns="blue"} 3`,
+		)
+		wantNo(t, body,
+			`tunnelstat_sa_soft_expiry_timestamp_seconds{dir="out"`, // the outbound SA has no soft limit
+			`tunnelstat_sa_seq_headroom{dir="in"`,
+			`tunnelstat_tunnel_last_rx_timestamp_seconds{`+pol,
+			`tunnelstat_sa_hard_expiry_timestamp_seconds{dir="in",`+pol,
+		)
+		if n := strings.Count(body, "\ntunnelstat_tunnel_risk{"); n != 2 {
+			t.Errorf("%d risk series, want 2 (one per tunnel and cause)", n)
+		}
+		if n := strings.Count(body, "\ntunnelstat_xfrm_events_total{"); n != len(explain.EventTypes()) {
+			t.Errorf("%d event series, want one per type (%d)", n, len(explain.EventTypes()))
+		}
+		// Per tunnel by default: 12 series for the rekeyed xfrm tunnel
+		// (up, 4 traffic, 2 last, 3 expiry, 1 headroom, 1 risk), 6 for the
+		// tunnel without SA (up, 4 traffic, 1 risk).
+		if n := seriesWith(body, `peer="198.51.100.2"`); n != 12 {
+			t.Errorf("%d series for the xfrm tunnel, want 12", n)
+		}
+		if n := seriesWith(body, `peer="2001:db8::9"`); n != 6 {
+			t.Errorf("%d series for the policy tunnel, want 6", n)
+		}
+		if saMetrics {
+			wantLines(t, body, `tunnelstat_xfrm_sa_bytes_total{dst="192.0.2.1",if_id="1",mark="",mode="tunnel",netns="blue",proto="esp",reqid="0",spi="0xc0ffee02",src="198.51.100.2"} 1`)
+		} else {
+			wantNo(t, body, "spi=", "0xc0ffee", "tunnelstat_xfrm_sa_")
+		}
+		checkMetrics(t, body)
+	}
+}
+
+// seriesWith counts the series whose labels contain s.
+func seriesWith(body, s string) int {
+	n := 0
+	for l := range strings.Lines(body) {
+		if !strings.HasPrefix(l, "#") && strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// The agent with --netns all, on a discovery the test scripts: namespaces
+// that appear are watched (their series come with their first poll), a
+// name given to a namespace changes its label, one that is gone is
+// dropped with its series, and what discovery or hold could not take is
+// counted by reason, never failing the pass.
+func TestDiscoveryLifecycle(t *testing.T) {
+	own := candidate{key: nsKey{1, 10}, own: true}
+	blue := candidate{key: nsKey{1, 11}, label: "blue", path: "/run/netns/blue"}
+	proc := candidate{key: nsKey{1, 12}, label: "inode:12", path: "/proc/42/ns/net"}
+	racing := candidate{key: nsKey{1, 13}, label: "inode:13", path: "/proc/43/ns/net"}
+
+	var mu sync.Mutex
+	passes := []discovery{
+		{found: []candidate{own, blue, proc, racing}, skipped: map[string]int{"gone": 2, "permission": 1}},
+	}
+	var current discovery
+	setPass := func(d discovery) {
+		mu.Lock()
+		defer mu.Unlock()
+		passes = append(passes, d)
+	}
+	discover := func() (discovery, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(passes) > 0 {
+			current, passes = passes[0], passes[1:]
+		}
+		if current.found == nil {
+			return discovery{}, errors.New("/proc is not mounted")
+		}
+		return current, nil
+	}
+	closed := map[string]int{}
+	hold := func(c candidate) (monitor.NetNS, io.Closer, error) {
+		if c.key == racing.key {
+			return monitor.NetNS{}, nil, errChanged
+		}
+		if c.own {
+			return monitor.NetNS{}, nil, nil
+		}
+		return monitor.NetNS{Path: c.path}, closeFunc(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			closed[c.path]++
+		}), nil
+	}
+	snaps := map[monitor.NetNS]*holder{}
+	before := vmReading(t, "before")
+	open := func(_ context.Context, ns monitor.NetNS) (monitor.Source, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if snaps[ns] == nil {
+			snaps[ns] = &holder{snap: before}
+		}
+		return snaps[ns], nil
+	}
+	var logs lockedBuffer
+	e := newExporter(4, 5*time.Second, false)
+	a := &agent{e: e, interval: 30 * time.Millisecond, logf: logs.logf, all: true, discover: discover, hold: hold, open: open}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	body := scrapeURL(t, srv.URL, nil)
+	wantLines(t, body,
+		`tunnelstat_up{netns=""} 1`,
+		`tunnelstat_up{netns="blue"} 1`,
+		`tunnelstat_up{netns="inode:12"} 1`,
+		`tunnelstat_netns_discovery_skips_total{reason="changed"} 1`,
+		`tunnelstat_netns_discovery_skips_total{reason="gone"} 2`,
+		`tunnelstat_netns_discovery_skips_total{reason="permission"} 1`,
+		`tunnelstat_netns_discovery_skips_total{reason="not_netns"} 0`,
+	)
+	wantNo(t, body, `netns="inode:13"`)
+	checkMetrics(t, body)
+
+	// blue's name is deleted while a process keeps it; the process's
+	// namespace is gone.
+	setPass(discovery{found: []candidate{own, {key: blue.key, label: "inode:11", path: "/proc/44/ns/net"}}})
+	body = waitBody(t, srv.URL, func(b string) bool { return !strings.Contains(b, `netns="inode:12"`) })
+	wantLines(t, body, `tunnelstat_up{netns="inode:11"} 1`, `tunnelstat_up{netns=""} 1`)
+	wantNo(t, body, `netns="blue"`)
+	if c := closedCount(&mu, closed, proc.path); c != 1 {
+		t.Errorf("the gone namespace's descriptor closed %d times, want 1", c)
+	}
+	if c := closedCount(&mu, closed, blue.path); c != 0 {
+		t.Errorf("the renamed namespace's descriptor closed %d times, want 0", c)
+	}
+
+	// A pass that fails keeps what is watched.
+	setPass(discovery{})
+	body = waitBody(t, srv.URL, func(b string) bool {
+		return strings.Contains(b, "\n"+`tunnelstat_netns_discovery_skips_total{reason="error"} `) && !strings.Contains(b, `{reason="error"} 0`)
+	})
+	wantLines(t, body, `tunnelstat_up{netns="inode:11"} 1`)
+	for _, want := range []string{`watching network namespace "blue"`, `network namespace "inode:12" is gone`, `network namespace "blue" is now network namespace "inode:11"`, "/proc is not mounted"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	checkMetrics(t, body)
+}
+
+type closeFunc func()
+
+func (c closeFunc) Close() error { c(); return nil }
+
+func closedCount(mu *sync.Mutex, m map[string]int, k string) int {
+	mu.Lock()
+	defer mu.Unlock()
+	return m[k]
+}
+
+// waitBody scrapes url until ok accepts the body (10 s at most).
+func waitBody(t *testing.T, url string, ok func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		body := scrapeURL(t, url, nil)
+		if ok(body) {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scrape as wanted in 10 s; the last:\n%s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
