@@ -196,6 +196,9 @@ func TestLiveMonitorHealthEvents(t *testing.T) {
 	if len(u.Report.Findings) != 0 && u.Snapshot == nil {
 		t.Error("findings without a full reading")
 	}
+	if u.Reading != w.prev {
+		t.Error("Update.Reading is not the reading the interval ended with")
+	}
 	if !slices.ContainsFunc(w.prev.SAs, func(sa explain.SA) bool { return sa.SPI == 0 && sa.ReqID == 8 }) {
 		t.Errorf("the acquire's larval SA is not in the reading: %+v", w.prev.SAs)
 	}

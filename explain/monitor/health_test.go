@@ -31,6 +31,9 @@ func TestMonitorReplayHealth(t *testing.T) {
 			if (u.Health != nil) != (health != nil) || u.Report.Events != nil || u.Total.XfrmEvents != nil {
 				t.Errorf("health %v: interval %d: health %+v, events %v, total %v", health != nil, n, u.Health, u.Report.Events, u.Total.XfrmEvents)
 			}
+			if u.Reading == nil || !u.Reading.Time.Equal(u.Snapshot.Time) || len(u.Reading.Links) != len(u.Snapshot.Links) {
+				t.Errorf("interval %d: Update.Reading %v does not hold the interval's reading", n, u.Reading)
+			}
 			if u.Health != nil && !u.Health.Time.Equal(u.Snapshot.Time) {
 				t.Errorf("interval %d: health of %v, reading of %v", n, u.Health.Time, u.Snapshot.Time)
 			}

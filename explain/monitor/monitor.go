@@ -93,6 +93,15 @@ type Update struct {
 	// interval only polled counters (see the package documentation). It is
 	// the caller's: the Monitor never touches it again.
 	Snapshot *Snapshot
+	// Reading is what the interval ended with, as explain saw it: the
+	// links with this interval's counters (and the parameters of the last
+	// full reading), the MIB, and with Config.Health the SAs read in this
+	// interval and the policies as last read. It is there every interval,
+	// polled or full, so that a program rendering the counters needs no
+	// reading of its own. It is the Monitor's: read it before fn returns,
+	// never modify or keep it (a later interval reuses its storage). nil
+	// with Err.
+	Reading *explain.Reading
 	// Unread lists the parts of this interval's reading that could not be
 	// read: of a full reading every part (Snapshot.Unread), of a poll the
 	// XFRM MIB (with Config.Health also the SAs, SPD info and policies);
@@ -491,7 +500,7 @@ func (w *watched) readSource(ctx context.Context, u *Update) {
 		return
 	}
 	cur := snap.Reading()
-	u.Snapshot, u.Unread = snap, snap.Unread
+	u.Snapshot, u.Unread, u.Reading = snap, snap.Unread, cur
 	if w.prev == nil {
 		u.Baseline = true
 	} else {
@@ -523,7 +532,7 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 			return
 		}
 		base := snap.Reading()
-		u.Baseline, u.Snapshot, u.Unread = true, snap, snap.Unread
+		u.Baseline, u.Snapshot, u.Unread, u.Reading = true, snap, snap.Unread, base
 		if health {
 			u.Unread = w.withEventsUnread(u.Unread)
 			w.p.setPolicies(base.Policies, snap.SPDInfo)
@@ -552,7 +561,7 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 	cur.Events = evs
 	rep := explainReadings(w.prev, cur)
 	if len(rep.Findings) == 0 {
-		u.Report, u.Unread = rep, unread
+		u.Report, u.Unread, u.Reading = rep, unread, cur
 		if health {
 			u.Unread = w.withEventsUnread(u.Unread)
 			w.track(u, cur)
@@ -572,7 +581,7 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 	full := snap.Reading()
 	full.Events = evs
 	u.Report = explainReadings(w.prev, full)
-	u.Snapshot, u.Unread = snap, snap.Unread
+	u.Snapshot, u.Unread, u.Reading = snap, snap.Unread, full
 	if health {
 		u.Unread = w.withEventsUnread(u.Unread)
 		w.p.setPolicies(full.Policies, snap.SPDInfo)
