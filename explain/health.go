@@ -193,11 +193,12 @@ const (
 type HealthConfig struct {
 	// OneWayAfter is how many readings in a row one direction of a tunnel
 	// must carry packets while the other carries none before a
-	// tunnel-one-way risk is raised; 0 means DefaultOneWayAfter.
+	// tunnel-one-way risk is raised; 0 (or less) means
+	// DefaultOneWayAfter.
 	OneWayAfter int
 	// RekeyMargin is the least time a key manager should have between an
-	// SA's soft and hard limits to install its replacement; 0 means
-	// DefaultRekeyMargin.
+	// SA's soft and hard limits to install its replacement; 0 (or less)
+	// means DefaultRekeyMargin.
 	RekeyMargin time.Duration
 }
 

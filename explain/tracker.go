@@ -226,7 +226,10 @@ func (t *Tracker) Add(dst *Health, r *Reading) {
 	h.Tunnels = slices.Grow(h.Tunnels, len(t.order))
 	sah := slices.Grow(h.sas, nSAs)
 	marks := slices.Grow(h.marks, nMarks) // never grows in the loop: the pointers into it stay valid
-	oneWayAfter := cmp.Or(t.Config.OneWayAfter, DefaultOneWayAfter)
+	oneWayAfter := t.Config.OneWayAfter
+	if oneWayAfter <= 0 {
+		oneWayAfter = DefaultOneWayAfter
+	}
 	for _, tt := range t.order {
 		id := tt.id
 		if id.Kind == KindXfrm && !id.Peer.IsValid() && xfrmWithSAs[id.Interface] {
@@ -487,7 +490,10 @@ func seqHeadroom(sa *SA) uint64 {
 // saRisks appends the risks of one SA of a tunnel. newer is true when the
 // tunnel has a newer SA in the same direction (its replacement).
 func (t *Tracker) saRisks(out []Risk, id TunnelID, sa *SA, tr *saTrack, newer bool, now time.Time) []Risk {
-	margin := cmp.Or(t.Config.RekeyMargin, DefaultRekeyMargin)
+	margin := t.Config.RekeyMargin
+	if margin <= 0 {
+		margin = DefaultRekeyMargin
+	}
 	lt, u := &sa.Lifetime, &sa.Usage
 	hard := expiry(u, lt.HardAdd, lt.HardUse)
 	soft := expiry(u, lt.SoftAdd, lt.SoftUse)

@@ -149,6 +149,12 @@ func New(cfg *Config, namespaces ...NetNS) (*Monitor, error) {
 	m := &Monitor{interval: cfg.Interval, open: cfg.Open, groups: eventGroups, maxEvents: maxEvents}
 	if cfg.Health != nil {
 		h := *cfg.Health
+		switch {
+		case h.OneWayAfter < 0:
+			return nil, fmt.Errorf("monitor: Config.Health.OneWayAfter %d: want 0 (the default, %d) or more", h.OneWayAfter, explain.DefaultOneWayAfter)
+		case h.RekeyMargin < 0:
+			return nil, fmt.Errorf("monitor: Config.Health.RekeyMargin %v: want 0 (the default, %v) or more", h.RekeyMargin, explain.DefaultRekeyMargin)
+		}
 		m.health = &h
 	}
 	switch {

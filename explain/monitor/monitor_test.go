@@ -290,6 +290,8 @@ func TestNewErrors(t *testing.T) {
 		{nil, nil, "no namespace"},
 		{nil, []NetNS{{Name: "a"}, {Name: "a"}}, "given twice"},
 		{&Config{Interval: -time.Second}, []NetNS{{}}, "negative interval"},
+		{&Config{Health: &explain.HealthConfig{OneWayAfter: -1}}, []NetNS{{}}, "OneWayAfter -1"},
+		{&Config{Health: &explain.HealthConfig{RekeyMargin: -time.Second}}, []NetNS{{}}, "RekeyMargin -1s"},
 	} {
 		if _, err := New(tc.cfg, tc.ns...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v, %v): %v, want %q", tc.cfg, tc.ns, err, tc.want)
