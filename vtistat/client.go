@@ -256,3 +256,52 @@ func (q *query) String() string {
 	}
 	return s
 }
+
+// LinkChange is one link notification of the namespace: a link was added
+// or changed (its state, flags, MTU, name or parameters: RTM_NEWLINK), or
+// deleted (RTM_DELLINK). The kernel sends none when only counters move.
+type LinkChange struct {
+	// Deleted is true for RTM_DELLINK.
+	Deleted bool
+	// Index and Name are the link's, as the notification gave them (Name
+	// "" if it gave none).
+	Index int32
+	Name  string
+	// Lost is true when the kernel dropped notifications because the
+	// subscription's socket buffer was full: every link may have changed
+	// since the last one received. Index and Name are then zero.
+	Lost bool
+}
+
+// Subscribe joins the namespace's link notifications (RTNLGRP_LINK) and
+// returns once the kernel will deliver them: a change after Subscribe
+// returns is seen. A program that polls counters with PollStats, which
+// keeps the parameters of the last full dump, takes a Snapshot when a
+// change arrives. The subscription ends when ctx is done or on Close.
+func (c *Client) Subscribe(ctx context.Context) (*Subscription, error) {
+	s, err := c.c.subscribe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Subscription{s: s}, nil
+}
+
+// Subscription is a stream of link notifications from one namespace.
+type Subscription struct {
+	s *subscription
+}
+
+// Receive calls fn for each notification, in the order the kernel sent
+// them, until the subscription's context is done (it returns that
+// context's error), Close is called, fn returns an error (returned as is)
+// or the socket fails. A notification too short to name its link is
+// delivered with Index 0, never dropped.
+func (s *Subscription) Receive(fn func(LinkChange) error) error {
+	if fn == nil {
+		return errors.New("vtistat: Receive with a nil function")
+	}
+	return s.s.receive(fn)
+}
+
+// Close ends the subscription and releases its socket.
+func (s *Subscription) Close() error { return s.s.close() }

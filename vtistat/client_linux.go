@@ -577,3 +577,54 @@ func (c *client) readProcLocked(ctx context.Context, dst *Snapshot) error {
 	dst.Time, dst.ParamsTime = now, now
 	return nil
 }
+
+// rtnlgrpLink is RTNLGRP_LINK, the link notifications' multicast group.
+const rtnlgrpLink = 1
+
+type subscription struct {
+	conn   *nl.Conn
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (c *client) subscribe(ctx context.Context) (*subscription, error) {
+	// The socket is opened under the lock: Close must not release the
+	// namespace descriptor while it is being entered.
+	c.mu.Lock()
+	closed := c.closed
+	var conn *nl.Conn
+	var err error
+	if !closed {
+		conn, err = nl.Dial(unix.NETLINK_ROUTE, c.ns.FD, 0)
+	}
+	c.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("vtistat: subscribe: %w", os.ErrClosed)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vtistat: subscribe to link notifications: %w", err)
+	}
+	if err := conn.NetlinkConn().JoinGroup(rtnlgrpLink); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("vtistat: join RTNLGRP_LINK: %w", err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	return &subscription{conn: conn, ctx: sctx, cancel: cancel}, nil
+}
+
+func (s *subscription) receive(fn func(LinkChange) error) error {
+	return s.conn.Receive(s.ctx, func(m nl.Message) error {
+		switch m.Type {
+		case nl.TypeOverrun:
+			return fn(LinkChange{Lost: true})
+		case unix.RTM_NEWLINK, unix.RTM_DELLINK:
+			return fn(decodeLinkChange(m.Type == unix.RTM_DELLINK, m.Data))
+		}
+		return nil // another message of the group: not a link's
+	})
+}
+
+func (s *subscription) close() error {
+	s.cancel() // unblocks a running Receive, which holds the socket
+	return s.conn.Close()
+}

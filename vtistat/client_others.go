@@ -31,3 +31,11 @@ func (*client) pollStats(_ context.Context, dst *Snapshot) error {
 	dst.clear()
 	return errUnsupported()
 }
+
+type subscription struct{}
+
+func (*client) subscribe(context.Context) (*subscription, error) { return nil, errUnsupported() }
+
+func (*subscription) receive(func(LinkChange) error) error { return errUnsupported() }
+
+func (*subscription) close() error { return errUnsupported() }

@@ -559,3 +559,20 @@ func addr(a *nl.Attrs) netip.Addr {
 	a.Fail(fmt.Sprintf("address of %d bytes, want 4 or 16", len(d)))
 	return netip.Addr{}
 }
+
+// decodeLinkChange reads the link's index and name from an RTM_NEWLINK or
+// RTM_DELLINK notification; a message too short for them leaves them zero.
+func decodeLinkChange(deleted bool, b []byte) LinkChange {
+	ch := LinkChange{Deleted: deleted}
+	if len(b) < sizeofIfInfomsg {
+		return ch
+	}
+	ch.Index = int32(binary.NativeEndian.Uint32(b[4:8]))
+	a := nl.NewAttrs(b[sizeofIfInfomsg:], "link notification")
+	for a.Next() {
+		if a.Type() == iflaIfname {
+			ch.Name = a.String()
+		}
+	}
+	return ch
+}

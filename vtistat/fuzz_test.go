@@ -94,3 +94,16 @@ func FuzzDecodeStats(f *testing.F) {
 		decodeStats32(b, &s)
 	})
 }
+
+// FuzzDecodeLinkChange: any notification payload gives a LinkChange,
+// never a panic; a real RTM_NEWLINK names its link as DecodeLink does.
+func FuzzDecodeLinkChange(f *testing.F) {
+	seedLinks(f)
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		ch := decodeLinkChange(false, msg)
+		var l Link
+		if err := DecodeLink(msg, &l); err == nil && (ch.Index != l.Index || ch.Name != l.Name) {
+			t.Errorf("change %+v, link %d %q", ch, l.Index, l.Name)
+		}
+	})
+}

@@ -87,8 +87,14 @@
 //     the namespace is gone: one NETLINK_XFRM socket subscribed to its
 //     acquire, expire, SA, policy, mapping and migrate events, and one
 //     goroutine that receives them into a buffer of at most 65536 events
-//     per interval (past that, one events-lost stands for the rest). A
-//     namespace replaced under its name is subscribed to again.
+//     per interval (past that, one events-lost stands for the rest); and
+//     one NETLINK_ROUTE socket subscribed to its link notifications
+//     (RTNLGRP_LINK) with a goroutine of its own. A namespace replaced
+//     under its name is subscribed to again.
+//   - An interval after a link was added, deleted or changed (its state,
+//     MTU, name or parameters: the kernel notifies those, never counters)
+//     is a full reading, so that the link parameters in Update.Snapshot,
+//     and those Update.Reading keeps, are never older than an interval.
 //   - Every interval: an SA dump and an SPD info request, into storage
 //     kept from interval to interval, as the links are: nothing is
 //     allocated per SA when no SA was added, only the two requests' few
@@ -101,7 +107,10 @@
 //     Report.Events, which the caller keeps.
 //
 // A subscription refused (XFRM netlink needs CAP_NET_ADMIN) is an Unread
-// "events" in every Update; health goes on without events.
+// "events" in every Update; health goes on without events, and every
+// interval is then a full reading (nothing says when links change). Link
+// notifications refused are an Unread "link_changes", with the same
+// consequence for the links.
 //
 // With Config.Open, every interval reads a whole Snapshot from the Source
 // (with Config.Health, the Tracker reads its SAs and policies; there are

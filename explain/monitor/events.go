@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/vtistat"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
@@ -33,6 +34,11 @@ const (
 	// interval's bound overflowed, or nobody listened for a while): the
 	// SAs and policies are read again.
 	eventsLost
+	// linksChanged: a link was added, deleted or changed (state, MTU,
+	// name, parameters; RTNLGRP_LINK), or such notifications were lost:
+	// the interval takes a full reading, so that the links' parameters
+	// are fresh. Not an event of Report.Events.
+	linksChanged
 )
 
 // flagsOf says what an event means for the reading.
@@ -68,6 +74,12 @@ type eventQueue struct {
 	max  int
 	done chan struct{} // closed when the receiving goroutine has returned
 
+	// The link notifications, which set linksChanged; nil when they
+	// could not be subscribed to (linkErr says why).
+	links     *vtistat.Subscription
+	linksDone chan struct{}
+	linkErr   error
+
 	mu      sync.Mutex
 	evs     []explain.Event
 	flags   eventFlags
@@ -83,6 +95,25 @@ func subscribeEvents(r *Reader, groups xfrmstat.Group, max int) (*eventQueue, er
 		return nil, err
 	}
 	q := &eventQueue{sub: sub, max: max, done: make(chan struct{})}
+	if q.links, q.linkErr = r.subscribeLinks(); q.links != nil {
+		q.linksDone = make(chan struct{})
+		go func() {
+			defer close(q.linksDone)
+			_ = q.links.Receive(func(vtistat.LinkChange) error {
+				q.mu.Lock()
+				q.flags |= linksChanged
+				q.mu.Unlock()
+				return nil
+			})
+			// Ended by close, or by a failed socket: then nothing says
+			// when links change, and every interval reads them in full.
+			q.mu.Lock()
+			if !q.closing {
+				q.linkErr = fmt.Errorf("receive the link notifications of %s: the subscription ended", r.ns.describe())
+			}
+			q.mu.Unlock()
+		}()
+	}
 	go func() {
 		defer close(q.done)
 		err := sub.Receive(q.receive)
@@ -127,6 +158,9 @@ func (q *eventQueue) take() (evs []explain.Event, f eventFlags, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	evs, f, err = q.evs, q.flags, q.err
+	if q.linkErr != nil {
+		f |= linksChanged // nothing says when they change: read them every interval
+	}
 	q.evs, q.flags = nil, 0
 	return evs, f, err
 }
@@ -138,6 +172,10 @@ func (q *eventQueue) close() error {
 	q.mu.Unlock()
 	err := q.sub.Close()
 	<-q.done
+	if q.links != nil {
+		_ = q.links.Close()
+		<-q.linksDone
+	}
 	if errors.Is(err, os.ErrClosed) {
 		err = nil
 	}

@@ -426,3 +426,49 @@ func TestLiveMonitorHealthRunClose(t *testing.T) {
 		t.Errorf("%d goroutines after Close, %d before", g, goroutines)
 	}
 }
+
+// With Health, a link whose MTU changes (or that is added) makes the next
+// interval a full reading, so that parameters a poll would keep from the
+// last full reading are fresh; a quiet interval stays a poll.
+func TestLiveMonitorHealthLinkChange(t *testing.T) {
+	ns := healthNamespace(t)
+	ns.IP(t, "link", "add", "lc0", "type", "veth", "peer", "name", "lc1")
+	m, w := healthMonitor(t, ns)
+	ctx := context.Background()
+	if u := w.step(ctx, m); u.Err != nil || !u.Baseline {
+		t.Fatalf("baseline: %+v", u.Err)
+	}
+	if u := w.step(ctx, m); u.Err != nil || u.Snapshot != nil {
+		t.Fatalf("quiet interval: err %v, full reading %v", u.Err, u.Snapshot != nil)
+	}
+	ns.IP(t, "link", "set", "lc0", "mtu", "1300")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w.q.mu.Lock()
+		f := w.q.flags
+		w.q.mu.Unlock()
+		if f&linksChanged != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no link notification queued")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	u := w.step(ctx, m)
+	if u.Err != nil || u.Snapshot == nil {
+		t.Fatalf("after the MTU change: err %v, full reading %v", u.Err, u.Snapshot != nil)
+	}
+	var mtu uint32
+	for _, l := range u.Snapshot.Links {
+		if l.Name == "lc0" {
+			mtu = l.MTU
+		}
+	}
+	if mtu != 1300 {
+		t.Errorf("lc0's MTU in the reading: %d, want 1300", mtu)
+	}
+	if u := w.step(ctx, m); u.Err != nil || u.Snapshot != nil {
+		t.Errorf("the next quiet interval: err %v, full reading %v", u.Err, u.Snapshot != nil)
+	}
+}

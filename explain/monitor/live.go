@@ -204,6 +204,25 @@ func (r *Reader) subscribe(groups xfrmstat.Group) (*xfrmstat.Subscription, error
 	return sub, nil
 }
 
+// subscribeLinks subscribes to the link notifications of the namespace the
+// Reader's sockets are in now.
+func (r *Reader) subscribeLinks() (*vtistat.Subscription, error) {
+	r.mu.Lock()
+	s, closed := r.s, r.closed
+	r.mu.Unlock()
+	switch {
+	case closed:
+		return nil, fmt.Errorf("monitor: subscribe to %s: %w", r.ns.describe(), os.ErrClosed)
+	case s == nil:
+		return nil, fmt.Errorf("monitor: subscribe to %s: not open", r.ns.describe())
+	}
+	sub, err := s.links.Subscribe(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to the link notifications of %s: %w", r.ns.describe(), err)
+	}
+	return sub, nil
+}
+
 // begin takes the Reader's turn and returns its sockets; when the
 // namespace is gone, it looks for it again (follow). A reading taken with
 // the sockets is the namespace's only if follow, once it is taken, finds

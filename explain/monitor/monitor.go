@@ -44,7 +44,10 @@ type Config struct {
 	// policies when events or the SPD size say they changed), and each
 	// Update carries Health. The interval's events are in
 	// Update.Report.Events and counted in Update.Total.XfrmEvents; a
-	// subscription refused is an Unread "events". With Config.Open, the
+	// subscription refused is an Unread "events". The Monitor also
+	// subscribes to the namespace's link notifications, and takes a full
+	// reading in an interval after a link changed, so that link
+	// parameters are never older than an interval. With Config.Open, the
 	// Tracker reads each Snapshot, and there are no events. nil: neither
 	// events nor health, and an interval in which nothing moved reads no
 	// SA.
@@ -106,7 +109,8 @@ type Update struct {
 	// read: of a full reading every part (Snapshot.Unread), of a poll the
 	// XFRM MIB (with Config.Health also the SAs, SPD info and policies);
 	// with Config.Health, "events" when the namespace's XFRM events could
-	// not be subscribed to. Do not modify it.
+	// not be subscribed to, "link_changes" when its link notifications
+	// could not. Do not modify it.
 	Unread []Unread
 	// Health is the namespace's tunnels and the failures ahead, when
 	// Config.Health is set and the interval was read; nil otherwise. It is
@@ -403,6 +407,10 @@ func (w *watched) subscribe() {
 		return
 	}
 	w.q, w.qUnread = q, nil
+	if q.linkErr != nil {
+		// Every interval then reads the links in full.
+		w.qUnread = []Unread{unread("link_changes", q.linkErr)}
+	}
 	if w.prev != nil {
 		w.addPending(explain.Event{Time: time.Now(), Type: explain.EventsLost}, eventsLost)
 	}
@@ -548,12 +556,21 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 		return
 	}
 	var evs []explain.Event
-	reread := false
+	reread, fullLinks := false, false
 	if health {
 		var f eventFlags
 		evs, f = w.takeEvents()
-		// Without a subscription nothing says when the policies change.
-		reread = f != 0 || w.q == nil
+		// Without a subscription nothing says when the policies or the
+		// links change.
+		reread = f&^linksChanged != 0 || w.q == nil
+		fullLinks = f&linksChanged != 0 || w.q == nil
+	}
+	if fullLinks {
+		// A link was added, deleted or changed (its state, MTU, name or
+		// parameters): a poll would keep the parameters of the last full
+		// reading, so this interval takes a full one.
+		w.readFull(ctx, u, evs, health)
+		return
 	}
 	b := 0
 	if w.prevBuf == 0 {
@@ -579,6 +596,12 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 	// Something moved: read everything, so that the report has the
 	// policies and SAs that settle causes and fill the checks, and fresh
 	// tunnel parameters. The interval then ends with this reading.
+	w.readFull(ctx, u, evs, health)
+}
+
+// readFull ends an interval with a full reading, explained against the
+// previous one.
+func (w *watched) readFull(ctx context.Context, u *Update, evs []explain.Event, health bool) {
 	snap, err := w.r.Read(ctx)
 	if err != nil {
 		u.Err = err // prev stays: the next interval explains these events

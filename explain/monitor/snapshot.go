@@ -66,8 +66,8 @@ type Unread struct {
 	// "kernel_release"; or "links_rtnetlink" when the kernel refused
 	// rtnetlink and the links were read from /proc/net/dev instead. A
 	// Monitor's Update also says "events" when the namespace's XFRM
-	// events could not be subscribed to (Config.Health); a Snapshot never
-	// does.
+	// events could not be subscribed to, "link_changes" when its link
+	// notifications could not (Config.Health); a Snapshot never does.
 	Part  string `json:"part"`
 	Error string `json:"error"`
 	// Needs says what would make it readable ("CAP_NET_ADMIN"), if known.
