@@ -12,8 +12,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -41,11 +39,8 @@ const healthGroups = xfrmstat.GroupAcquire | xfrmstat.GroupExpire | xfrmstat.Gro
 // and how its assertions are reported.
 type healthRun struct {
 	*rig
-	events *eventLog
-	// localSAFields is set when monitor.ExplainSAs left the health fields
-	// of an SA zero and the test filled them (see healthSAs).
-	localSAFields bool
-	implFailures  int
+	events       *eventLog
+	implFailures int
 }
 
 // kernelf reports a kernel fact that does not hold: the scenario does not
@@ -65,14 +60,6 @@ func (h *healthRun) implf(what, format string, args ...any) {
 		return
 	}
 	h.t.Errorf(what+": "+format, args...)
-}
-
-// finish logs how the SAs were converted.
-func (h *healthRun) finish() {
-	h.t.Helper()
-	if h.localSAFields {
-		h.t.Logf("note: monitor.ExplainSAs left the SAs' health fields zero; the test filled them from xfrmstat (healthSAs)")
-	}
 }
 
 // loggedEvent is one XFRM event as received.
@@ -109,7 +96,7 @@ func (r *rig) subscribe(s *side) *eventLog {
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			l.all = append(l.all, loggedEvent{at, ev})
-			if e, ok := explainEvent(ev, at); ok {
+			if e, ok := monitor.ExplainEvent(ev, at); ok {
 				l.pending = append(l.pending, e)
 			}
 			close(l.arrived)
@@ -257,146 +244,6 @@ func markWords(m *xfrmstat.Mark) string {
 	return fmt.Sprintf("%d/%#x", m.Value, m.Mask)
 }
 
-// explainEvent converts an XFRM event as a health monitor hands it to
-// explain (Reading.Events). There is no monitor.ExplainEvent on this
-// branch yet; when it lands, this should become a call to it.
-func explainEvent(ev xfrmstat.Event, at time.Time) (explain.Event, bool) {
-	out := explain.Event{Time: at}
-	switch e := ev.(type) {
-	case *xfrmstat.SAEvent:
-		switch e.Op {
-		case xfrmstat.OpNew:
-			out.Type = explain.EventSAAdded
-		case xfrmstat.OpUpdate:
-			out.Type = explain.EventSAUpdated
-		default:
-			out.Type = explain.EventSADeleted
-		}
-		sa := explainSA(&e.SA)
-		out.SA = sa.Ref()
-		if e.Op == xfrmstat.OpDelete && !e.SA.LifetimeCurrent.AddTime.IsZero() {
-			out.Usage = &sa.Usage
-		}
-	case *xfrmstat.SAExpire:
-		out.Type = explain.EventSoftExpire
-		if e.Hard {
-			out.Type = explain.EventHardExpire
-		}
-		sa := explainSA(&e.SA)
-		out.SA = sa.Ref()
-		if !e.SA.LifetimeCurrent.AddTime.IsZero() {
-			out.Usage = &sa.Usage
-		}
-	case *xfrmstat.Acquire:
-		out.Type = explain.EventAcquire
-		out.SA = explain.SARef{SPI: e.SPI, Proto: e.Proto, Src: e.Src, Dst: e.Dst}
-		for _, tm := range e.Policy.Templates {
-			if tm.Proto == e.Proto {
-				out.SA.ReqID = tm.ReqID
-				break
-			}
-		}
-		if m := e.Policy.Mark; m != nil {
-			out.SA.Mark = &explain.Mark{Value: m.Value, Mask: m.Mask}
-		}
-		out.SA.IfID = e.Policy.IfID
-		out.Policy = &explain.PolicyRef{Index: e.Policy.Index, Dir: explain.Dir(e.Policy.Dir)}
-	case *xfrmstat.SAFlush:
-		out.Type = explain.EventSAFlush
-	case *xfrmstat.PolicyEvent:
-		switch e.Op {
-		case xfrmstat.OpNew:
-			out.Type = explain.EventPolicyAdded
-		case xfrmstat.OpUpdate:
-			out.Type = explain.EventPolicyUpdated
-		default:
-			out.Type = explain.EventPolicyDeleted
-		}
-		out.Policy = &explain.PolicyRef{Index: e.Policy.Index, Dir: explain.Dir(e.Policy.Dir)}
-	case *xfrmstat.PolicyExpire:
-		out.Type, out.Hard = explain.EventPolicyExpire, e.Hard
-		out.Policy = &explain.PolicyRef{Index: e.Policy.Index, Dir: explain.Dir(e.Policy.Dir)}
-	case *xfrmstat.PolicyFlush:
-		out.Type = explain.EventPolicyFlush
-	case *xfrmstat.Mapping:
-		out.Type = explain.EventMapping
-		out.SA = explain.SARef{SPI: e.SPI, Proto: e.Proto, Src: e.OldSrc, Dst: e.Dst, ReqID: e.ReqID}
-		out.Addr = netip.AddrPortFrom(e.NewSrc, e.NewSPort)
-	case *xfrmstat.Migrate:
-		out.Type = explain.EventMigrate
-	case *xfrmstat.EventsLost:
-		out.Type = explain.EventsLost
-	default:
-		return explain.Event{}, false
-	}
-	return out, true
-}
-
-// explainSA converts one SA with every field explain.SA has.
-func explainSA(sa *xfrmstat.SA) explain.SA {
-	out := monitor.ExplainSAs([]xfrmstat.SA{*sa})[0]
-	fillHealthFields(&out, sa)
-	return out
-}
-
-// healthSAs converts SAs with monitor.ExplainSAs and, where it left the
-// health fields zero (it does on this branch), fills them from xfrmstat as
-// the monitor will; filled reports whether it had to.
-func healthSAs(sas []xfrmstat.SA) (out []explain.SA, filled bool) {
-	out = monitor.ExplainSAs(sas)
-	for i := range out {
-		if out[i].Usage.Added.IsZero() && !sas[i].LifetimeCurrent.AddTime.IsZero() {
-			fillHealthFields(&out[i], &sas[i])
-			filled = true
-		}
-	}
-	return out, filled
-}
-
-func fillHealthFields(dst *explain.SA, sa *xfrmstat.SA) {
-	dst.ReqID = sa.ReqID
-	dst.Dir = explain.SADir(sa.SADir)
-	lc := &sa.LifetimeConfig
-	dst.Lifetime = explain.Lifetime{
-		SoftBytes: lc.SoftByteLimit, HardBytes: lc.HardByteLimit,
-		SoftPackets: lc.SoftPacketLimit, HardPackets: lc.HardPacketLimit,
-		SoftAdd: seconds(lc.SoftAddExpiresSeconds), HardAdd: seconds(lc.HardAddExpiresSeconds),
-		SoftUse: seconds(lc.SoftUseExpiresSeconds), HardUse: seconds(lc.HardUseExpiresSeconds),
-	}
-	cur := &sa.LifetimeCurrent
-	dst.Usage = explain.Usage{Bytes: cur.Bytes, Packets: cur.Packets, Added: cur.AddTime, Used: cur.UseTime}
-	if rp := sa.Replay; rp != nil {
-		dst.HasReplay, dst.ESN = true, rp.ESN
-		dst.OSeq, dst.Seq = uint64(rp.OSeq), uint64(rp.Seq)
-		if rp.ESN {
-			dst.OSeq |= uint64(rp.OSeqHi) << 32
-			dst.Seq |= uint64(rp.SeqHi) << 32
-		}
-	}
-	dst.Errors = explain.SAErrors{ReplayWindow: sa.Stats.ReplayWindow, Replay: sa.Stats.Replay, IntegrityFailed: sa.Stats.IntegrityFailed}
-}
-
-func seconds(s uint64) time.Duration {
-	if s > math.MaxInt64/uint64(time.Second) {
-		return math.MaxInt64
-	}
-	return time.Duration(s) * time.Second
-}
-
-// healthPolicies converts policies with monitor.ExplainPolicies and fills
-// the templates' reqids where it left them zero.
-func healthPolicies(ps []xfrmstat.Policy) []explain.Policy {
-	out := monitor.ExplainPolicies(ps)
-	for i := range out {
-		for j := range out[i].Templates {
-			if out[i].Templates[j].ReqID == 0 {
-				out[i].Templates[j].ReqID = ps[i].Templates[j].ReqID
-			}
-		}
-	}
-	return out
-}
-
 // quickRead takes one reading of s while traffic may flow (no waiting for
 // counters to settle): the events received since the last one first, then
 // links, MIB, policies and SAs. It also returns the SAs as xfrmstat read
@@ -428,14 +275,12 @@ func (h *healthRun) quickRead(s *side) (*explain.Reading, []xfrmstat.SA) {
 	if err != nil {
 		t.Fatalf("%s: xfrmstat policies: %v", s.name, err)
 	}
-	rd.Policies = healthPolicies(policies)
+	rd.Policies = monitor.ExplainPolicies(policies)
 	sas, err := s.xfrm.SAs(ctx, nil)
 	if err != nil {
 		t.Fatalf("%s: xfrmstat SAs: %v", s.name, err)
 	}
-	var filled bool
-	rd.SAs, filled = healthSAs(sas)
-	h.localSAFields = h.localSAFields || filled
+	rd.SAs = monitor.ExplainSAs(sas)
 	return rd, sas
 }
 
@@ -449,10 +294,8 @@ func (h *healthRun) settledReading(s *side) (*explain.Reading, *capturedReading)
 	}
 	c := h.read(s)
 	rd := c.Netlink.reading()
-	var filled bool
-	rd.SAs, filled = healthSAs(c.Netlink.SAs)
-	rd.Policies = healthPolicies(c.Netlink.Policies)
-	h.localSAFields = h.localSAFields || filled
+	rd.SAs = monitor.ExplainSAs(c.Netlink.SAs)
+	rd.Policies = monitor.ExplainPolicies(c.Netlink.Policies)
 	rd.Events = evs
 	return rd, c
 }

@@ -87,7 +87,6 @@ func newHealthRun(t *testing.T) *healthRun {
 	r := newRig(t, "vti0")
 	h := &healthRun{rig: r}
 	h.events = r.subscribe(r.a)
-	t.Cleanup(h.finish)
 	return h
 }
 
