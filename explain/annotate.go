@@ -96,9 +96,11 @@ func (e *engine) saErrorDeltas() []saErrDelta {
 	return out
 }
 
-// inboundOf reports whether sa is an inbound SA of the tunnel link l (nil:
-// the namespace, every SA).
-func inboundOf(sa *SARef, l *LinkReading) bool {
+// ofLink reports whether sa is an SA of the tunnel link l (nil: the
+// namespace, every SA) in one direction: outbound (out) to its remote
+// with its okey as mark, or inbound from it with its ikey; for an xfrm
+// interface, any SA of its if_id.
+func ofLink(sa *SARef, l *LinkReading, out bool) bool {
 	if l == nil {
 		return true
 	}
@@ -107,29 +109,14 @@ func inboundOf(sa *SARef, l *LinkReading) bool {
 	case KindXfrm:
 		return t.IfID != 0 && sa.IfID == t.IfID
 	case KindVTI, KindVTI6:
-		if t.Remote.IsValid() && !t.Remote.IsUnspecified() {
-			return sa.Src == t.Remote && markMatches(sa.Mark, t.IKey)
+		peer, local, key := sa.Src, sa.Dst, t.IKey
+		if out {
+			peer, local, key = sa.Dst, sa.Src, t.OKey
 		}
-		return sa.Dst == t.Local && markMatches(sa.Mark, t.IKey)
-	}
-	return false
-}
-
-// outboundOf reports whether sa is an outbound SA of the tunnel link l (nil:
-// the namespace, every SA).
-func outboundOf(sa *SARef, l *LinkReading) bool {
-	if l == nil {
-		return true
-	}
-	t := l.Tunnel
-	switch l.Kind {
-	case KindXfrm:
-		return t.IfID != 0 && sa.IfID == t.IfID
-	case KindVTI, KindVTI6:
 		if t.Remote.IsValid() && !t.Remote.IsUnspecified() {
-			return sa.Dst == t.Remote && markMatches(sa.Mark, t.OKey)
+			return peer == t.Remote && markMatches(sa.Mark, key)
 		}
-		return sa.Src == t.Local && markMatches(sa.Mark, t.OKey)
+		return local == t.Local && markMatches(sa.Mark, key)
 	}
 	return false
 }
@@ -139,7 +126,7 @@ func (e *engine) nameSAs(f *Finding, l *LinkReading, deltas []saErrDelta) {
 	var parts []string
 	for _, d := range deltas {
 		ref := d.sa.Ref()
-		if !inboundOf(&ref, l) {
+		if !ofLink(&ref, l, false) {
 			continue
 		}
 		add := func(counter string, n uint64) {
@@ -176,7 +163,7 @@ func (e *engine) citeEvents(f *Finding, l *LinkReading) {
 		ev := &e.after.Events[i]
 		switch ev.Type {
 		case EventSADeleted, EventHardExpire, EventAcquire:
-			if !outboundOf(&ev.SA, l) {
+			if !ofLink(&ev.SA, l, true) {
 				continue
 			}
 		case EventSAFlush:

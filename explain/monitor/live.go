@@ -186,14 +186,10 @@ func (r *Reader) Close() error {
 // not look for the namespace again (follow): a Reader whose namespace is
 // gone has nothing to subscribe to.
 func (r *Reader) subscribe(groups xfrmstat.Group) (*xfrmstat.Subscription, error) {
-	r.mu.Lock()
-	s, closed := r.s, r.closed
-	r.mu.Unlock()
+	s, err := r.openSession()
 	switch {
-	case closed:
-		return nil, fmt.Errorf("monitor: subscribe to %s: %w", r.ns.describe(), os.ErrClosed)
-	case s == nil:
-		return nil, fmt.Errorf("monitor: subscribe to %s: not open", r.ns.describe())
+	case err != nil:
+		return nil, err
 	case s.xfrm == nil:
 		return nil, fmt.Errorf("XFRM client for %s not opened: %w", r.ns.describe(), s.xfrmErr)
 	}
@@ -204,9 +200,9 @@ func (r *Reader) subscribe(groups xfrmstat.Group) (*xfrmstat.Subscription, error
 	return sub, nil
 }
 
-// subscribeLinks subscribes to the link notifications of the namespace the
-// Reader's sockets are in now.
-func (r *Reader) subscribeLinks() (*vtistat.Subscription, error) {
+// openSession returns the sockets the Reader has open now, for a
+// subscription in their namespace.
+func (r *Reader) openSession() (*session, error) {
 	r.mu.Lock()
 	s, closed := r.s, r.closed
 	r.mu.Unlock()
@@ -215,6 +211,16 @@ func (r *Reader) subscribeLinks() (*vtistat.Subscription, error) {
 		return nil, fmt.Errorf("monitor: subscribe to %s: %w", r.ns.describe(), os.ErrClosed)
 	case s == nil:
 		return nil, fmt.Errorf("monitor: subscribe to %s: not open", r.ns.describe())
+	}
+	return s, nil
+}
+
+// subscribeLinks subscribes to the link notifications of the namespace the
+// Reader's sockets are in now.
+func (r *Reader) subscribeLinks() (*vtistat.Subscription, error) {
+	s, err := r.openSession()
+	if err != nil {
+		return nil, err
 	}
 	sub, err := s.links.Subscribe(context.Background())
 	if err != nil {
