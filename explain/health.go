@@ -226,6 +226,7 @@ type Tracker struct {
 	ixSum    uint64
 	ixBuilt  bool
 	ixTracks []*tunnelTrack
+	ifNames  map[int32]string // interface names by ifindex, to follow renames
 	// order is the tunnels in report order, kept while the set of
 	// tunnels does not change.
 	order []*tunnelTrack

@@ -114,6 +114,7 @@ func (t *Tracker) Add(dst *Health, r *Reading) {
 	if sum := indexSum(r); !t.ixBuilt || sum != t.ixSum {
 		t.ix.build(r)
 		t.ixSum, t.ixBuilt, t.order = sum, true, nil
+		t.renamed(r)
 		t.ixTracks = t.ixTracks[:0]
 		for _, id := range t.ix.defined {
 			t.ixTracks = append(t.ixTracks, t.tunnel(id))
@@ -374,6 +375,38 @@ func (t *Tracker) applyEvents(r *Reading) {
 		tt.retired[dir].Bytes += u.Bytes
 		tt.retired[dir].Packets += u.Packets
 		t.retired[k] = retiredSA{tt: tt, dir: dir, bytes: u.Bytes, packets: u.Packets, at: r.Time}
+	}
+}
+
+// renamed carries the tunnels of an interface that was renamed (same
+// ifindex and kind, another name) over to the new name, totals and SAs
+// included: a rename is the same tunnel.
+func (t *Tracker) renamed(r *Reading) {
+	prev := t.ifNames
+	t.ifNames = map[int32]string{} // only the links of this reading: deleted ones are forgotten
+	for i := range r.Links {
+		l := &r.Links[i]
+		if l.Index == 0 || l.Tunnel == nil || (l.Kind != KindVTI && l.Kind != KindVTI6 && l.Kind != KindXfrm) {
+			continue
+		}
+		old, known := prev[l.Index]
+		t.ifNames[l.Index] = l.Name
+		if !known || old == l.Name {
+			continue
+		}
+		for id, tt := range t.tunnels {
+			if id.Interface != old || id.Kind != l.Kind {
+				continue
+			}
+			nid := id
+			nid.Interface = l.Name
+			if _, taken := t.tunnels[nid]; taken {
+				continue // another tunnel has the name already: keep both apart
+			}
+			delete(t.tunnels, id)
+			tt.id = nid
+			t.tunnels[nid] = tt
+		}
 	}
 }
 

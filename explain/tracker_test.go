@@ -193,3 +193,18 @@ func add(tr *Tracker, r *Reading) Health {
 	tr.Add(&h, r)
 	return h
 }
+
+// A VTI renamed (same ifindex) is the same tunnel under its new name: its
+// totals carry on and no tunnel is left under the old name.
+func TestTrackerRename(t *testing.T) {
+	var tr Tracker
+	added := trT0.Add(-time.Hour)
+	r := vtiReading(trT0, vtiSA(0x100, true, added, 1000, 10), vtiSA(0x200, false, added, 2000, 20))
+	add(&tr, r)
+	r2 := vtiReading(trT0.Add(10*time.Second), vtiSA(0x100, true, added, 1100, 11), vtiSA(0x200, false, added, 2100, 21))
+	r2.Links[0].Name = "vti-blue"
+	h := add(&tr, r2)
+	if len(h.Tunnels) != 1 || h.Tunnels[0].ID.Interface != "vti-blue" || h.Tunnels[0].Out.Packets != 11 || h.Tunnels[0].In.Packets != 21 {
+		t.Errorf("after the rename: %+v", h.Tunnels)
+	}
+}
