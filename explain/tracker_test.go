@@ -2,6 +2,7 @@ package explain
 
 import (
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -206,5 +207,118 @@ func TestTrackerRename(t *testing.T) {
 	h := add(&tr, r2)
 	if len(h.Tunnels) != 1 || h.Tunnels[0].ID.Interface != "vti-blue" || h.Tunnels[0].Out.Packets != 11 || h.Tunnels[0].In.Packets != 21 {
 		t.Errorf("after the rename: %+v", h.Tunnels)
+	}
+}
+
+// Random rekeys, deletes and traffic on one VTI, with each delete's final
+// counters coming in the reading after the one that lost the SA, in the
+// same one, or never: the tunnel's totals never decrease, and they end at
+// least at what the SAs carried up to their last dump (exactly what they
+// carried when every event arrived).
+func TestTrackerMonotonicRandom(t *testing.T) {
+	for seed := range int64(200) {
+		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		var tr Tracker
+		type live struct {
+			sa      SA
+			bytes   uint64
+			packets uint64
+		}
+		var sas []*live
+		var final [3]uint64 // by SADir: packets of SAs gone, as the kernel counted them
+		var lateEvents []Event
+		spi := uint32(0x1000)
+		now := trT0
+		newSA := func(out bool) {
+			spi++
+			sas = append(sas, &live{sa: vtiSA(spi, out, now, 0, 0)})
+		}
+		newSA(true)
+		newSA(false)
+		allEvents := rng.IntN(2) == 0
+		var prevIn, prevOut uint64
+		for step := range 30 {
+			now = now.Add(time.Second)
+			var evs []Event
+			evs, lateEvents = lateEvents, nil
+			// Traffic on every SA, then maybe a rekey or a delete.
+			for _, l := range sas {
+				n := uint64(rng.IntN(5))
+				l.packets += n
+				l.bytes += 100 * n
+			}
+			switch rng.IntN(4) {
+			case 0: // rekey one direction: a new SA, the old one deleted
+				out := rng.IntN(2) == 0
+				for i, l := range sas {
+					if (l.sa.Dst == trRemote) != out {
+						continue
+					}
+					l.packets += uint64(rng.IntN(3)) // carried after the dump
+					ev := Event{Type: EventSADeleted, SA: l.sa.Ref(), Usage: &Usage{Bytes: l.bytes, Packets: l.packets, Added: l.sa.Usage.Added}}
+					d := SADirIn
+					if out {
+						d = SADirOut
+					}
+					final[d] += l.packets
+					switch {
+					case !allEvents && rng.IntN(3) == 0:
+						// Lost: what the SA carried after its last dump is
+						// never known, so the totals may end below final.
+					case rng.IntN(2) == 0:
+						evs = append(evs, ev)
+					default:
+						lateEvents = append(lateEvents, ev)
+					}
+					sas = append(sas[:i], sas[i+1:]...)
+					break
+				}
+				newSA(out)
+			}
+			var cur []SA
+			for _, l := range sas {
+				sa := l.sa
+				sa.Usage.Bytes, sa.Usage.Packets = l.bytes, l.packets
+				if sa.Dst == trRemote {
+					sa.OSeq = l.packets
+				}
+				cur = append(cur, sa)
+			}
+			r := vtiReading(now, cur...)
+			r.Events = evs
+			h := add(&tr, r)
+			if len(h.Tunnels) != 1 {
+				t.Fatalf("seed %d step %d: %d tunnels", seed, step, len(h.Tunnels))
+			}
+			ts := h.Tunnels[0]
+			if ts.In.Packets < prevIn || ts.Out.Packets < prevOut {
+				t.Fatalf("seed %d step %d: totals went down: in %d→%d out %d→%d", seed, step, prevIn, ts.In.Packets, prevOut, ts.Out.Packets)
+			}
+			prevIn, prevOut = ts.In.Packets, ts.Out.Packets
+		}
+		// Every SA's traffic is counted, from dumps or events; the late
+		// events arrive in one more reading.
+		var cur []SA
+		var liveSum [3]uint64
+		for _, l := range sas {
+			sa := l.sa
+			sa.Usage.Bytes, sa.Usage.Packets = l.bytes, l.packets
+			cur = append(cur, sa)
+			if sa.Dst == trRemote {
+				liveSum[SADirOut] += l.packets
+			} else {
+				liveSum[SADirIn] += l.packets
+			}
+		}
+		r := vtiReading(now.Add(time.Second), cur...)
+		r.Events = lateEvents
+		ts := add(&tr, r).Tunnels[0]
+		wantOut, wantIn := final[SADirOut]+liveSum[SADirOut], final[SADirIn]+liveSum[SADirIn]
+		if ts.Out.Packets > wantOut || ts.In.Packets > wantIn {
+			t.Errorf("seed %d: totals out %d in %d exceed what was carried (%d, %d): counted twice", seed, ts.Out.Packets, ts.In.Packets, wantOut, wantIn)
+		}
+		if allEvents && (ts.Out.Packets != wantOut || ts.In.Packets != wantIn) {
+			t.Errorf("seed %d: with every event, totals out %d in %d, want %d and %d", seed, ts.Out.Packets, ts.In.Packets, wantOut, wantIn)
+		}
 	}
 }
