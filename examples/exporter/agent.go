@@ -176,7 +176,14 @@ func (a *agent) start(ctx context.Context, key nsKey, label string, ns monitor.N
 }
 
 // watch runs one namespace's monitor, with health (XFRM events, SAs every
-// interval), publishing every interval's poll.
+// interval), and publishes every interval's poll, rendered.
+//
+// Each interval's series come from what the monitor read in it: the
+// counters, MIB, SAs and policies of Update.Reading, every interval; the
+// links' operational state and MTU, the SPD and SAD info and the default
+// policies of the latest full reading (Update.Snapshot, at the baseline
+// and in every interval where something moved), which the nsWriter keeps.
+// The exporter never reads the namespace itself.
 func (a *agent) watch(ctx context.Context, ent *nsEntry, ns monitor.NetNS) {
 	m, err := monitor.New(&monitor.Config{Interval: a.interval, Open: a.open, Health: &explain.HealthConfig{}}, ns)
 	if err != nil { // cannot happen (a positive interval, one namespace); said rather than waited for
@@ -185,30 +192,24 @@ func (a *agent) watch(ctx context.Context, ent *nsEntry, ns monitor.NetNS) {
 		return
 	}
 	defer m.Close()
-	var full *monitor.Reader
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
+	w := &nsWriter{saMetrics: a.e.saMetrics}
 	good := false // a reading succeeded: a baseline after it is a new namespace
 	_ = m.Run(ctx, func(u monitor.Update) error {
-		p := &poll{time: u.Time, err: u.Err, snap: u.Snapshot, health: u.Health, total: u.Total}
+		if u.Err == nil && u.Reading == nil {
+			u.Err = errNoReading // not from this monitor; said rather than rendered wrong
+		}
+		p := &poll{time: u.Time, duration: time.Since(u.Time), err: u.Err}
 		if u.Err == nil && u.Baseline && good {
 			a.log("%s was replaced (deleted and added again): nothing of the old one is compared with the new one; the cause counters carry on", describe(a.e.label(ent)))
 		}
-		if u.Err == nil && u.Snapshot == nil {
-			// The monitor only polled the counters: the series need a
-			// whole reading (the links' traffic counters, the SAs and
-			// policies), taken within the same interval.
-			p.snap, p.err = a.readFull(ctx, ns, &full)
-		}
 		if p.err != nil {
-			p.reason, p.snap, p.health = failureReason(p.err), nil, nil
+			p.reason = failureReason(p.err)
 		} else {
 			good = true
 		}
-		p.duration = time.Since(u.Time)
+		// Rendered here, off the scrape path, and to bytes: nothing of u
+		// (the monitor's storage) is kept once this returns.
+		p.samples = w.render(a.e.label(ent), &u)
 		failed, recovered := a.e.publish(ent, p)
 		switch {
 		case failed:
@@ -220,23 +221,8 @@ func (a *agent) watch(ctx context.Context, ent *nsEntry, ns monitor.NetNS) {
 	})
 }
 
-// readFull reads the whole namespace with a Reader of the exporter's own,
-// opened the first time.
-func (a *agent) readFull(ctx context.Context, ns monitor.NetNS, r **monitor.Reader) (*monitor.Snapshot, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.interval)
-	defer cancel()
-	if *r == nil {
-		var err error
-		if *r, err = monitor.Open(ctx, ns); err != nil {
-			return nil, err
-		}
-	}
-	snap, err := (*r).Read(ctx)
-	if errors.Is(err, monitor.ErrNetNSReplaced) {
-		snap, err = (*r).Read(ctx) // the monitor says it, once; this reads the new one
-	}
-	return snap, err
-}
+// errNoReading: an Update without error and without a Reading.
+var errNoReading = errors.New("monitor: an interval without a reading")
 
 func (a *agent) log(format string, args ...any) {
 	if a.logf != nil {

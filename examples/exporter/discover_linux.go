@@ -36,9 +36,9 @@ const (
 // whole pass; only the exporter's own namespace failing fails it.
 func discoverNetNS() (discovery, error) {
 	d := discovery{skipped: map[string]int{}}
-	var self unix.Stat_t
-	if err := unix.Stat(procDir+"/self/ns/net", &self); err != nil {
-		return d, fmt.Errorf("stat %s/self/ns/net: %w", procDir, err)
+	self, err := ownNetNS()
+	if err != nil {
+		return d, err
 	}
 	nsfs := uint64(self.Dev) // every namespace file is on nsfs
 	selfKey := nsKey{uint64(self.Dev), self.Ino}
@@ -96,6 +96,26 @@ func discoverNetNS() (discovery, error) {
 	}
 	slices.SortFunc(d.found, func(a, b candidate) int { return strings.Compare(a.label, b.label) })
 	return d, nil
+}
+
+// ownNetNS stats the exporter's own namespace: that of the calling
+// thread, /proc/thread-self/ns/net. Not /proc/self/ns/net, which is the
+// main thread's: a goroutine that enters another namespace for a moment
+// (a monitor opening its sockets there) may be running on the main
+// thread, and the exporter would then take that namespace for its own
+// for a pass. A thread that is not locked by such a goroutine is always
+// in the process's namespace. (Before Linux 3.17, without thread-self,
+// /proc/self.)
+func ownNetNS() (unix.Stat_t, error) {
+	var st unix.Stat_t
+	err := unix.Stat(procDir+"/thread-self/ns/net", &st)
+	if errors.Is(err, unix.ENOENT) {
+		err = unix.Stat(procDir+"/self/ns/net", &st)
+	}
+	if err != nil {
+		return st, fmt.Errorf("stat the exporter's own network namespace (%s/thread-self/ns/net): %w", procDir, err)
+	}
+	return st, nil
 }
 
 func readNames(dir string) ([]string, error) {

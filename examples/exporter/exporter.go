@@ -15,25 +15,22 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
-
-	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
 )
-
-// contentType is the text exposition format, the one format served.
-var contentType = string(expfmt.NewFormat(expfmt.TypeTextPlain))
 
 // Exporter serves the last poll of every namespace it watches.
 //
 // Scrapes never read a namespace: the background loop (agent) polls each
-// one every interval and publishes what it read. The first scrape after a
-// publication renders every namespace's last poll into the text format
-// (and, the first time a scraper asks for it, gzips it once); scrapes that
-// arrive meanwhile wait for that rendering, and every later scrape writes
-// the same bytes until the next publication. So however many scrapers
-// come, there is at most one rendering per poll and none without one.
+// one every interval, renders what it read into the text format's sample
+// lines, family by family (nsWriter), and publishes those bytes. The
+// first scrape after a publication assembles every namespace's last
+// samples into one response, each family's HELP and TYPE once and then
+// every namespace's lines of it (and, the first time a scraper asks for
+// it, gzips it once); scrapes that arrive meanwhile wait for that
+// assembly, and every later scrape writes the same bytes until the next
+// publication. So however many scrapers come, there is at most one
+// assembly per publication and none without one, and an assembly copies
+// bytes: it formats only the few series of each namespace's poll counts.
 //
 // At most maxRequests scrapes are served at once; one more waits for a
 // turn up to wait (or the scraper's own timeout, when shorter), then gets
@@ -41,13 +38,13 @@ var contentType = string(expfmt.NewFormat(expfmt.TypeTextPlain))
 // the first poll after start-up. The memory held for responses is at most
 // (maxRequests + 1) × (rendered size + its gzipped copy), one of each in
 // practice: each scrape keeps the rendering it was given until its
-// response is written, which the server's write timeout bounds.
+// response is written, which the server's write timeout bounds. Besides
+// those, each namespace's last samples are kept (together about one
+// response's size), and each namespace's agent holds the one it renders
+// until it publishes it.
 type Exporter struct {
 	saMetrics bool
 	wait      time.Duration
-	// logf reports what the exporter does on its own (log.Printf); nil:
-	// silent.
-	logf func(format string, args ...any)
 
 	// slots holds a token per scrape being served.
 	slots chan struct{}
@@ -75,7 +72,8 @@ type Exporter struct {
 type nsKey struct{ dev, ino uint64 }
 
 // nsEntry is one namespace the exporter watches. Its fields are guarded by
-// Exporter.mu; last is never modified once published.
+// Exporter.mu; last is never modified once published, and its samples
+// are labelled label.
 type nsEntry struct {
 	key   nsKey
 	label string // the netns label
@@ -90,14 +88,14 @@ type nsEntry struct {
 type poll struct {
 	time     time.Time
 	duration time.Duration
-	// err is why the namespace could not be read; then snap and health
-	// are nil and reason is tunnelstat_read_error's label.
+	// err is why the namespace could not be read; then reason is
+	// tunnelstat_read_error's label.
 	err    error
 	reason string
-	snap   *monitor.Snapshot
-	health *explain.Health
-	// total counts the namespace's events since it was first watched.
-	total explain.Tally
+	// samples are the namespace's series of the poll (those of the cause
+	// counters and XFRM events only, when it failed), but for its poll
+	// counts, which the assembly writes.
+	samples *nsSamples
 }
 
 // rendering is the exposition of one generation of polls, shared by every
@@ -147,13 +145,30 @@ func (e *Exporter) dropNS(ent *nsEntry) {
 }
 
 // relabel changes a namespace's label (a name added to or removed from
-// /run/netns while it lives).
+// /run/netns while it lives), and that of its last samples.
 func (e *Exporter) relabel(ent *nsEntry, label string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if ent.label != label {
-		ent.label = label
-		e.gen++
+	if ent.label == label {
+		return
+	}
+	ent.label = label
+	e.gen++
+	for p := ent.last; p != nil && p.samples != nil && p.samples.label != label; p = ent.last {
+		// Rewritten outside the lock (it copies every sample); meanwhile
+		// renderings show the samples under the label they have.
+		e.mu.Unlock()
+		np := *p
+		np.samples = p.samples.relabelled(label)
+		e.mu.Lock()
+		if ent.label != label {
+			return // relabelled again meanwhile
+		}
+		if ent.last == p {
+			ent.last = &np
+			e.gen++
+		}
+		// Else a poll was published meanwhile, relabelled by publish.
 	}
 }
 
@@ -171,6 +186,15 @@ func (e *Exporter) label(ent *nsEntry) string {
 func (e *Exporter) publish(ent *nsEntry, p *poll) (failed, recovered bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	for p.samples != nil && p.samples.label != ent.label {
+		// Relabelled while the poll was rendered.
+		label := ent.label
+		e.mu.Unlock()
+		np := *p
+		np.samples = p.samples.relabelled(label)
+		p = &np
+		e.mu.Lock()
+	}
 	if e.ns[ent.key] != ent {
 		return false, false
 	}
@@ -337,7 +361,7 @@ func (e *Exporter) rendering(ctx context.Context, deadline time.Time) *rendering
 	size := e.lastSize
 	e.mu.Unlock()
 
-	rd.body = c.render(size, e.log)
+	rd.body = c.render(size)
 
 	e.mu.Lock()
 	e.pending = nil
@@ -351,23 +375,24 @@ func (e *Exporter) rendering(ctx context.Context, deadline time.Time) *rendering
 
 // collector takes what a rendering shows. Call with e.mu held.
 func (e *Exporter) collector() *collector {
-	c := &collector{saMetrics: e.saMetrics, rejected: e.rejected}
+	c := &collector{rejected: e.rejected}
 	if e.skips != nil {
 		c.skips = maps.Clone(e.skips)
 	}
 	for _, ent := range e.ns {
-		if ent.last != nil {
-			c.ns = append(c.ns, nsView{label: ent.label, last: ent.last, polls: ent.polls, failures: ent.failures})
+		if p := ent.last; p != nil {
+			label := ent.label
+			if p.samples != nil {
+				label = p.samples.label // the label changes: until they are relabelled
+			}
+			c.ns = append(c.ns, nsView{label: label, last: p, polls: ent.polls, failures: ent.failures})
 		}
 	}
 	slices.SortFunc(c.ns, func(a, b nsView) int { return cmp.Compare(a.label, b.label) })
+	// Two namespaces under one label for an instant (names swapped): the
+	// next poll sorts it out.
+	c.ns = slices.CompactFunc(c.ns, func(a, b nsView) bool { return a.label == b.label })
 	return c
-}
-
-func (e *Exporter) log(format string, args ...any) {
-	if e.logf != nil {
-		e.logf(format, args...)
-	}
 }
 
 // gzipped returns the body gzipped, compressing it the first time.
@@ -415,67 +440,90 @@ func failureReason(err error) string {
 
 // nsView is one namespace as a rendering shows it.
 type nsView struct {
-	label           string
+	label           string // that of its samples
 	last            *poll
 	polls, failures uint64
 }
 
-// collector is the metrics of one rendering: every namespace's last poll,
+// collector is what one rendering shows: every namespace's last poll,
 // sorted by label, and the exporter's own counts.
 type collector struct {
-	ns        []nsView
-	saMetrics bool
-	rejected  uint64
-	skips     map[string]uint64 // nil without discovery
+	ns       []nsView
+	rejected uint64
+	skips    map[string]uint64 // nil without discovery
 }
 
-// Describe sends no descriptor: the metrics depend on what the namespaces
-// hold (an unchecked collector, registered for one rendering only).
-func (c *collector) Describe(chan<- *prometheus.Desc) {}
-
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	for i, v := range c.ns {
-		if i > 0 && c.ns[i-1].label == v.label {
-			continue // two namespaces under one label for an instant (names swapped): the next poll sorts it out
+// render assembles the response: each family's HELP and TYPE, then every
+// namespace's samples of it (its poll counts written here), in the order
+// of families; a family without samples is left out. size is the
+// previous rendering's, to size the buffer.
+func (c *collector) render(size int) []byte {
+	total := 0
+	for _, v := range c.ns {
+		if s := v.last.samples; s != nil {
+			total += len(s.buf)
 		}
-		p := v.last
-		if p.err == nil {
-			gauge(ch, descUp, 1, v.label)
-			collectSnapshot(ch, v.label, p.snap, c.saMetrics)
-			if p.health != nil {
-				collectHealth(ch, v.label, p.health)
+	}
+	a := assembler{buf: make([]byte, 0, max(size+size/16, total+total/8+8192))}
+	for _, f := range families {
+		start := len(a.buf)
+		a.buf = append(a.buf, f.header...)
+		first := len(a.buf)
+		switch f {
+		case famUp, famReadError, famScrapes, famFailures, famDuration:
+			for _, v := range c.ns {
+				a.status(f, &v)
 			}
-		} else {
-			gauge(ch, descUp, 0, v.label)
-			gauge(ch, descReadError, 1, v.label, p.reason)
+		case famRejected:
+			a.sample(f, strconv.AppendUint(a.num[:0], c.rejected, 10))
+		case famSkipped:
+			for _, r := range slices.Sorted(maps.Keys(c.skips)) {
+				a.sample(f, strconv.AppendUint(a.num[:0], c.skips[r], 10), r)
+			}
+		default:
+			for _, v := range c.ns {
+				a.buf = append(a.buf, v.last.samples.family(f)...)
+			}
 		}
-		collectCauses(ch, v.label, &p.total)
-		counter(ch, descScrapes, v.polls, v.label)
-		counter(ch, descFailures, v.failures, v.label)
-		gauge(ch, descDuration, p.duration.Seconds(), v.label)
+		if len(a.buf) == first {
+			a.buf = a.buf[:start] // no samples: no family
+		}
 	}
-	counter(ch, descRejected, c.rejected)
-	for r, n := range c.skips {
-		counter(ch, descSkipped, n, r)
-	}
+	return a.buf
 }
 
-// render gathers the metrics and writes them in the text format; size is
-// the previous rendering's, to size the buffer.
-func (c *collector) render(size int, logf func(string, ...any)) []byte {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		// What could be gathered is served (promhttp's ContinueOnError).
-		logf("render: %v", err)
-	}
-	var buf bytes.Buffer
-	buf.Grow(size + size/8)
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-			logf("render %s: %v", mf.GetName(), err)
+// assembler writes a response's own samples.
+type assembler struct {
+	buf, set []byte
+	num      [32]byte
+}
+
+// sample writes one sample of f with the value v, already formatted.
+func (a *assembler) sample(f *family, v []byte, labels ...string) {
+	a.set = appendLabels(a.set[:0], f, labels...)
+	a.buf = append(a.buf, f.name...)
+	a.buf = append(a.buf, a.set...)
+	a.buf = append(a.buf, ' ')
+	a.buf = append(a.buf, v...)
+	a.buf = append(a.buf, '\n')
+}
+
+// status writes a namespace's sample of f, one of the families of its
+// polls' outcome and counts.
+func (a *assembler) status(f *family, v *nsView) {
+	p := v.last
+	switch f {
+	case famUp:
+		a.sample(f, appendFloat(a.num[:0], b2f(p.err == nil)), v.label)
+	case famReadError:
+		if p.err != nil {
+			a.sample(f, []byte("1"), v.label, p.reason)
 		}
+	case famScrapes:
+		a.sample(f, strconv.AppendUint(a.num[:0], v.polls, 10), v.label)
+	case famFailures:
+		a.sample(f, strconv.AppendUint(a.num[:0], v.failures, 10), v.label)
+	case famDuration:
+		a.sample(f, appendFloat(a.num[:0], p.duration.Seconds()), v.label)
 	}
-	return buf.Bytes()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
@@ -195,10 +196,11 @@ func waitPolls(t *testing.T, e *Exporter, label string, n int) {
 }
 
 // startFixed runs the exporter's agent on one namespace labelled label,
-// read from src every 20 ms, and serves it; it returns the URL.
-func startFixed(t *testing.T, e *Exporter, label string, src monitor.Source) string {
+// read from src every 20 ms, logging to logf (nil: silent), and serves
+// it; it returns the URL.
+func startFixed(t *testing.T, e *Exporter, label string, src monitor.Source, logf func(string, ...any)) string {
 	t.Helper()
-	a := &agent{e: e, interval: 20 * time.Millisecond, logf: e.logf, label: label,
+	a := &agent{e: e, interval: 20 * time.Millisecond, logf: logf, label: label,
 		open: func(context.Context, monitor.NetNS) (monitor.Source, error) { return src, nil }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -236,7 +238,7 @@ func TestScrapeCaptures(t *testing.T) {
 		t.Run(fmt.Sprintf("sa-metrics=%v", saMetrics), func(t *testing.T) {
 			src := &holder{snap: before}
 			e := newExporter(4, 5*time.Second, saMetrics)
-			url := startFixed(t, e, "blue", src)
+			url := startFixed(t, e, "blue", src, nil)
 
 			first := scrapeURL(t, url, nil)
 			wantLines(t, first,
@@ -310,7 +312,7 @@ func TestScrapeUnresolved(t *testing.T) {
 	}
 	src := &holder{snap: empty}
 	e := newExporter(4, time.Second, false)
-	url := startFixed(t, e, "", src)
+	url := startFixed(t, e, "", src, nil)
 	scrapeURL(t, url, nil)
 	src.set(seed, nil)
 	waitPolls(t, e, "", 3)
@@ -339,6 +341,15 @@ func TestRunFlags(t *testing.T) {
 	}
 }
 
+// polled is a poll that read snap, with the namespace's health h and
+// counts total, rendered as the agent renders it for a namespace labelled
+// label.
+func polled(saMetrics bool, label string, snap *monitor.Snapshot, h *explain.Health, total explain.Tally) *poll {
+	w := &nsWriter{saMetrics: saMetrics}
+	u := monitor.Update{Time: time.Now(), Snapshot: snap, Reading: snap.Reading(), Health: h, Total: total}
+	return &poll{time: u.Time, samples: w.render(label, &u)}
+}
+
 // published is an Exporter with one namespace that has published p.
 func published(t *testing.T, saMetrics bool, label string, p *poll) (*Exporter, *nsEntry) {
 	t.Helper()
@@ -352,7 +363,7 @@ func published(t *testing.T, saMetrics bool, label string, p *poll) (*Exporter, 
 // Scrapes share the rendering of the latest polls: 50 at once, one
 // rendering, 50 identical answers; the next poll, one more rendering.
 func TestScrapesShareRendering(t *testing.T) {
-	e, ent := published(t, false, "", &poll{snap: vmReading(t, "before")})
+	e, ent := published(t, false, "", polled(false, "", vmReading(t, "before"), nil, explain.Tally{}))
 	srv := httptest.NewServer(e)
 	defer srv.Close()
 	const n = 50
@@ -375,7 +386,7 @@ func TestScrapesShareRendering(t *testing.T) {
 	if got := e.renders(); got != 1 {
 		t.Errorf("%d renderings for %d scrapes of one poll, want 1", got, n)
 	}
-	e.publish(ent, &poll{snap: vmReading(t, "after")})
+	e.publish(ent, polled(false, "", vmReading(t, "after"), nil, explain.Tally{}))
 	body := scrapeURL(t, srv.URL, nil)
 	scrapeURL(t, srv.URL, nil)
 	wantLines(t, body, `tunnelstat_link_tx_carrier_errors_total{interface="vti0",netns=""} 5`, `tunnelstat_scrapes_total{netns=""} 2`)
@@ -404,7 +415,7 @@ func TestScrapeOverLimit(t *testing.T) {
 	if waited < 200*time.Millisecond {
 		t.Errorf("turned away after %v: it did not wait for a turn", waited)
 	}
-	e.publish(ent, &poll{snap: vmReading(t, "before")})
+	e.publish(ent, polled(false, "", vmReading(t, "before"), nil, explain.Tally{}))
 	e.arm()
 	if r := <-first; r.status != http.StatusOK || !strings.Contains(r.body, "\ntunnelstat_up{netns=\"\"} 1\n") {
 		t.Fatalf("first scrape: %d %s", r.status, r.body)
@@ -432,8 +443,7 @@ func TestScrapeNetNSReplacedAndGone(t *testing.T) {
 	src := &replacing{holder: holder{snap: before}}
 	var logs lockedBuffer
 	e := newExporter(4, time.Second, false)
-	e.logf = logs.logf
-	url := startFixed(t, e, "blue", src)
+	url := startFixed(t, e, "blue", src, logs.logf)
 	scrapeURL(t, url, nil)
 
 	src.replace(replaced, after)
@@ -486,7 +496,7 @@ func (r *replacing) Read(ctx context.Context) (*monitor.Snapshot, error) {
 // The response is rendered once per poll, gzipped once when asked for,
 // and both say what they are.
 func TestScrapeEncodings(t *testing.T) {
-	e, _ := published(t, false, "", &poll{snap: vmReading(t, "before")})
+	e, _ := published(t, false, "", polled(false, "", vmReading(t, "before"), nil, explain.Tally{}))
 	srv := httptest.NewServer(e)
 	defer srv.Close()
 	req, _ := http.NewRequest("GET", srv.URL, nil)

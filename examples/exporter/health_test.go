@@ -71,7 +71,7 @@ func TestHealthSeries(t *testing.T) {
 	xfrm1 := `interface="xfrm1",kind="xfrm",netns="blue",peer="198.51.100.2",reqid="0"`
 	pol := `interface="",kind="policy",netns="blue",peer="2001:db8::9",reqid="5"`
 	for _, saMetrics := range []bool{false, true} {
-		e, _ := published(t, saMetrics, "blue", &poll{snap: snap, health: h, total: total})
+		e, _ := published(t, saMetrics, "blue", polled(saMetrics, "blue", snap, h, total))
 		srv := httptest.NewServer(e)
 		body := scrapeURL(t, srv.URL, nil)
 		srv.Close()

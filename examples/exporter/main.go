@@ -127,7 +127,6 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 
 	logger := log.New(stderr, "exporter: ", log.LstdFlags)
 	exp := newExporter(*maxRequests, *wait, *saMetrics)
-	exp.logf = logger.Printf
 	a := &agent{
 		e: exp, interval: *interval, logf: logger.Printf,
 		all: all, fixed: ns, label: ns.String(),
