@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -136,6 +137,9 @@ func run(ctx context.Context, c *config) error {
 	report(&out, c, m, results)
 	fmt.Print(out.String())
 	if c.out != "" {
+		if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(c.out, []byte(out.String()), 0o644); err != nil {
 			return err
 		}
