@@ -493,16 +493,6 @@ func (w *watched) track(u *Update, r *explain.Reading) {
 	u.Health = h
 }
 
-// explainReadings explains cur against prev. The report lists cur's
-// events (explain.Explain may list them itself).
-func explainReadings(prev, cur *explain.Reading) explain.Report {
-	rep := explain.Explain(prev, cur)
-	if rep.Events == nil && len(cur.Events) > 0 {
-		rep.Events = cur.Events
-	}
-	return rep
-}
-
 // readSource reads a Config.Open source: a whole Snapshot every interval.
 func (w *watched) readSource(ctx context.Context, u *Update) {
 	snap, err := w.src.Read(ctx)
@@ -518,7 +508,7 @@ func (w *watched) readSource(ctx context.Context, u *Update) {
 	if w.prev == nil {
 		u.Baseline = true
 	} else {
-		u.Report = explainReadings(w.prev, cur)
+		u.Report = explain.Explain(w.prev, cur)
 	}
 	w.track(u, cur)
 	w.prev = cur
@@ -582,7 +572,7 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 		return
 	}
 	cur.Events = evs
-	rep := explainReadings(w.prev, cur)
+	rep := explain.Explain(w.prev, cur)
 	if len(rep.Findings) == 0 {
 		u.Report, u.Unread, u.Reading = rep, unread, cur
 		if health {
@@ -609,7 +599,7 @@ func (w *watched) readFull(ctx context.Context, u *Update, evs []explain.Event, 
 	}
 	full := snap.Reading()
 	full.Events = evs
-	u.Report = explainReadings(w.prev, full)
+	u.Report = explain.Explain(w.prev, full)
 	u.Snapshot, u.Unread, u.Reading = snap, snap.Unread, full
 	if health {
 		u.Unread = w.withEventsUnread(u.Unread)
