@@ -15,34 +15,22 @@ import (
 // counters leave open: XfrmInStateProtoError also counts malformed ESP
 // that no SA counter sees, and an SA's delete does not rule out, in the
 // same interval, the route or policy failures that share tx_carrier_errors.
-func (e *engine) annotate() {
-	e.rep.Events = e.after.Events
-	if len(e.rep.Findings) == 0 {
+//
+// It runs on each moved link's findings as they join the report (l is the
+// link, as the engine paired it), and on the namespace-wide ones with a
+// nil l.
+func (e *engine) annotate(fs []Finding, l *LinkReading) {
+	if l != nil && l.Tunnel == nil {
 		return
 	}
-	var deltas []saErrDelta
-	deltasDone := false
-	links := map[string]*LinkReading{}
-	for i := range e.after.Links {
-		l := &e.after.Links[i]
-		if _, dup := links[l.Name]; !dup {
-			links[l.Name] = l
-		}
-	}
-	for i := range e.rep.Findings {
-		f := &e.rep.Findings[i]
-		var l *LinkReading
-		if f.Interface != "" {
-			if l = links[f.Interface]; l == nil || l.Tunnel == nil {
-				continue
-			}
-		}
+	for i := range fs {
+		f := &fs[i]
 		switch f.Cause {
 		case "rx-integrity-failed", "rx-replay":
-			if !deltasDone {
-				deltas, deltasDone = e.saErrorDeltas(), true
+			if !e.saDeltasDone {
+				e.saDeltas, e.saDeltasDone = e.saErrorDeltas(), true
 			}
-			e.nameSAs(f, l, deltas)
+			e.nameSAs(f, l, e.saDeltas)
 		case "tx-no-sa":
 			e.citeEvents(f, l)
 		}

@@ -71,6 +71,7 @@ func (e *engine) explainLinks() {
 	}
 	e.enforceMIBBounds()
 	for _, m := range e.moved {
+		e.annotate(m.findings, m.link)
 		e.rep.Findings = append(e.rep.Findings, m.findings...)
 	}
 }

@@ -61,6 +61,9 @@ type engine struct {
 	valueCache   map[*LinkReading]checkValues
 	byIndex      map[int32]string
 	look         *lookups // indexes of the policy and SA lists; nil: scan them
+	// The SAs whose own error counters moved (annotate), computed once.
+	saDeltas     []saErrDelta
+	saDeltasDone bool
 }
 
 // movedLink is a tunnel link whose error counters moved.
@@ -105,8 +108,10 @@ func (e *engine) run() Report {
 	if len(e.moved) > 0 {
 		e.explainLinks()
 	}
+	nLinks := len(e.rep.Findings)
 	e.namespaceWide()
-	e.annotate()
+	e.annotate(e.rep.Findings[nLinks:], nil)
+	e.rep.Events = e.after.Events
 	return e.rep
 }
 
