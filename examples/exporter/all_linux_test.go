@@ -173,7 +173,7 @@ func TestLiveNetNSAll(t *testing.T) {
 	t.Logf("named namespace seen %v after it was made, both dropped %v after deletion", appeared.Round(time.Millisecond), dropped.Round(time.Millisecond))
 	t.Logf("heap in use: %.1f MB before the exporter, peak %.1f MB, %.1f MB after (GC)", float64(baseHeap)/mb, float64(peakHeap.Load())/mb, float64(afterHeap)/mb)
 	if len(bad) > 0 {
-		t.Errorf("bad responses: %q", bad)
+		t.Errorf("bad responses: %q\nthe exporter's log:\n%s", bad, logs.String())
 	}
 	if ok.Load() < clients {
 		t.Errorf("only %d complete responses", ok.Load())
