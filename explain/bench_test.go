@@ -253,3 +253,26 @@ func BenchmarkTrackerAdd10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/tunnel")
 }
+
+// BenchmarkTrackerAddUnchanged10k is BenchmarkTrackerAdd10k's namespace in
+// an interval where nothing moved, as explain/monitor tells the Tracker
+// (Update.Unchanged): the tunnels are the previous interval's; only the
+// risks are computed again.
+func BenchmarkTrackerAddUnchanged10k(b *testing.B) {
+	_, r := healthReadings(10_000)
+	var tr Tracker
+	var h Health
+	tr.Add(&h, r)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		r.Time = t0.Add(time.Duration(i) * 10 * time.Second)
+		r.same = true
+		tr.Add(&h, r)
+		if len(h.Tunnels) != 10_000 || len(h.Risks) != 0 {
+			b.Fatalf("%d tunnels, risks %v", len(h.Tunnels), h.Risks[:min(3, len(h.Risks))])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10_000, "ns/tunnel")
+}

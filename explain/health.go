@@ -232,4 +232,6 @@ type Tracker struct {
 	order []*tunnelTrack
 	// byPos is the SA track at each position of the previous dump.
 	byPos []*saTrack
+	// same is what an Add of the previous reading read again reuses.
+	same sameState
 }

@@ -49,6 +49,10 @@ type Reading struct {
 	// the Report and cites those that bear on a finding; Tracker uses the
 	// final counters deleted and expired SAs carry.
 	Events []Event
+
+	// same: the reading given to a Tracker before this one read again,
+	// only later (explain/internal/hint; monitor.Update.Unchanged).
+	same bool
 }
 
 // Source says where counters were read: a LinkReading's, and each

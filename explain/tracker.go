@@ -3,6 +3,7 @@ package explain
 import (
 	"cmp"
 	"fmt"
+	"github.com/tunnelstat/tunnelstat/explain/internal/hint"
 	"math"
 	"net/netip"
 	"slices"
@@ -62,11 +63,43 @@ type saTrack struct {
 	seen                   uint64 // the last reading (Tracker.gen) that had it
 }
 
-// member is an SA of the reading and its track.
+// member is an SA of the reading, its position in Reading.SAs, and its
+// track.
 type member struct {
-	sa *SA
-	tr *saTrack
+	sa  *SA
+	tr  *saTrack
+	pos int32
 }
+
+// sameState is what the last Add that read SAs gave and went through, for
+// an Add of the same reading again (addSame): the tunnels it gave, in
+// storage of the Tracker's own, and every tunnel of t.order (output or
+// not) with its SAs by dump position, in the order its risks were
+// computed.
+type sameState struct {
+	ok      bool // the last Add recorded it
+	settled bool // an addSame since: every SA's rates are zero, nothing moved
+	nSAs    int  // len(Reading.SAs)
+	tunnels []TunnelStatus
+	sas     []SAHealth
+	marks   []Mark
+	groups  []sameGroup
+	members []sameMember
+}
+
+type sameGroup struct {
+	tt       *tunnelTrack
+	out      bool // in the Health (not an xfrm interface listed per peer)
+	from, to int  // its members
+}
+
+type sameMember struct {
+	pos   int32
+	tr    *saTrack
+	newer bool // the tunnel has a newer SA of its direction
+}
+
+func init() { hint.Same = func(r any) { r.(*Reading).same = true } }
 
 // retiredSA is an SA that left the dump: its counters are in its tunnel's
 // retired totals, and an event about it that comes later adds only what it
@@ -106,6 +139,11 @@ type tunnelTrack struct {
 // counters moved costs little more than a pass over the SAs.
 func (t *Tracker) Add(dst *Health, r *Reading) {
 	*dst = Health{Time: r.Time, Tunnels: dst.Tunnels[:0], Risks: dst.Risks[:0], sas: dst.sas[:0], marks: dst.marks[:0]}
+	if r.same && t.addSame(dst, r) {
+		return
+	}
+	t.same.ok = false
+	t.same.groups, t.same.members = t.same.groups[:0], t.same.members[:0]
 	h := dst
 	if t.tunnels == nil {
 		t.tunnels, t.sas, t.retired = map[TunnelID]*tunnelTrack{}, map[saKey]*saTrack{}, map[saKey]retiredSA{}
@@ -183,7 +221,7 @@ func (t *Tracker) Add(dst *Health, r *Reading) {
 			xfrmWithSAs[tr.tt.id.Interface] = true
 		}
 		mark(tr.tt)
-		tr.tt.members = append(tr.tt.members, member{sa, tr})
+		tr.tt.members = append(tr.tt.members, member{sa, tr, int32(i)})
 		nSAs++
 		if sa.Mark != nil {
 			nMarks++
@@ -234,6 +272,7 @@ func (t *Tracker) Add(dst *Health, r *Reading) {
 	for _, tt := range t.order {
 		id := tt.id
 		if id.Kind == KindXfrm && !id.Peer.IsValid() && xfrmWithSAs[id.Interface] {
+			t.recordGroup(tt, false, tt.members)
 			continue // listed per peer instead
 		}
 		ts := TunnelStatus{ID: id, Local: tt.local, In: tt.retired[SADirIn], Out: tt.retired[SADirOut]}
@@ -284,18 +323,22 @@ func (t *Tracker) Add(dst *Health, r *Reading) {
 		}
 
 		// Risks of the tunnel's SAs.
+		from := len(t.same.members)
 		for i, m := range members {
+			newer := false
 			if m.tr.dir != SADirIn && m.tr.dir != SADirOut {
+				t.same.members = append(t.same.members, sameMember{m.pos, m.tr, newer})
 				continue
 			}
-			newer := false
 			for _, o := range members[i+1:] {
 				if o.tr.dir == m.tr.dir && o.tr.added.After(m.tr.added) {
 					newer = true
 				}
 			}
+			t.same.members = append(t.same.members, sameMember{m.pos, m.tr, newer})
 			h.Risks = t.saRisks(h.Risks, id, m.sa, m.tr, newer, r.Time)
 		}
+		t.same.groups = append(t.same.groups, sameGroup{tt: tt, out: true, from: from, to: len(t.same.members)})
 
 		// One way: packets moved in one direction only.
 		if tt.started && has[SADirIn] && has[SADirOut] {
@@ -323,14 +366,92 @@ func (t *Tracker) Add(dst *Health, r *Reading) {
 		h.Tunnels = append(h.Tunnels, ts)
 	}
 	h.sas, h.marks = sah, marks
+	t.forgetRetired(r.Time)
+	t.prev = r.Time
+	s := &t.same
+	s.tunnels = append(s.tunnels[:0], h.Tunnels...)
+	s.sas = append(s.sas[:0], sah...)
+	s.marks = append(s.marks[:0], marks...)
+	s.nSAs, s.ok, s.settled = len(r.SAs), true, false
+}
+
+// forgetRetired forgets the SAs retired over an hour before now: an event
+// about them is not coming any more.
+func (t *Tracker) forgetRetired(now time.Time) {
 	if len(t.retired) > 0 {
 		for k, rs := range t.retired {
-			if r.Time.Sub(rs.at) > time.Hour {
+			if now.Sub(rs.at) > time.Hour {
 				delete(t.retired, k)
 			}
 		}
 	}
+}
+
+// recordGroup records a tunnel's members for addSame, in the order given.
+func (t *Tracker) recordGroup(tt *tunnelTrack, out bool, members []member) {
+	from := len(t.same.members)
+	for _, m := range members {
+		t.same.members = append(t.same.members, sameMember{pos: m.pos, tr: m.tr})
+	}
+	t.same.groups = append(t.same.groups, sameGroup{tt: tt, out: out, from: from, to: len(t.same.members)})
+}
+
+// addSame is Add of the reading Add was last given, read again later with
+// nothing moved (hint.Same): it gives what Add would, without indexing the
+// links and policies, finding the SAs or building the tunnels again. The
+// tunnels are those of the last Add, copied; every SA is observed again
+// (its rates fall to zero); the risks, which time alone can change, are
+// computed again; no direction moved alone, so no tunnel is one-way. It
+// reports false, having changed nothing, when the last Add recorded
+// nothing to reuse or r cannot be that reading again (another number of
+// SAs, events).
+func (t *Tracker) addSame(dst *Health, r *Reading) bool {
+	s := &t.same
+	if !s.ok || r.SAs == nil || len(r.SAs) != s.nSAs || len(r.Events) > 0 {
+		return false
+	}
+	if !s.settled {
+		// Once observed unmoved, an SA's track stays as it is until
+		// something moves (observe of the same SA again changes nothing
+		// but when its sequence number was read, which only counts as
+		// known or not).
+		for _, m := range s.members {
+			t.observe(m.tr, &r.SAs[m.pos], r.Time)
+		}
+		s.settled = r.Time.After(t.prev) // rates are computed only then
+	}
+	// The tunnels, in dst's storage: their SAs and marks re-pointed into
+	// it, as Add leaves them.
+	dst.sas = append(dst.sas, s.sas...)
+	dst.marks = append(dst.marks, s.marks...)
+	dst.Tunnels = append(dst.Tunnels, s.tunnels...)
+	k, mk := 0, 0
+	for i := range dst.Tunnels {
+		ts := &dst.Tunnels[i]
+		n := len(ts.SAs)
+		ts.SAs = dst.sas[k : k+n : k+n]
+		for j := range ts.SAs {
+			if ts.SAs[j].SA.Mark != nil {
+				ts.SAs[j].SA.Mark = &dst.marks[mk]
+				mk++
+			}
+		}
+		k += n
+	}
+	for _, g := range s.groups {
+		if !g.out {
+			continue
+		}
+		for _, m := range s.members[g.from:g.to] {
+			if m.tr.dir == SADirIn || m.tr.dir == SADirOut {
+				dst.Risks = t.saRisks(dst.Risks, g.tt.id, &r.SAs[m.pos], m.tr, m.newer, r.Time)
+			}
+		}
+		g.tt.oneWay = [3]int{}
+	}
+	t.forgetRetired(r.Time)
 	t.prev = r.Time
+	return true
 }
 
 // applyEvents takes the final counters of deleted and expired SAs, and

@@ -4,6 +4,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -320,5 +323,168 @@ func TestTrackerMonotonicRandom(t *testing.T) {
 		if allEvents && (ts.Out.Packets != wantOut || ts.In.Packets != wantIn) {
 			t.Errorf("seed %d: with every event, totals out %d in %d, want %d and %d", seed, ts.Out.Packets, ts.In.Packets, wantOut, wantIn)
 		}
+	}
+}
+
+// A Tracker's tunnels depend on what it read, not when: the same reading
+// again, later, gives the same tunnels (monitor.Update.Unchanged promises
+// this to renderers), while the risks may change: here the one-way risk
+// goes once nothing moves.
+func TestTrackerSameReadingSameTunnels(t *testing.T) {
+	var tr Tracker
+	t1 := trT0.Add(-time.Minute)
+	sas := func(out, in uint64) []SA {
+		o := vtiSA(0x100, true, t1, out*100, out)
+		o.Lifetime.HardAdd, o.Lifetime.SoftAdd = 2*time.Minute, time.Minute
+		return []SA{o, vtiSA(0x200, false, t1, in*100, in)}
+	}
+	var last Health
+	for i, n := range []uint64{10, 20, 30, 40, 50} { // out only: one way after 3
+		last = add(&tr, vtiReading(trT0.Add(time.Duration(i)*time.Second), sas(n, 5)...))
+	}
+	if got := riskCauses(last.Risks); got != "sa-soft-expired-no-rekey tunnel-one-way" {
+		t.Fatalf("risks %q, want the soft expiry and one way", got)
+	}
+	for i := range 3 {
+		at := trT0.Add(time.Duration(10+i*30) * time.Second)
+		h := add(&tr, vtiReading(at, sas(50, 5)...))
+		if !reflect.DeepEqual(h.Tunnels, last.Tunnels) {
+			t.Fatalf("the same reading at %v: tunnels\n%+v\nwant\n%+v", at, h.Tunnels, last.Tunnels)
+		}
+		if got := riskCauses(h.Risks); got != "sa-soft-expired-no-rekey" {
+			t.Fatalf("the same reading at %v: risks %q, want the soft expiry only", at, got)
+		}
+	}
+}
+
+func riskCauses(rs []Risk) string {
+	var s []string
+	for _, r := range rs {
+		s = append(s, string(r.Cause))
+	}
+	return strings.Join(s, " ")
+}
+
+// An Add told that its reading is the previous one read again (what
+// explain/monitor says of an Unchanged interval) gives exactly what an Add
+// not told so gives, interval after interval: random traffic, rekeys,
+// deletes, one-way stretches, SAs past their soft limits as time passes,
+// a larval SA and a duplicate, each reading followed by up to three
+// repeats of it, later.
+func TestTrackerSameReadingFastPath(t *testing.T) {
+	causes := map[CauseID]int{}
+	for seed := range uint64(100) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		var fast, slow Tracker
+		var hf, hs Health // reused, as the monitor's callers may
+		base, _ := healthReadings(4)
+		now := t0
+		sas := slices.Clone(base.SAs)
+		for i := range sas {
+			sa := &sas[i]
+			sa.Lifetime.SoftAdd = time.Duration(30+rng.IntN(1800)) * time.Second
+			sa.Lifetime.HardAdd = sa.Lifetime.SoftAdd + time.Duration(rng.IntN(60))*time.Second
+			sa.Usage.Added = now
+			if sa.OSeq > 0 && rng.IntN(2) == 0 {
+				sa.OSeq = math.MaxUint32 - 2000 // runs out at a few packets a second
+			}
+			if rng.IntN(2) == 0 { // a byte margin that traffic makes tight
+				sa.Lifetime.SoftBytes, sa.Lifetime.HardBytes = 1<<40, 1<<40+20000
+			}
+		}
+		larval := SA{Src: trRemote, Dst: trLocal, Proto: 50, Larval: true}
+		nextSPI := uint32(0x9000)
+		oneWayLeft := 0
+		for step := range 40 {
+			now = now.Add(time.Duration(1+rng.IntN(20)) * time.Second)
+			var evs []Event
+			if oneWayLeft > 0 { // outbound traffic only, a few readings in a row
+				oneWayLeft--
+				for i := range sas {
+					if sas[i].OSeq > 0 {
+						sas[i].Usage.Packets += 3
+						sas[i].Usage.Bytes += 300
+						sas[i].OSeq += 3
+					}
+				}
+			}
+			switch rng.IntN(6) {
+			case 3:
+				oneWayLeft = 3 + rng.IntN(3)
+			case 0: // traffic on some SAs, or on one direction only
+				oneWay := rng.IntN(2) == 0
+				for i := range sas {
+					if oneWay && sas[i].OSeq == 0 {
+						continue
+					}
+					if rng.IntN(2) == 0 {
+						n := uint64(rng.IntN(50))
+						sas[i].Usage.Packets += n
+						sas[i].Usage.Bytes += 100 * n
+						if sas[i].OSeq > 0 {
+							sas[i].OSeq += n
+						} else {
+							sas[i].Seq += n
+						}
+					}
+				}
+			case 1: // a rekey: a copy of an SA under a new SPI, the old one deleted
+				i := rng.IntN(len(sas))
+				old := sas[i]
+				nextSPI++
+				sa := old
+				sa.SPI, sa.Usage.Added, sa.Usage.Bytes, sa.Usage.Packets = nextSPI, now, 0, 0
+				if rng.IntN(2) == 0 { // the old one lingers a while
+					sas = append(sas, sa)
+					break
+				}
+				sas = append(slices.Delete(sas, i, i+1), sa)
+				evs = append(evs, Event{Type: EventSADeleted, SA: old.Ref(), Usage: &Usage{Bytes: old.Usage.Bytes, Packets: old.Usage.Packets, Added: old.Usage.Added}})
+			case 2: // a soft expire event
+				evs = append(evs, Event{Type: EventSoftExpire, SA: sas[rng.IntN(len(sas))].Ref()})
+			}
+			r := vtiReadingOf(base, now, append(slices.Clone(sas), larval, sas[0])...)
+			r.Events = evs
+			fast.Add(&hf, r)
+			slow.Add(&hs, r)
+			compareHealth(t, seed, step, 0, &hf, &hs)
+			for _, rk := range hs.Risks {
+				causes[rk.Cause]++
+			}
+			for k := range rng.IntN(4) {
+				now = now.Add(time.Duration(1+rng.IntN(40)) * time.Second)
+				again := vtiReadingOf(base, now, r.SAs...)
+				again.same = true
+				fast.Add(&hf, again)
+				again.same = false
+				slow.Add(&hs, again)
+				compareHealth(t, seed, step, k+1, &hf, &hs)
+				for _, rk := range hs.Risks {
+					causes[rk.Cause]++
+				}
+			}
+		}
+	}
+	for _, c := range []CauseID{"sa-soft-expired-no-rekey", "sa-lifetime-margin", "sa-seq-exhaustion", "tunnel-one-way"} {
+		if causes[c] == 0 {
+			t.Errorf("no %s risk in any reading: the test does not cover it", c)
+		}
+	}
+	t.Logf("risks seen: %v", causes)
+}
+
+// vtiReadingOf is base's links and policies with these SAs, at now.
+func vtiReadingOf(base *Reading, now time.Time, sas ...SA) *Reading {
+	return &Reading{Time: now, Links: base.Links, Policies: base.Policies, SAs: sas}
+}
+
+func compareHealth(t *testing.T, seed uint64, step, repeat int, fast, slow *Health) {
+	t.Helper()
+	if !reflect.DeepEqual(fast.Tunnels, slow.Tunnels) || !reflect.DeepEqual(fast.Risks, slow.Risks) || !fast.Time.Equal(slow.Time) {
+		t.Fatalf("seed %d step %d repeat %d: told the reading is the same, Add gave\n%+v\n%+v\nwithout being told\n%+v\n%+v",
+			seed, step, repeat, fast.Tunnels, fast.Risks, slow.Tunnels, slow.Risks)
+	}
+	if len(fast.Tunnels) == 0 {
+		t.Fatalf("seed %d step %d: no tunnel", seed, step)
 	}
 }

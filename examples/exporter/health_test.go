@@ -276,3 +276,47 @@ func waitBody(t *testing.T, url string, ok func(string) bool) string {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// An Unchanged interval with the risks of the previous one renders to the
+// previous bytes without formatting them again; a change of risks, of
+// label, or an interval that read something new renders afresh, and the
+// fresh bytes are those a new nsWriter writes.
+func TestRenderUnchanged(t *testing.T) {
+	h, snap := handHealth()
+	total := explain.Tally{XfrmEvents: map[explain.EventType]uint64{explain.EventSAAdded: 3}}
+	w := &nsWriter{}
+	u := monitor.Update{Time: time.Now(), Snapshot: snap, Reading: snap.Reading(), Health: h, Total: total}
+	first := w.render("blue", &u)
+	quiet := u
+	quiet.Snapshot, quiet.Unchanged = nil, true
+	check := func(what string, u *monitor.Update, label string, reused bool) *nsSamples {
+		t.Helper()
+		before := w.reused
+		s := w.render(label, u)
+		if got := w.reused > before; got != reused {
+			t.Fatalf("%s: reused %v, want %v", what, got, reused)
+		}
+		fresh := (&nsWriter{base: w.base}).render(label, u)
+		if string(s.buf) != string(fresh.buf) {
+			t.Fatalf("%s: the bytes differ from a fresh rendering's:\n%s\nwant\n%s", what, s.buf, fresh.buf)
+		}
+		return s
+	}
+	if s := check("unchanged", &quiet, "blue", true); s != first {
+		t.Fatal("unchanged: not the previous rendering")
+	}
+	fewer := *h
+	fewer.Risks = h.Risks[:2]
+	lessRisk := quiet
+	lessRisk.Health = &fewer
+	check("unchanged, a risk gone", &lessRisk, "blue", false)
+	check("unchanged again", &lessRisk, "blue", true)
+	check("relabelled", &lessRisk, "green", false)
+	moved := lessRisk
+	moved.Unchanged = false
+	check("something read anew", &moved, "green", false)
+	failed := quiet
+	failed.Err, failed.Reading, failed.Health = errors.New("poll failed"), nil, nil
+	check("a failed poll", &failed, "green", false)
+	check("unchanged after a failed poll", &quiet, "green", false)
+}

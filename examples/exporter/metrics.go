@@ -196,6 +196,13 @@ type nsWriter struct {
 	seenSAs     map[saKey]struct{}
 
 	size int // the previous rendering's size, to size the next
+
+	// last is the previous rendering, and lastRisks the risks it was
+	// rendered with (tunnel and cause, in order): an Unchanged interval
+	// with the same risks renders to the same bytes (see render).
+	last      *nsSamples
+	lastRisks []riskKey
+	reused    uint64 // renderings skipped so (tests count them)
 }
 
 // nsSamples are one namespace's rendered sample lines: family i's are
@@ -345,7 +352,20 @@ func isTunnel(l *explain.LinkReading) bool {
 // u.Total, and what the latest full reading (u.Snapshot when there is
 // one, else the one kept) said of the rest. Call it from the monitor's
 // callback: the result holds no pointer into u.
+//
+// An Unchanged interval (the monitor read the same links, counters, MIB,
+// SAs and policies as in the previous one, and no event; Total is the
+// same) whose risks are the previous interval's renders to the previous
+// interval's bytes: those are returned, and nothing is formatted. The
+// tunnels of Health are then the previous interval's too (a Tracker's
+// tunnels depend on what it read, not when); risks, which time alone can
+// bring or take away, are compared.
 func (w *nsWriter) render(label string, u *monitor.Update) *nsSamples {
+	if u.Err == nil && u.Unchanged && w.last != nil && w.last.label == label && w.sameRisks(u.Health) {
+		w.reused++
+		return w.last
+	}
+	w.last, w.lastRisks = nil, w.lastRisks[:0]
 	if u.Err == nil && u.Snapshot != nil {
 		w.base.set(u.Snapshot)
 	}
@@ -367,6 +387,15 @@ func (w *nsWriter) render(label string, u *monitor.Update) *nsSamples {
 	}
 	out := &nsSamples{label: label, buf: w.buf, ends: ends}
 	w.size = len(w.buf)
+	if w.reading != nil {
+		w.last = out
+		if w.health != nil {
+			for i := range w.health.Risks {
+				r := &w.health.Risks[i]
+				w.lastRisks = append(w.lastRisks, riskKey{r.Tunnel, r.Cause})
+			}
+		}
+	}
 
 	// Forget this poll's input: the monitor reuses its storage.
 	w.buf, w.reading, w.health, w.total = nil, nil, nil, nil
@@ -374,6 +403,23 @@ func (w *nsWriter) render(label string, u *monitor.Update) *nsSamples {
 	clear(w.tunnels)
 	clear(w.sas)
 	return out
+}
+
+// sameRisks reports whether h has the risks (tunnel and cause, in order)
+// of the last rendering.
+func (w *nsWriter) sameRisks(h *explain.Health) bool {
+	if h == nil {
+		return len(w.lastRisks) == 0
+	}
+	if len(h.Risks) != len(w.lastRisks) {
+		return false
+	}
+	for i := range h.Risks {
+		if r := &h.Risks[i]; w.lastRisks[i] != (riskKey{r.Tunnel, r.Cause}) {
+			return false
+		}
+	}
+	return true
 }
 
 // prepare lists the entities the families iterate, with their label sets.

@@ -17,7 +17,8 @@ import (
 // Rendering a namespace of 10 000 tunnels (issue 15's size: 20 000 SAs,
 // 10 000 policies): what each poll costs the exporter on top of its
 // reading (render: a full reading's, with its link metadata; poll: a
-// counters-only poll's), and what the first scrape after a poll costs
+// counters-only poll's; unchanged: a poll that read nothing new, whose
+// previous bytes are kept), and what the first scrape after a poll costs
 // (assemble: every namespace's bytes under their families' headers). And
 // --netns all with 100 namespaces of 100 tunnels: the assembly, which
 // every namespace's poll makes the next scrape do.
@@ -44,6 +45,15 @@ func BenchmarkRender(b *testing.B) {
 		b.Run(name+"/poll", func(b *testing.B) {
 			poll := u
 			poll.Snapshot = nil // a counters-only poll
+			b.ReportAllocs()
+			for b.Loop() {
+				w.render("blue", &poll)
+			}
+		})
+		b.Run(name+"/unchanged", func(b *testing.B) {
+			poll := u
+			poll.Snapshot, poll.Unchanged = nil, true // the monitor read nothing new
+			w.render("blue", &poll)
 			b.ReportAllocs()
 			for b.Loop() {
 				w.render("blue", &poll)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -324,6 +325,14 @@ func TestLiveMonitorNoHealth(t *testing.T) {
 			t.Errorf("interval %d: a quiet interval read SAs or policies", i)
 		}
 	}
+	// Without health, Unchanged says only that the counters did not move.
+	if u := w.step(ctx, m); u.Err != nil || !u.Unchanged {
+		t.Fatalf("a quiet poll: %v, Unchanged %v, want true", u.Err, u.Unchanged)
+	}
+	sendUDP(t, ns, "10.0.1.5:9")
+	if u := w.step(ctx, m); u.Err != nil || u.Unchanged {
+		t.Fatalf("a poll after a datagram: %v, Unchanged %v, want false", u.Err, u.Unchanged)
+	}
 }
 
 // A quiet interval with Health reads the SAs into reused storage: the
@@ -348,7 +357,7 @@ func TestLiveMonitorHealthPollAllocs(t *testing.T) {
 		b := 0
 		return testing.AllocsPerRun(20, func() {
 			b = 1 - b
-			if _, _, err := w.p.poll(ctx, b, false); err != nil {
+			if _, _, err := w.p.poll(ctx, b, false, nil, false); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -471,4 +480,52 @@ func TestLiveMonitorHealthLinkChange(t *testing.T) {
 	if u := w.step(ctx, m); u.Err != nil || u.Snapshot != nil {
 		t.Errorf("the next quiet interval: err %v, full reading %v", u.Err, u.Snapshot != nil)
 	}
+}
+
+// A health poll dumps the SAs only when something could have moved them:
+// quiet intervals carry the last SAs over; a link counter that moved, an
+// SA deleted (its event, the SAD count) or saMaxAge makes the next poll dump
+// them again, into the buffer the previous reading's SAs are not in.
+func TestLiveMonitorHealthCarriesSAs(t *testing.T) {
+	ns := healthNamespace(t)
+	larval(t, ns, 4)
+	m, w := healthMonitor(t, ns)
+	ctx := context.Background()
+	step := func(what string, wantSAs int, wantDumps uint64, unchanged bool) Update {
+		t.Helper()
+		u := w.step(ctx, m)
+		switch {
+		case u.Err != nil:
+			t.Fatalf("%s: %v", what, u.Err)
+		case u.Snapshot != nil:
+			t.Fatalf("%s: a full reading (findings %v), want a poll", what, u.Report.Findings)
+		case len(u.Reading.SAs) != wantSAs:
+			t.Fatalf("%s: %d SAs, want %d", what, len(u.Reading.SAs), wantSAs)
+		case w.p.saDumps != wantDumps:
+			t.Fatalf("%s: %d SA dumps in all, want %d", what, w.p.saDumps, wantDumps)
+		case u.Unchanged != unchanged:
+			t.Fatalf("%s: Unchanged %v, want %v", what, u.Unchanged, unchanged)
+		}
+		return u
+	}
+	if u := w.step(ctx, m); u.Err != nil || !u.Baseline {
+		t.Fatalf("baseline: %+v", u)
+	}
+	step("the poll after a full reading", 4, 1, false)
+	for i := range 3 {
+		step(fmt.Sprintf("quiet poll %d", i), 4, 1, true)
+	}
+	sendUDP(t, ns, "10.0.1.5:9") // no policy: out through v0, counted by both veths
+	step("a poll after a datagram", 4, 2, false)
+	step("a quiet poll after it", 4, 2, true)
+
+	prevSAs := w.prev.SAs
+	kept := slices.Clone(prevSAs)
+	ns.IP(t, "xfrm", "state", "delete", "src", "192.0.2.1", "dst", "192.0.2.10", "proto", "esp", "spi", "0x3000")
+	u := step("a poll after an SA was deleted", 3, 3, false)
+	if &u.Reading.SAs[0] == &prevSAs[0] || !slices.EqualFunc(prevSAs, kept, func(a, b explain.SA) bool { return reflect.DeepEqual(a, b) }) {
+		t.Fatal("the dump went into the storage of the previous reading's SAs")
+	}
+	w.p.saMaxAge = 0
+	step("a quiet poll past saMaxAge", 3, 4, false)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tunnelstat/tunnelstat/explain/internal/hint"
 	"maps"
 	"os"
 	"slices"
@@ -40,8 +41,10 @@ type Config struct {
 
 	// Health, when not nil, also follows each namespace's tunnels with an
 	// explain.Tracker so configured: live, the Monitor subscribes to the
-	// namespace's XFRM events and reads its SAs every interval (its
-	// policies when events or the SPD size say they changed), and each
+	// namespace's XFRM events and reads its SAs in every interval where
+	// something could have moved them, and at least once a minute (its
+	// policies when events or the SPD size say they changed; see the
+	// package documentation), and each
 	// Update carries Health. The interval's events are in
 	// Update.Report.Events and counted in Update.Total.XfrmEvents; a
 	// subscription refused is an Unread "events". The Monitor also
@@ -98,13 +101,25 @@ type Update struct {
 	Snapshot *Snapshot
 	// Reading is what the interval ended with, as explain saw it: the
 	// links with this interval's counters (and the parameters of the last
-	// full reading), the MIB, and with Config.Health the SAs read in this
-	// interval and the policies as last read. It is there every interval,
+	// full reading), the MIB, and with Config.Health the SAs as of this
+	// interval (read in it, or carried over when nothing could have moved
+	// them) and the policies as last read. It is there every interval,
 	// polled or full, so that a program rendering the counters needs no
 	// reading of its own. It is the Monitor's: read it before fn returns,
 	// never modify or keep it (a later interval reuses its storage). nil
 	// with Err.
 	Reading *explain.Reading
+	// Unchanged is true when the interval read nothing new: a poll whose
+	// links (the same ones, in the same order) and MIB have the counters
+	// of the previous interval's reading, with Config.Health no XFRM
+	// event since it, the SAs carried over from it and the policies not
+	// read again. Reading then differs from the previous interval's only
+	// in Time, Report is empty and Total the same; with Config.Health the
+	// tunnels in Health are those of the previous interval (a Tracker's
+	// tunnels depend on what it read, not when), and only its Risks may
+	// differ, as time brings expiries closer. A program that renders each
+	// interval may keep what it rendered from the previous one.
+	Unchanged bool
 	// Unread lists the parts of this interval's reading that could not be
 	// read: of a full reading every part (Snapshot.Unread), of a poll the
 	// XFRM MIB (with Config.Health also the SAs, SPD info and policies);
@@ -371,7 +386,7 @@ func (w *watched) step(ctx context.Context, m *Monitor) Update {
 }
 
 func (w *watched) newPoller(r *Reader) *poller {
-	return &poller{r: r, health: w.m.health != nil}
+	return &poller{r: r, health: w.m.health != nil, saBuf: -1, saMaxAge: saMaxAge}
 }
 
 func (w *watched) read(ctx context.Context, u *Update) {
@@ -517,8 +532,9 @@ func (w *watched) readSource(ctx context.Context, u *Update) {
 // readLive reads a live namespace: a full reading for the baseline, then a
 // poll of the counters, and a full reading again when the poll's report
 // has findings. With Config.Health the namespace's events are subscribed
-// to before its baseline, every poll reads the SAs (and the policies when
-// they may have changed), and each interval's events go with its reading.
+// to before its baseline, polls read the SAs when they may have moved and
+// the policies when they may have changed, and each interval's events go
+// with its reading.
 func (w *watched) readLive(ctx context.Context, u *Update) {
 	health := w.m.health != nil
 	if health && w.q == nil {
@@ -539,17 +555,18 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 		u.Baseline, u.Snapshot, u.Unread, u.Reading = true, snap, snap.Unread, base
 		if health {
 			u.Unread = w.withEventsUnread(u.Unread)
-			w.p.setPolicies(base.Policies, snap.SPDInfo)
+			w.p.setFull(base, snap.SPDInfo)
 			w.track(u, base)
 		}
 		w.prev, w.prevBuf = base, -1
 		return
 	}
 	var evs []explain.Event
-	reread, fullLinks := false, false
+	reread, fullLinks, quiet := false, false, false
 	if health {
 		var f eventFlags
 		evs, f = w.takeEvents()
+		quiet = w.q != nil && len(evs) == 0 && f == 0
 		// Without a subscription nothing says when the policies or the
 		// links change.
 		reread = f&^linksChanged != 0 || w.q == nil
@@ -566,7 +583,7 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 	if w.prevBuf == 0 {
 		b = 1
 	}
-	cur, unread, err := w.p.poll(ctx, b, reread)
+	cur, unread, err := w.p.poll(ctx, b, reread, w.prev, quiet)
 	if err != nil {
 		u.Err = err // the events stay pending: the next interval has them
 		return
@@ -574,8 +591,11 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 	cur.Events = evs
 	rep := explain.Explain(w.prev, cur)
 	if len(rep.Findings) == 0 {
-		u.Report, u.Unread, u.Reading = rep, unread, cur
+		u.Report, u.Unread, u.Reading, u.Unchanged = rep, unread, cur, w.p.unchanged && len(evs) == 0
 		if health {
+			if u.Unchanged {
+				hint.Same(cur) // the Tracker reuses the previous interval's tunnels
+			}
 			u.Unread = w.withEventsUnread(u.Unread)
 			w.track(u, cur)
 			w.eventsTaken()
@@ -603,7 +623,7 @@ func (w *watched) readFull(ctx context.Context, u *Update, evs []explain.Event, 
 	u.Snapshot, u.Unread, u.Reading = snap, snap.Unread, full
 	if health {
 		u.Unread = w.withEventsUnread(u.Unread)
-		w.p.setPolicies(full.Policies, snap.SPDInfo)
+		w.p.setFull(full, snap.SPDInfo)
 		w.track(u, full)
 		w.eventsTaken()
 	}

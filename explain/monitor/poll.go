@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/procnet"
@@ -31,12 +32,13 @@ type poller struct {
 	// kernel without the file): made once, shared by every Update.
 	mibGone []Unread
 
-	// With Config.Health (health true), every poll also reads the SAs,
-	// into rawSAs and converted into sas[b], alternated as the links are,
-	// and the SPD info; the policies only when the caller says they may
-	// have changed, when the SPD counts changed or when they are not
-	// known. policies are the latest read, shared by the readings until
-	// read again: a fresh slice every time, never written to after.
+	// With Config.Health (health true), polls also read the SAs, into
+	// rawSAs and converted into one of sas (never the one the previous
+	// reading's SAs are in), and the SPD and SAD info; the policies only
+	// when the caller says they may have changed, when the SPD counts
+	// changed or when they are not known. policies are the latest read,
+	// shared by the readings until read again: a fresh slice every time,
+	// never written to after.
 	health   bool
 	rawSAs   []xfrmstat.SA
 	sas      [2][]explain.SA
@@ -44,15 +46,40 @@ type poller struct {
 	policies []explain.Policy // nil: not known, read at the next poll
 	spd      xfrmstat.SPDInfo
 	spdKnown bool
+
+	// The latest SAs read (nil: not known, read at the next poll): in
+	// sas[saBuf], or a full reading's own when saBuf is -1; read at
+	// saTime. sadCount is the SAD count the previous poll saw (sadKnown),
+	// saMaxAge the longest the SAs of a poll may be carried over (the
+	// dump is skipped while nothing moved; see carrySAs), saDumps the
+	// SA dumps polls made (tests count them).
+	lastSAs  []explain.SA
+	saBuf    int
+	saTime   time.Time
+	sadCount uint32
+	sadKnown bool
+	saMaxAge time.Duration
+	saDumps  uint64
+
+	// unchanged: the last poll read the counters of the reading before it
+	// and, with health, carried its SAs over and kept its policies.
+	unchanged bool
 }
+
+// saMaxAge is how long a poll may carry the SAs of an earlier one over
+// while nothing moved: the SA dump is the largest part of a quiet health
+// poll (20 000 SAs take longer to dump than 10 000 links' counters).
+const saMaxAge = time.Minute
 
 // poll reads the counters into buffer set b and returns them as a
 // Reading, with the parts it could not read. It follows the namespace's
 // name as Reader.Read does: a poller whose poll returned ErrNetNSReplaced
 // is replaced too, as its buffers hold the old namespace's links. With
-// health, it reads the SAs too, and the policies when rereadPolicies or
-// the SPD counts say they may have changed.
-func (p *poller) poll(ctx context.Context, b int, rereadPolicies bool) (*explain.Reading, []Unread, error) {
+// health, it reads the SAs too (or carries prev's over, see carrySAs;
+// quiet says no XFRM event came since prev and events are watched), and
+// the policies when rereadPolicies or the SPD counts say they may have
+// changed.
+func (p *poller) poll(ctx context.Context, b int, rereadPolicies bool, prev *explain.Reading, quiet bool) (*explain.Reading, []Unread, error) {
 	s, err := p.r.begin(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -62,40 +89,29 @@ func (p *poller) poll(ctx context.Context, b int, rereadPolicies bool) (*explain
 		return nil, nil, withHint(fmt.Errorf("read link counters of %s: %w", p.r.ns.describe(), err), p.r.ns)
 	}
 	mib, un := p.pollMIB(ctx, s, &p.mibs[b])
-	var sas []explain.SA
+	r := &p.readings[b]
+	pollReading(r, &p.snaps[b], mib, p.r.release)
+	p.unchanged = sameCounters(r, prev)
 	if p.health {
-		sas, un = p.pollXFRM(ctx, s, b, rereadPolicies, un)
+		r.SAs, un = p.pollXFRM(ctx, s, r, prev, quiet, rereadPolicies, un)
+		r.Policies = p.policies
 	}
 	if _, err := p.r.follow(); err != nil {
 		return nil, nil, err
 	}
-	r := &p.readings[b]
-	pollReading(r, &p.snaps[b], mib, p.r.release)
-	if p.health {
-		r.SAs, r.Policies = sas, p.policies
-	}
 	return r, un, nil
 }
 
-// pollXFRM reads the SAs into buffer set b, the SPD info, and the
-// policies when they may have changed; it returns the SAs (nil if not
-// read) and un with the parts it could not read appended (un may be
-// shared: it is never appended to in place).
-func (p *poller) pollXFRM(ctx context.Context, s *session, b int, rereadPolicies bool, un []Unread) ([]explain.SA, []Unread) {
+// pollXFRM reads the SPD and SAD info, the SAs (unless carrySAs says the
+// last ones are still the kernel's) and the policies when they may have
+// changed; it returns the SAs (nil if not known) and un with the parts it
+// could not read appended (un may be shared: it is never appended to in
+// place). cur is the poll's reading, links and MIB filled in.
+func (p *poller) pollXFRM(ctx context.Context, s *session, cur, prev *explain.Reading, quiet, rereadPolicies bool, un []Unread) ([]explain.SA, []Unread) {
 	if s.xfrm == nil {
 		p.policies, p.spdKnown = nil, false
+		p.lastSAs, p.sadKnown = nil, false
 		return nil, append(slices.Clip(un), unread("sas", s.xfrmErr), unread("policies", s.xfrmErr))
-	}
-	var sas []explain.SA
-	if raw, err := s.xfrm.SAs(ctx, p.rawSAs); err != nil {
-		un = append(slices.Clip(un), unread("sas", err))
-	} else {
-		p.rawSAs = raw
-		sas = appendSAs(p.sas[b][:0], raw)
-		if sas == nil {
-			sas = []explain.SA{} // read, and there were none
-		}
-		p.sas[b] = sas
 	}
 	switch spd, err := s.xfrm.SPDInfo(ctx); {
 	case err != nil:
@@ -107,7 +123,32 @@ func (p *poller) pollXFRM(ctx context.Context, s *session, b int, rereadPolicies
 		}
 		p.spd, p.spdKnown = spd, true
 	}
+	// The SAD count before the dump: an SA added after it is either in
+	// the dump or changes the next poll's count.
+	sad, sadErr := s.xfrm.SADInfo(ctx)
+	sadSame := sadErr == nil && p.sadKnown && sad.Count == p.sadCount
+	p.sadCount, p.sadKnown = sad.Count, sadErr == nil
+	if !(quiet && sadSame && p.unchanged && p.carrySAs(cur)) {
+		p.unchanged = false
+		t := 0
+		if p.saBuf == 0 {
+			t = 1 // prev's SAs may be in sas[0]: they must stay as they are
+		}
+		if raw, err := s.xfrm.SAs(ctx, p.rawSAs); err != nil {
+			un = append(slices.Clip(un), unread("sas", err))
+			p.lastSAs = nil
+		} else {
+			p.rawSAs = raw
+			sas := appendSAs(p.sas[t][:0], raw)
+			if sas == nil {
+				sas = []explain.SA{} // read, and there were none
+			}
+			p.sas[t], p.lastSAs, p.saBuf, p.saTime = sas, sas, t, cur.Time
+			p.saDumps++
+		}
+	}
 	if rereadPolicies || p.policies == nil {
+		p.unchanged = false
 		if raw, err := s.xfrm.Policies(ctx, p.rawPols); err != nil {
 			un = append(slices.Clip(un), unread("policies", err))
 			p.policies = nil
@@ -119,17 +160,82 @@ func (p *poller) pollXFRM(ctx context.Context, s *session, b int, rereadPolicies
 			}
 		}
 	}
-	return sas, un
+	return p.lastSAs, un
 }
 
-// setPolicies makes the policies and SPD info of a full reading the
-// latest known (nil: not read, read at the next poll).
-func (p *poller) setPolicies(policies []explain.Policy, spd *xfrmstat.SPDInfo) {
-	p.policies = policies
+// carrySAs reports whether the last SAs read may still be the kernel's as
+// of cur, so that the poll need not dump them again: they are known and
+// were read less than saMaxAge before cur. The caller has seen the same
+// counters in cur as in the previous reading (sameCounters: no link
+// counter and no MIB counter moved since that reading, whose SAs are the
+// last read, or older ones carried over with the same proof), no XFRM
+// event and the same SAD count: no SA was added, updated, deleted or
+// expired. An SA's counters (bytes, packets, sequence numbers, replay
+// and integrity failures, last use) move only with packets through it,
+// and a packet an SA encrypts or decrypts goes out or comes in on some
+// interface of the namespace, moving its counters (or an XFRM error
+// moves the MIB). The one exception known is a packet an SA encrypted
+// and a queueing discipline then dropped, counted by the qdisc, not the
+// device: saMaxAge bounds how late such packets show in the SA counters.
+//
+// The links are compared in order (sameCounters), the SAs being dumped
+// after the links in both a poll and a full reading: a packet between
+// the two reads is in the SAs and missing from the links, so the next
+// poll's links differ.
+func (p *poller) carrySAs(cur *explain.Reading) bool {
+	return p.lastSAs != nil && cur.Time.Sub(p.saTime) < p.saMaxAge && !cur.Time.Before(p.saTime)
+}
+
+// sameCounters reports whether cur has the links of prev, in the same
+// order, with the same names, kinds, parameters and counters, and the
+// same MIB.
+func sameCounters(cur, prev *explain.Reading) bool {
+	if prev == nil || len(cur.Links) != len(prev.Links) || !sameMIB(cur.MIB, prev.MIB) {
+		return false
+	}
+	for i := range cur.Links {
+		a, b := &cur.Links[i], &prev.Links[i]
+		if a.Index != b.Index || a.Source != b.Source || a.Stats != b.Stats ||
+			a.Name != b.Name || a.Kind != b.Kind || a.CrossNetns != b.CrossNetns ||
+			(a.Tunnel == nil) != (b.Tunnel == nil) || a.Tunnel != nil && *a.Tunnel != *b.Tunnel {
+			return false
+		}
+		if a.Source != explain.SourceStats64 && a.Source != explain.SourceStats32 {
+			return false // no counters apart to compare
+		}
+	}
+	return true
+}
+
+// sameMIB reports whether two readings of the MIB have the same counters;
+// false when either is missing.
+func sameMIB(a, b *procnet.XfrmStat) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	n := 0
+	for name, v := range a.All() {
+		if w, ok := b.Counter(name); !ok || w != v {
+			return false
+		}
+		n++
+	}
+	for range b.All() {
+		n--
+	}
+	return n == 0
+}
+
+// setFull makes the policies, SPD info and SAs of a full reading the
+// latest known (nil: not read, read at the next poll). The next poll reads
+// the SAs again: the full reading's SAD count was read after its SAs.
+func (p *poller) setFull(r *explain.Reading, spd *xfrmstat.SPDInfo) {
+	p.policies = r.Policies
 	p.spdKnown = spd != nil
 	if spd != nil {
 		p.spd = *spd
 	}
+	p.lastSAs, p.saBuf, p.saTime, p.sadKnown = r.SAs, -1, r.Time, false
 }
 
 // sameSPDCounts reports whether two SPD infos count the same policies in

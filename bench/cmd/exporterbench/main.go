@@ -92,6 +92,7 @@ type config struct {
 	port                           int
 	workers                        int
 	pollLoopCPU                    time.Duration
+	loopInterval                   time.Duration
 	pollsMetric, tunnelMetric      string
 	out                            string
 }
@@ -126,6 +127,7 @@ func main() {
 	flag.IntVar(&c.port, "port", 9469, "the exporters listen on 127.0.0.1:PORT inside their namespace")
 	flag.IntVar(&c.workers, "workers", 2, "scenario B: namespaces filled in parallel")
 	flag.DurationVar(&c.pollLoopCPU, "poll-loop-cpu", pollLoopCPU, "the CPU-per-poll budget's base: BENCHMARKS.md Poll loop at 10 000 tunnels (0.5989 s / 60 polls)")
+	flag.DurationVar(&c.loopInterval, "loop-interval", time.Second, "also measure the poll loop (a monitor without health, in this process) on each scenario's namespaces at this interval, over -idle, as a second base for CPU per poll; 0: do not")
 	flag.StringVar(&c.pollsMetric, "polls-metric", "tunnelstat_scrapes_total", "the counter of readings (polls) of a namespace; one sample per netns label with --netns all")
 	flag.StringVar(&c.tunnelMetric, "tunnel-metric", "tunnelstat_tunnel_up", "a metric with one sample per tunnel, counted to show how many tunnels an exporter sees")
 	flag.StringVar(&c.out, "out", "", "also write the table to this `FILE`")

@@ -39,6 +39,10 @@ type result struct {
 	pollsWindow time.Duration
 	pollsFrom   string
 
+	// loop is the poll loop measured on the scenario's namespaces (the
+	// exporters of a scope share it).
+	loop *loopBase
+
 	hwm, rssMedian, rssMax uint64 // kB
 	rssSamples             int
 	last                   *probe // the last probe: series, sizes, namespaces
@@ -88,6 +92,27 @@ func run(ctx context.Context, c *config) error {
 	var results []*result
 	var failed []string
 	builtA := false
+	loops := map[string]*loopBase{}
+	loop := func(scope string, names []string) *loopBase {
+		if c.loopInterval <= 0 {
+			return nil
+		}
+		if b := loops[scope]; b != nil {
+			return b
+		}
+		if err := sleep(ctx, c.settle); err != nil {
+			return &loopBase{err: err}
+		}
+		logf("scenario %s: the poll loop (a monitor without health, in this process) at %v over %v", scope, c.loopInterval, c.idle)
+		b := measureLoop(ctx, names, c.loopInterval, c.idle)
+		if b.err != nil {
+			logf("scenario %s: poll loop: %v", scope, b.err)
+		} else {
+			logf("scenario %s: poll loop: %v per pass (%v over %.1f passes in %v)", scope, b.perPass, b.cpu, b.passes, b.window.Round(time.Millisecond))
+		}
+		loops[scope] = &b
+		return &b
+	}
 	for _, sc := range scens {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -108,8 +133,20 @@ func run(ctx context.Context, c *config) error {
 			}
 			builtA = true
 		}
+		var base *loopBase
+		if sc.key != "old" {
+			names := []string{w.nsA()}
+			if sc.scope == "B" {
+				names = names[:0]
+				for k := range c.namespaces {
+					names = append(names, w.nsB(k))
+				}
+			}
+			base = loop(sc.scope, names)
+		}
 		logf("%s: %s %s", sc.title, sc.bin, strings.Join(sc.args, " "))
 		r := runScenario(ctx, c, w, sc)
+		r.loop = base
 		results = append(results, r)
 		if r.err != nil {
 			if errors.Is(r.err, context.Canceled) {

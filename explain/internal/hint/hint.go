@@ -1,0 +1,11 @@
+// Package hint carries what package explain/monitor knows about a reading
+// to package explain without an exported API: that the reading is the
+// previous one read again (monitor.Update.Unchanged), which lets
+// explain.Tracker reuse the previous interval's work.
+package hint
+
+// Same marks an *explain.Reading as having the links, counters, MIB, SAs
+// and policies of the reading given to the same Tracker before it, and no
+// event: only its Time differs. Package explain sets it; it is nil until
+// explain is initialised (which importing explain/monitor guarantees).
+var Same func(reading any)
