@@ -1,6 +1,8 @@
 // Package nl holds the netlink machinery that vtistat and xfrmstat share: a
 // dump streamer that receives into one reused buffer and hands each message
-// to a callback in place, and a zero-allocation attribute iterator.
+// to a callback in place, a zero-allocation attribute iterator, and the
+// generic netlink controller's family lookup (ResolveFamily), on which
+// vtistat reads wireguard devices.
 //
 // Nothing here allocates per message or per attribute: decoders read the
 // bytes where the kernel put them and copy out only the values they keep.
