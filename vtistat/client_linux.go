@@ -36,6 +36,15 @@ type client struct {
 
 	noGetStats bool // the kernel has no RTM_GETSTATS (before 4.7)
 
+	dumpRetries int // Config.DumpRetries, for sockets opened later
+
+	// Generic netlink, opened at the first WireGuardDevice.
+	genl     *nl.Conn
+	wgFamily uint16 // the "wireguard" family's ID; 0 until resolved
+	wg       wgDecoder
+	wgFn     func(nl.Message) error
+	wgReset  func()
+
 	req []byte // request payload, reused
 
 	// State of the dump in progress, read by the callbacks below. They are
@@ -63,7 +72,7 @@ func dial(cfg *Config) (*client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vtistat: %w", err)
 	}
-	c := &client{ns: h, target: t, fallback: cfg.ProcNetDevFallback}
+	c := &client{ns: h, target: t, fallback: cfg.ProcNetDevFallback, dumpRetries: cfg.DumpRetries}
 	c.linkFn, c.linkReset = c.onLink, c.resetLinks
 	c.statFn, c.statReset = c.onStats, c.resetStats
 	c.censusFn, c.censusRst = c.onCensus, c.censusReset
@@ -100,6 +109,9 @@ func (c *client) close() error {
 	}
 	if c.proc != nil {
 		errs = append(errs, c.proc.Close())
+	}
+	if c.genl != nil {
+		errs = append(errs, c.genl.Close())
 	}
 	errs = append(errs, c.ns.Close())
 	return errors.Join(errs...)

@@ -82,13 +82,21 @@ const (
 	sizeofRtnlLinkStats64Current = 25 * 8
 )
 
-// tunnelKinds are the IFLA_INFO_KIND values whose IFLA_INFO_DATA this
+// paramKinds are the IFLA_INFO_KIND values whose IFLA_INFO_DATA this
 // package decodes into a Tunnel.
-var tunnelKinds = [...]string{"vti", "vti6", "xfrm", "gre", "gretap", "ip6gre", "ip6gretap", "ipip", "sit", "ip6tnl"}
+var paramKinds = [...]string{"vti", "vti6", "xfrm", "gre", "gretap", "ip6gre", "ip6gretap", "ipip", "sit", "ip6tnl"}
 
-// TunnelKinds returns the link kinds whose parameters are decoded into
-// Link.Tunnel: vti, vti6, xfrm, gre, gretap, ip6gre, ip6gretap, ipip, sit and
-// ip6tnl. Use it to select every tunnel: ByKind(TunnelKinds()...).
+// tunnelKinds are every tunnel kind this package knows: paramKinds, and
+// wireguard, whose configuration is not in RTM_NEWLINK (the driver has no
+// IFLA_INFO_DATA) but in its generic netlink family.
+var tunnelKinds = [...]string{"vti", "vti6", "xfrm", "gre", "gretap", "ip6gre", "ip6gretap", "ipip", "sit", "ip6tnl", "wireguard"}
+
+// TunnelKinds returns every tunnel kind this package knows: vti, vti6,
+// xfrm, gre, gretap, ip6gre, ip6gretap, ipip, sit and ip6tnl, whose
+// parameters are decoded into Link.Tunnel, and wireguard, whose Link.Tunnel
+// is nil (the kernel keeps a wireguard device's configuration out of
+// RTM_NEWLINK: read its peers with Client.WireGuardDevice). Use it to
+// select every tunnel: ByKind(TunnelKinds()...).
 func TunnelKinds() []string {
 	return append([]string(nil), tunnelKinds[:]...)
 }
@@ -224,7 +232,7 @@ func decodeLink(msg []byte, dst *Link) error {
 		decodeStats32(stats32, &dst.Stats)
 		dst.StatsSource = Stats32Bit
 	}
-	if haveData && isTunnelKind(dst.Kind) {
+	if haveData && hasTunnelParams(dst.Kind) {
 		if tun == nil {
 			tun = new(Tunnel)
 		} else {
@@ -370,7 +378,7 @@ func internKind(b []byte, prev string) string {
 	return string(b)
 }
 
-func isTunnelKind(kind string) bool {
+func hasTunnelParams(kind string) bool {
 	switch kind {
 	case "vti", "vti6", "xfrm", "gre", "gretap", "ip6gre", "ip6gretap", "ipip", "sit", "ip6tnl":
 		return true

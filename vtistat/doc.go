@@ -42,6 +42,18 @@
 // RTEXT_FILTER_VF), which holds the kernel's RTNL lock on hosts with many
 // VFs.
 //
+// # WireGuard
+//
+// wireguard is one of TunnelKinds: its links, kinds and counters are read
+// like the others', with a nil Link.Tunnel, because the driver keeps its
+// configuration out of RTM_NEWLINK. Client.WireGuardDevice reads one
+// device's peers from the "wireguard" generic netlink family (public key,
+// endpoint, allowed IPs, last handshake, bytes, keepalive) into a reused
+// WireGuardDevice, joining the messages the kernel splits a large device
+// into. The private key and the preshared keys, which the kernel sends in
+// the same reply, are never copied into any value and are zeroed in the
+// receive buffer.
+//
 // # Consistency and errors
 //
 // A dump the kernel marks NLM_F_DUMP_INTR (links changed meanwhile) is

@@ -1,10 +1,17 @@
 package vtistat
 
 import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
+
+	"github.com/tunnelstat/tunnelstat/internal/nl"
 )
 
 // seedLinks adds every captured RTM_NEWLINK fixture (host and VM kernels)
@@ -71,7 +78,7 @@ func FuzzDecodeTunnel(f *testing.F) {
 		iflaIPTun6RDPrefixLen, ne16(16), iflaIPTun6RDRelayPrefixLen, ne16(8)))
 	f.Add(uint8(2), attrs(iflaXfrmIfID, ne32(1), iflaXfrmCollectMetadata, []byte{}))
 	f.Fuzz(func(t *testing.T, k uint8, data []byte) {
-		kind := tunnelKinds[int(k)%len(tunnelKinds)]
+		kind := paramKinds[int(k)%len(paramKinds)]
 		var tun Tunnel
 		if err := decodeTunnel(kind, data, &tun); err == nil {
 			var again Tunnel
@@ -105,5 +112,65 @@ func FuzzDecodeLinkChange(f *testing.F) {
 		if err := DecodeLink(msg, &l); err == nil && (ch.Index != l.Index || ch.Name != l.Name) {
 			t.Errorf("change %+v, link %d %q", ch, l.Index, l.Name)
 		}
+	})
+}
+
+// FuzzDecodeWireGuard: any WG_CMD_GET_DEVICE message, alone or after a
+// real first message, decodes or fails with a *DecodeError, never
+// panics; decoding leaves no key byte where scrubWireGuard can find one,
+// and a reused device decodes as a fresh one does.
+func FuzzDecodeWireGuard(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join("testdata", "wg", "*", "wg_get_device-*.bin"))
+	var first []byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for len(b) >= nl.HeaderLen {
+			l := int(binary.NativeEndian.Uint32(b))
+			if l < nl.HeaderLen || l > len(b) {
+				break
+			}
+			f.Add(b[nl.HeaderLen:l])
+			if first == nil {
+				first = slices.Clone(b[nl.HeaderLen:l])
+			}
+			b = b[min(nl.Align(l), len(b)):]
+		}
+	}
+	_, msgs, _ := wgSample(f)
+	for _, m := range msgs {
+		f.Add(m)
+	}
+	if first == nil {
+		first = msgs[0]
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		orig := slices.Clone(msg)
+		var fresh WireGuardDevice
+		err := decodeWG(&fresh, [][]byte{msg})
+		var de *DecodeError
+		if err != nil && !errors.As(err, &de) {
+			t.Fatalf("%T %v", err, err)
+		}
+		// Scrubbing twice changes nothing more.
+		once := slices.Clone(msg)
+		scrubWireGuard(once)
+		if !bytes.Equal(once, msg) {
+			t.Fatal("decode left key bytes that a second scrub found")
+		}
+		reused := WireGuardDevice{Name: "other", Peers: make([]WireGuardPeer, 3, 8)}
+		reused.Peers[0].AllowedIPs = make([]netip.Prefix, 5)
+		err2 := decodeWG(&reused, [][]byte{slices.Clone(orig)})
+		if (err == nil) != (err2 == nil) {
+			t.Fatalf("fresh: %v, reused: %v", err, err2)
+		}
+		if err == nil && diffWireGuard(&fresh, &reused) != "" {
+			t.Fatalf("fresh and reused differ: %s", diffWireGuard(&fresh, &reused))
+		}
+		// As the continuation of a real dump.
+		var two WireGuardDevice
+		_ = decodeWG(&two, [][]byte{slices.Clone(first), slices.Clone(orig)})
 	})
 }

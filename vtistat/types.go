@@ -146,7 +146,8 @@ type Link struct {
 
 	// Tunnel holds the decoded tunnel parameters for the kinds this package
 	// knows (vti, vti6, xfrm, gre, gretap, ip6gre, ip6gretap, ipip, sit,
-	// ip6tnl); nil for any other kind.
+	// ip6tnl); nil for any other kind, wireguard included (see
+	// Client.WireGuardDevice).
 	Tunnel *Tunnel
 }
 

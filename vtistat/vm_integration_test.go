@@ -89,7 +89,7 @@ func TestVMTunnelParams(t *testing.T) {
 	}
 	// The drivers' fallback devices (gre0, ip_vti0, sit0, ip6tnl0 …) decode too.
 	for _, l := range s.Links {
-		if isTunnelKind(l.Kind) && l.Tunnel == nil {
+		if hasTunnelParams(l.Kind) && l.Tunnel == nil {
 			t.Errorf("%s of kind %s has no parameters", l.Name, l.Kind)
 		}
 	}

@@ -1,6 +1,8 @@
 // Package nl holds the netlink machinery that vtistat and xfrmstat share: a
 // dump streamer that receives into one reused buffer and hands each message
-// to a callback in place, and a zero-allocation attribute iterator.
+// to a callback in place, a zero-allocation attribute iterator, and the
+// generic netlink controller's family lookup (ResolveFamily), on which
+// vtistat reads wireguard devices.
 //
 // Nothing here allocates per message or per attribute: decoders read the
 // bytes where the kernel put them and copy out only the values they keep.
@@ -97,6 +99,11 @@ func (a *Attrs) Next() bool {
 	a.off = next
 	return true
 }
+
+// Offset is the byte offset of the current attribute within the block the
+// iterator walks: add it, plus AttrHeaderLen, to the block's own offset to
+// place a nested block in its message.
+func (a *Attrs) Offset() int { return a.cur }
 
 // Type is the current attribute's type with the NESTED and NET_BYTEORDER flags
 // removed.
@@ -217,4 +224,18 @@ func AppendUint32Attr(b []byte, typ uint16, v uint32) []byte {
 	var d [4]byte
 	binary.NativeEndian.PutUint32(d[:], v)
 	return AppendAttr(b, typ, d[:])
+}
+
+// AppendStringAttr appends a NUL-terminated string attribute to b without
+// allocating.
+func AppendStringAttr(b []byte, typ uint16, s string) []byte {
+	l := AttrHeaderLen + len(s) + 1
+	b = binary.NativeEndian.AppendUint16(b, uint16(l))
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = append(b, s...)
+	b = append(b, 0)
+	for i := l; i < Align(l); i++ {
+		b = append(b, 0)
+	}
+	return b
 }

@@ -25,6 +25,8 @@ var DefaultModules = []string{
 	"udp_tunnel", "ip6_udp_tunnel", "fou", "fou6",
 	// Links the tests build their topologies from.
 	"veth", "dummy", "vxlan",
+	// WireGuard (its crypto is in lib/crypto: curve25519, chacha20poly1305).
+	"wireguard",
 	// XFRM: netlink, the IPsec protocols and their crypto.
 	"xfrm_user", "xfrm_algo", "esp4", "esp6", "ah4", "ah6", "ipcomp", "ipcomp6",
 	"authenc", "authencesn", "cbc", "ctr", "gcm", "ccm", "ghash-generic",

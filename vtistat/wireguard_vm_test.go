@@ -1,0 +1,311 @@
+//go:build linux
+
+package vtistat
+
+// The wireguard VM test: the host has no wireguard module, the rig's
+// kernels do.
+//
+//	go run ./internal/vmtest/cmd/vmtest -kernels 6.12 -parallel 1 -run '^TestVMWireGuard' ./vtistat/
+//
+// To refresh the fixtures TestDecodeWireGuardFixtures reads, run it with
+// -captures DIR and copy DIR/<kernel>/TestVMWireGuard/*.bin to
+// testdata/wg/<kernel>/ (the key bytes are zero in them already).
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/tunnelstat/tunnelstat/internal/nl"
+	"github.com/tunnelstat/tunnelstat/internal/testns"
+	"github.com/tunnelstat/tunnelstat/internal/vmtest"
+	"golang.org/x/sys/unix"
+)
+
+// wgSetPeer is one peer of a WG_CMD_SET_DEVICE request.
+type wgSetPeer struct {
+	public    WireGuardKey
+	preshared [32]byte
+	endpoint  netip.AddrPort
+	allowed   []netip.Prefix
+	keepalive uint16
+}
+
+// wgSet configures a wireguard device over generic netlink, as wg(8)
+// would (the VMs have no wg tool): private key, listen port, fwmark and
+// peers, in requests of at most 50 peers.
+func wgSet(t *testing.T, ns *testns.NS, dev string, private [32]byte, port uint16, fwmark uint32, peers []wgSetPeer) {
+	t.Helper()
+	h := ns.Open(t)
+	c, err := nl.Dial(unix.NETLINK_GENERIC, h, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	fam, err := c.ResolveFamily(ctx, wgGenlName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := true
+	for len(peers) > 0 || first {
+		batch := peers[:min(50, len(peers))]
+		peers = peers[len(batch):]
+		req := nl.AppendGenlHeader(nil, wgCmdSetDev, wgGenlVersion)
+		req = nl.AppendStringAttr(req, wgDeviceIfName, dev)
+		if first {
+			req = nl.AppendAttr(req, wgDevicePrivateKey, private[:])
+			var p [2]byte
+			binary.NativeEndian.PutUint16(p[:], port)
+			req = nl.AppendAttr(req, wgDeviceListenPort, p[:])
+			req = nl.AppendUint32Attr(req, wgDeviceFwMark, fwmark)
+		}
+		var ps []byte
+		for _, p := range batch {
+			var pa []byte
+			pa = nl.AppendAttr(pa, wgPeerPublicKey, p.public[:])
+			pa = nl.AppendAttr(pa, wgPeerPresharedKey, p.preshared[:])
+			if p.endpoint.IsValid() {
+				pa = nl.AppendAttr(pa, wgPeerEndpoint, sockaddr(p.endpoint))
+			}
+			var ka [2]byte
+			binary.NativeEndian.PutUint16(ka[:], p.keepalive)
+			pa = nl.AppendAttr(pa, wgPeerKeepalive, ka[:])
+			var ips []byte
+			for _, pfx := range p.allowed {
+				var e []byte
+				fam := uint16(afInet)
+				if pfx.Addr().Is6() {
+					fam = afInet6
+				}
+				var f [2]byte
+				binary.NativeEndian.PutUint16(f[:], fam)
+				e = nl.AppendAttr(e, wgAllowedIPFamily, f[:])
+				e = nl.AppendAttr(e, wgAllowedIPAddr, pfx.Addr().AsSlice())
+				e = nl.AppendAttr(e, wgAllowedIPCIDR, []byte{byte(pfx.Bits())})
+				ips = nl.AppendAttr(ips, nlaFNested, e)
+			}
+			pa = nl.AppendAttr(pa, wgPeerAllowedIPs|nlaFNested, ips)
+			ps = nl.AppendAttr(ps, nlaFNested, pa)
+		}
+		if len(ps) > 0 {
+			req = nl.AppendAttr(req, wgDevicePeers|nlaFNested, ps)
+		}
+		if err := c.Request(ctx, "WG_CMD_SET_DEVICE", fam.ID, nl.FlagAck, req, func(nl.Message) error { return nil }); err != nil {
+			t.Fatalf("WG_CMD_SET_DEVICE %s: %v", dev, err)
+		}
+		first = false
+	}
+}
+
+func sockaddr(ap netip.AddrPort) []byte {
+	if ap.Addr().Is4() {
+		b := make([]byte, 16)
+		binary.NativeEndian.PutUint16(b, afInet)
+		binary.BigEndian.PutUint16(b[2:], ap.Port())
+		a := ap.Addr().As4()
+		copy(b[4:], a[:])
+		return b
+	}
+	b := make([]byte, 28)
+	binary.NativeEndian.PutUint16(b, afInet6)
+	binary.BigEndian.PutUint16(b[2:], ap.Port())
+	a := ap.Addr().As16()
+	copy(b[8:], a[:])
+	return b
+}
+
+// wgRawDump returns the messages of one WG_CMD_GET_DEVICE dump, each with
+// its netlink header, as the kernel sent them (keys included: the caller
+// scrubs them before saving anything).
+func wgRawDump(t *testing.T, ns *testns.NS, dev string) [][]byte {
+	t.Helper()
+	c, err := nl.Dial(unix.NETLINK_GENERIC, ns.Open(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	fam, err := c.ResolveFamily(ctx, wgGenlName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := nl.AppendGenlHeader(nil, wgCmdGetDev, wgGenlVersion)
+	req = nl.AppendStringAttr(req, wgDeviceIfName, dev)
+	var msgs [][]byte
+	err = c.Dump(ctx, "WG_CMD_GET_DEVICE dump", fam.ID, nl.FlagDump, req, func() { msgs = nil }, func(m nl.Message) error {
+		b := nl.AppendHeader(nil, m.Type, m.Flags, 0, 0, len(m.Data))
+		msgs = append(msgs, append(b, m.Data...))
+		return nil
+	}, nil)
+	c.ClearBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
+
+// TestVMWireGuard joins two namespaces with a wireguard tunnel configured
+// over generic netlink, sends datagrams through it, and reads both ends
+// back with WireGuardDevice: every field, and none of the known private or
+// preshared key bytes anywhere in the values, their JSON or their %+v.
+// A third device with 300 peers (one of them with 1 503 allowed IPs) makes
+// the kernel split its dump. The raw dumps, keys zeroed, are saved as
+// fixtures for TestDecodeWireGuardFixtures.
+func TestVMWireGuard(t *testing.T) {
+	vmtest.RequireRoot(t)
+	vmtest.RequireModules(t, "wireguard", "veth")
+	p := newQuietPair(t)
+	ctx := context.Background()
+
+	// Identities 1 (A) and 2 (B); preshared key 7 between them.
+	privA, privB, psk := wgTestPrivate(1), wgTestPrivate(2), wgTestPreshared(7)
+	pubA, pubB := wgTestPublic(t, 1), wgTestPublic(t, 2)
+	tunA, tunB := netip.MustParseAddr("10.9.0.1"), netip.MustParseAddr("10.9.0.2")
+	const portA, portB = 51820, 51821
+	for _, s := range []struct {
+		ns   *testns.NS
+		addr netip.Addr
+	}{{p.A, tunA}, {p.B, tunB}} {
+		s.ns.IP(t, "link", "add", "wg0", "type", "wireguard")
+		s.ns.IP(t, "addr", "add", s.addr.String()+"/24", "dev", "wg0")
+	}
+	wgSet(t, p.A, "wg0", privA, portA, 0, []wgSetPeer{{public: pubB, preshared: psk,
+		endpoint: netip.AddrPortFrom(p.BAddr, portB), allowed: []netip.Prefix{netip.PrefixFrom(tunB, 32)}}})
+	wgSet(t, p.B, "wg0", privB, portB, 0x42, []wgSetPeer{{public: pubA, preshared: psk, keepalive: 25,
+		endpoint: netip.AddrPortFrom(p.AAddr, portA), allowed: []netip.Prefix{netip.PrefixFrom(tunA, 32), netip.MustParsePrefix("fd00:9::/64")}}})
+	p.A.IP(t, "link", "set", "wg0", "up")
+	p.B.IP(t, "link", "set", "wg0", "up")
+
+	// The big device, down (it sends nothing): identity 999.
+	var big []wgSetPeer
+	for i := range wgBigPeers {
+		ka := uint16(0)
+		if i%3 == 0 {
+			ka = 25
+		}
+		big = append(big, wgSetPeer{public: wgTestPublic(t, 1000+i), preshared: wgTestPreshared(1000 + i),
+			endpoint: wgBigEndpoint(i), allowed: wgBigAllowed(i), keepalive: ka})
+	}
+	p.A.IP(t, "link", "add", "wg1", "type", "wireguard")
+	wgSet(t, p.A, "wg1", wgTestPrivate(999), wgBigPort, wgBigMark, big)
+
+	// Traffic: n datagrams from A's tunnel address to B's, received in B.
+	const n = 5
+	before := time.Now()
+	var rx net.PacketConn
+	inNS(t, p.B, func() (err error) {
+		rx, err = net.ListenPacket("udp4", tunB.String()+":9999")
+		return err
+	})
+	defer rx.Close()
+	sendUDPFrom(t, p.A, tunA.String(), tunB.String()+":9999", n)
+	_ = rx.SetReadDeadline(time.Now().Add(30 * time.Second))
+	buf := make([]byte, 2048)
+	for i := range n {
+		if _, _, err := rx.ReadFrom(buf); err != nil {
+			t.Fatalf("datagram %d of %d through the tunnel: %v", i+1, n, err)
+		}
+	}
+
+	clA, clB := dialNS(t, p.A), dialNS(t, p.B)
+	var a, b WireGuardDevice
+	if err := clA.WireGuardDevice(ctx, &a, ByName("wg0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := clB.WireGuardDevice(ctx, &b, ByName("wg0")); err != nil {
+		t.Fatal(err)
+	}
+	var links Snapshot
+	if err := clA.Snapshot(ctx, &links, ByName("wg0")); err != nil {
+		t.Fatal(err)
+	}
+	if l := links.Links[0]; l.Kind != "wireguard" || l.Tunnel != nil || a.Index != l.Index {
+		t.Errorf("link %+v, device index %d", l, a.Index)
+	}
+	checkPeerEnd := func(name string, d *WireGuardDevice, pub WireGuardKey, port uint16, mark uint32, peer WireGuardKey, ep netip.AddrPort, allowed []netip.Prefix, ka time.Duration) {
+		t.Helper()
+		if d.Name != "wg0" || d.Index <= 0 || d.PublicKey != pub || d.ListenPort != port || d.FwMark != mark || len(d.Peers) != 1 {
+			t.Fatalf("%s: device %+v", name, d)
+		}
+		pe := &d.Peers[0]
+		if pe.PublicKey != peer || pe.Endpoint != ep || !equalPrefixes(pe.AllowedIPs, allowed) || pe.PersistentKeepalive != ka || pe.ProtocolVersion != 1 {
+			t.Errorf("%s: peer %+v", name, pe)
+		}
+		if pe.LastHandshake.Before(before.Add(-2*time.Second)) || pe.LastHandshake.After(time.Now().Add(2*time.Second)) {
+			t.Errorf("%s: last handshake %v, the test began at %v", name, pe.LastHandshake, before)
+		}
+		if pe.RxBytes == 0 || pe.TxBytes == 0 {
+			t.Errorf("%s: rx %d tx %d bytes", name, pe.RxBytes, pe.TxBytes)
+		}
+	}
+	checkPeerEnd("A", &a, pubA, portA, 0, pubB, netip.AddrPortFrom(p.BAddr, portB), []netip.Prefix{netip.PrefixFrom(tunB, 32)}, 0)
+	checkPeerEnd("B", &b, pubB, portB, 0x42, pubA, netip.AddrPortFrom(p.AAddr, portA),
+		[]netip.Prefix{netip.PrefixFrom(tunA, 32), netip.MustParsePrefix("fd00:9::/64")}, 25*time.Second)
+	// A sent n datagrams (plus a handshake initiation), B received them.
+	if a.Peers[0].TxBytes < uint64(n*32) || b.Peers[0].RxBytes < uint64(n*32) {
+		t.Errorf("A tx %d, B rx %d bytes for %d datagrams", a.Peers[0].TxBytes, b.Peers[0].RxBytes, n)
+	}
+
+	var bigDev WireGuardDevice
+	if err := clA.WireGuardDevice(ctx, &bigDev, ByName("wg1")); err != nil {
+		t.Fatal(err)
+	}
+	want := wgBigWant(t)
+	want.Index, want.Name = bigDev.Index, "wg1"
+	if msg := diffWireGuard(&bigDev, &want); msg != "" {
+		t.Error("wg1: " + msg)
+	}
+	// A second read into the same value allocates nothing.
+	if allocs := testing.AllocsPerRun(3, func() {
+		if err := clA.WireGuardDevice(ctx, &bigDev, ByIndex(bigDev.Index)); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs != 0 {
+		t.Errorf("re-reading wg1: %v allocations", allocs)
+	}
+
+	// The key audit: no private or preshared key byte string in any value
+	// or in what a program would print or log.
+	secrets := [][32]byte{privA, privB, psk, wgTestPrivate(999)}
+	for i := range wgBigPeers {
+		secrets = append(secrets, wgTestPreshared(1000+i))
+	}
+	for name, d := range map[string]*WireGuardDevice{"A": &a, "B": &b, "wg1": &bigDev} {
+		js, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		auditKeys(t, name, secrets, wgDeviceBytes(d), js, fmt.Appendf(nil, "%+v %v %#v", *d, *d, *d))
+	}
+
+	// Raw dumps: the kernel does send the secrets; the saved fixtures
+	// must not.
+	for _, dev := range []struct {
+		ns   *testns.NS
+		name string
+		priv [32]byte
+	}{{p.A, "wg0", privA}, {p.A, "wg1", wgTestPrivate(999)}} {
+		msgs := wgRawDump(t, dev.ns, dev.name)
+		raw := bytes.Join(msgs, nil)
+		if !bytes.Contains(raw, dev.priv[:]) {
+			t.Errorf("%s: the raw dump does not hold the private key: the audit would prove nothing", dev.name)
+		}
+		for _, m := range msgs {
+			scrubWireGuard(m[nl.HeaderLen:])
+		}
+		raw = bytes.Join(msgs, nil)
+		auditKeys(t, dev.name+" fixture", secrets, raw)
+		t.Logf("kernel %s: %s dump: %d messages, %d bytes", vmtest.Kernel(), dev.name, len(msgs), len(raw))
+		if dev.name == "wg1" && len(msgs) < 2 {
+			t.Errorf("wg1: %d message(s): the dump was not split", len(msgs))
+		}
+		vmtest.SaveArtifact(t, "wg_get_device-"+dev.name+".bin", raw)
+	}
+}
