@@ -42,17 +42,9 @@ type wgSetPeer struct {
 // peers, in requests of at most 50 peers.
 func wgSet(t *testing.T, ns *testns.NS, dev string, private [32]byte, port uint16, fwmark uint32, peers []wgSetPeer) {
 	t.Helper()
-	h := ns.Open(t)
-	c, err := nl.Dial(unix.NETLINK_GENERIC, h, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, fam := wgDial(t, ns)
 	defer c.Close()
 	ctx := context.Background()
-	fam, err := c.ResolveFamily(ctx, wgGenlName)
-	if err != nil {
-		t.Fatal(err)
-	}
 	first := true
 	for len(peers) > 0 || first {
 		batch := peers[:min(50, len(peers))]
@@ -72,7 +64,7 @@ func wgSet(t *testing.T, ns *testns.NS, dev string, private [32]byte, port uint1
 			pa = nl.AppendAttr(pa, wgPeerPublicKey, p.public[:])
 			pa = nl.AppendAttr(pa, wgPeerPresharedKey, p.preshared[:])
 			if p.endpoint.IsValid() {
-				pa = nl.AppendAttr(pa, wgPeerEndpoint, sockaddr(p.endpoint))
+				pa = nl.AppendAttr(pa, wgPeerEndpoint, wgSockaddr(p.endpoint))
 			}
 			var ka [2]byte
 			binary.NativeEndian.PutUint16(ka[:], p.keepalive)
@@ -104,42 +96,18 @@ func wgSet(t *testing.T, ns *testns.NS, dev string, private [32]byte, port uint1
 	}
 }
 
-func sockaddr(ap netip.AddrPort) []byte {
-	if ap.Addr().Is4() {
-		b := make([]byte, 16)
-		binary.NativeEndian.PutUint16(b, afInet)
-		binary.BigEndian.PutUint16(b[2:], ap.Port())
-		a := ap.Addr().As4()
-		copy(b[4:], a[:])
-		return b
-	}
-	b := make([]byte, 28)
-	binary.NativeEndian.PutUint16(b, afInet6)
-	binary.BigEndian.PutUint16(b[2:], ap.Port())
-	a := ap.Addr().As16()
-	copy(b[8:], a[:])
-	return b
-}
-
 // wgRawDump returns the messages of one WG_CMD_GET_DEVICE dump, each with
 // its netlink header, as the kernel sent them (keys included: the caller
 // scrubs them before saving anything).
 func wgRawDump(t *testing.T, ns *testns.NS, dev string) [][]byte {
 	t.Helper()
-	c, err := nl.Dial(unix.NETLINK_GENERIC, ns.Open(t), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, fam := wgDial(t, ns)
 	defer c.Close()
 	ctx := context.Background()
-	fam, err := c.ResolveFamily(ctx, wgGenlName)
-	if err != nil {
-		t.Fatal(err)
-	}
 	req := nl.AppendGenlHeader(nil, wgCmdGetDev, wgGenlVersion)
 	req = nl.AppendStringAttr(req, wgDeviceIfName, dev)
 	var msgs [][]byte
-	err = c.Dump(ctx, "WG_CMD_GET_DEVICE dump", fam.ID, nl.FlagDump, req, func() { msgs = nil }, func(m nl.Message) error {
+	err := c.Dump(ctx, "WG_CMD_GET_DEVICE dump", fam.ID, nl.FlagDump, req, func() { msgs = nil }, func(m nl.Message) error {
 		b := nl.AppendHeader(nil, m.Type, m.Flags, 0, 0, len(m.Data))
 		msgs = append(msgs, append(b, m.Data...))
 		return nil
@@ -308,4 +276,20 @@ func TestVMWireGuard(t *testing.T) {
 		}
 		vmtest.SaveArtifact(t, "wg_get_device-"+dev.name+".bin", raw)
 	}
+}
+
+// wgDial opens a generic netlink socket in ns and resolves the wireguard
+// family.
+func wgDial(t *testing.T, ns *testns.NS) (*nl.Conn, nl.Family) {
+	t.Helper()
+	c, err := nl.Dial(unix.NETLINK_GENERIC, ns.Open(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam, err := c.ResolveFamily(context.Background(), wgGenlName)
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	return c, fam
 }
