@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
+	"github.com/tunnelstat/tunnelstat/procnet"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
@@ -278,9 +280,10 @@ func waitBody(t *testing.T, url string, ok func(string) bool) string {
 }
 
 // An Unchanged interval with the risks of the previous one renders to the
-// previous bytes without formatting them again; a change of risks, of
-// label, or an interval that read something new renders afresh, and the
-// fresh bytes are those a new nsWriter writes.
+// previous bytes without formatting them again, and so does an interval in
+// which only what no series shows moved; a change of risks, of label, of
+// a tunnel's traffic, of the totals or the MIB, or a full reading renders
+// afresh. Either way the bytes are those a new nsWriter writes.
 func TestRenderUnchanged(t *testing.T) {
 	h, snap := handHealth()
 	total := explain.Tally{XfrmEvents: map[explain.EventType]uint64{explain.EventSAAdded: 3}}
@@ -314,9 +317,66 @@ func TestRenderUnchanged(t *testing.T) {
 	check("relabelled", &lessRisk, "green", false)
 	moved := lessRisk
 	moved.Unchanged = false
-	check("something read anew", &moved, "green", false)
+	check("something moved that no series shows", &moved, "green", true)
+	busier := *lessRisk.Health
+	busier.Tunnels = slices.Clone(busier.Tunnels)
+	busier.Tunnels[0].In.Bytes++
+	traffic := moved
+	traffic.Health = &busier
+	check("a tunnel's traffic moved", &traffic, "green", false)
+	check("and then nothing", &traffic, "green", true)
+	events := traffic
+	events.Total = explain.Tally{XfrmEvents: map[explain.EventType]uint64{explain.EventSAAdded: 4}}
+	check("an event counted", &events, "green", false)
+	withMIB := events
+	r := *events.Reading
+	r.MIB = new(procnet.XfrmStat)
+	withMIB.Reading = &r
+	check("the MIB read", &withMIB, "green", false)
+	check("the same MIB again", &withMIB, "green", true)
+	full := withMIB
+	full.Snapshot = snap
+	check("a full reading", &full, "green", false)
 	failed := quiet
 	failed.Err, failed.Reading, failed.Health = errors.New("poll failed"), nil, nil
 	check("a failed poll", &failed, "green", false)
 	check("unchanged after a failed poll", &quiet, "green", false)
+}
+
+// A poll in which the loopback's counters moved (the scrapes' own traffic)
+// keeps the previous bytes; one in which a tunnel's counters moved renders
+// again. Either way the bytes are those a new nsWriter writes.
+func TestRenderSameTunnelLinks(t *testing.T) {
+	snap, h, total := bigNamespace(5)
+	w := &nsWriter{}
+	base := snap.Reading()
+	w.render("", &monitor.Update{Time: time.Now(), Snapshot: snap, Reading: base, Health: h, Total: total})
+	step := func(what string, r *explain.Reading, reused bool) {
+		t.Helper()
+		u := monitor.Update{Time: time.Now(), Reading: r, Health: h, Total: total}
+		before := w.reused
+		s := w.render("", &u)
+		if got := w.reused > before; got != reused {
+			t.Fatalf("%s: reused %v, want %v", what, got, reused)
+		}
+		if fresh := (&nsWriter{base: w.base}).render("", &u); string(s.buf) != string(fresh.buf) {
+			t.Fatalf("%s: the bytes differ from a fresh rendering's", what)
+		}
+	}
+	lo := *base
+	lo.Links = slices.Clone(base.Links)
+	if lo.Links[0].Name != "lo" {
+		t.Fatalf("first link %q, want lo", lo.Links[0].Name)
+	}
+	lo.Links[0].Stats.RxPackets += 10
+	step("the loopback moved", &lo, true)
+	vti := lo
+	vti.Links = slices.Clone(lo.Links)
+	vti.Links[3].Stats.TxCarrierErrors++
+	step("a tunnel's counter moved", &vti, false)
+	step("nothing more", &vti, true)
+	renamed := vti
+	renamed.Links = slices.Clone(vti.Links)
+	renamed.Links[2].Name = "vti-renamed"
+	step("a tunnel renamed", &renamed, false)
 }

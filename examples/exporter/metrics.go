@@ -203,6 +203,30 @@ type nsWriter struct {
 	last      *nsSamples
 	lastRisks []riskKey
 	reused    uint64 // renderings skipped so (tests count them)
+	// in is what the last rendering read, for an interval in which
+	// something moved that no series shows (traffic on a link that is not
+	// a tunnel: a management interface, the loopback): see sameInputs.
+	in renderInputs
+}
+
+// renderInputs is everything a rendering reads that a poll can change
+// (the rest comes with a full reading, which always renders): the tunnel
+// links, the MIB, the SAs (how many, whether read), the policies (per
+// direction and socket), the health and the totals. Health and Total are
+// the caller's and never modified once delivered: they are kept as they
+// are; the links and the MIB are the monitor's, and are copied.
+type renderInputs struct {
+	links     []explain.LinkReading // the tunnel links, Tunnel and Dev copied
+	tunnels   []explain.Tunnel
+	devs      []procnet.DevStats
+	mib       procnet.XfrmStat
+	hasMIB    bool
+	sas       int // -1: not read
+	policies  [2][3]int
+	hasPol    bool
+	health    *explain.Health
+	total     explain.Tally
+	hasHealth bool
 }
 
 // nsSamples are one namespace's rendered sample lines: family i's are
@@ -361,8 +385,12 @@ func isTunnel(l *explain.LinkReading) bool {
 // tunnels depend on what it read, not when); risks, which time alone can
 // bring or take away, are compared.
 func (w *nsWriter) render(label string, u *monitor.Update) *nsSamples {
-	if u.Err == nil && u.Unchanged && w.last != nil && w.last.label == label && w.sameRisks(u.Health) {
+	if u.Err == nil && w.last != nil && w.last.label == label && w.sameRisks(u.Health) &&
+		(u.Unchanged || w.sameInputs(u)) {
 		w.reused++
+		if !u.Unchanged {
+			w.in.health = u.Health // the same tunnels: the newer is kept
+		}
 		return w.last
 	}
 	w.last, w.lastRisks = nil, w.lastRisks[:0]
@@ -389,6 +417,7 @@ func (w *nsWriter) render(label string, u *monitor.Update) *nsSamples {
 	w.size = len(w.buf)
 	if w.reading != nil {
 		w.last = out
+		w.keepInputs(u)
 		if w.health != nil {
 			for i := range w.health.Risks {
 				r := &w.health.Risks[i]
@@ -403,6 +432,136 @@ func (w *nsWriter) render(label string, u *monitor.Update) *nsSamples {
 	clear(w.tunnels)
 	clear(w.sas)
 	return out
+}
+
+// keepInputs records what this rendering read, for sameInputs.
+func (w *nsWriter) keepInputs(u *monitor.Update) {
+	in, r := &w.in, u.Reading
+	in.links, in.tunnels, in.devs = in.links[:0], in.tunnels[:0], in.devs[:0]
+	for i := range r.Links {
+		if l := r.Links[i]; isTunnel(&l) {
+			if l.Tunnel != nil {
+				in.tunnels = append(in.tunnels, *l.Tunnel)
+			}
+			if l.Dev != nil {
+				in.devs = append(in.devs, *l.Dev)
+			}
+			l.Tunnel, l.Dev = nil, nil // compared through tunnels and devs, in order
+			in.links = append(in.links, l)
+		}
+	}
+	in.hasMIB = r.MIB != nil
+	if in.hasMIB {
+		in.mib = *r.MIB
+		in.mib.Other = slices.Clone(r.MIB.Other)
+	}
+	in.sas = -1
+	if r.SAs != nil {
+		in.sas = len(r.SAs)
+	}
+	in.hasPol = r.Policies != nil
+	in.policies = policyCounts(r.Policies)
+	in.health, in.hasHealth, in.total = u.Health, u.Health != nil, u.Total
+}
+
+// sameInputs reports whether u has what the last rendering read, so that
+// it would render to the same bytes: no full reading (which brings link
+// states, SPD and SAD info), no SA series (--sa-metrics: per-SA counters),
+// the same tunnel links with the same counters, MIB, number of SAs,
+// policies per direction, totals and tunnels (risks are compared apart).
+func (w *nsWriter) sameInputs(u *monitor.Update) bool {
+	in, r := &w.in, u.Reading
+	if u.Snapshot != nil || r == nil || w.saMetrics || (u.Health != nil) != in.hasHealth {
+		return false
+	}
+	k, nt, nd := 0, 0, 0
+	for i := range r.Links {
+		l := &r.Links[i]
+		if !isTunnel(l) {
+			continue
+		}
+		if k == len(in.links) {
+			return false
+		}
+		p := &in.links[k]
+		k++
+		if l.Name != p.Name || l.Index != p.Index || l.Kind != p.Kind || l.Source != p.Source || l.Stats != p.Stats || l.CrossNetns != p.CrossNetns {
+			return false
+		}
+		if l.Tunnel != nil {
+			if nt == len(in.tunnels) || *l.Tunnel != in.tunnels[nt] {
+				return false
+			}
+			nt++
+		}
+		if l.Dev != nil {
+			if nd == len(in.devs) || *l.Dev != in.devs[nd] {
+				return false
+			}
+			nd++
+		}
+	}
+	if k != len(in.links) || nt != len(in.tunnels) || nd != len(in.devs) {
+		return false
+	}
+	if (r.MIB != nil) != in.hasMIB || r.MIB != nil && !sameMIB(r.MIB, &in.mib) {
+		return false
+	}
+	sas := -1
+	if r.SAs != nil {
+		sas = len(r.SAs)
+	}
+	if sas != in.sas || (r.Policies != nil) != in.hasPol || policyCounts(r.Policies) != in.policies {
+		return false
+	}
+	if !sameTally(&u.Total, &in.total) {
+		return false
+	}
+	return u.Health == nil || sameTunnels(u.Health.Tunnels, in.health.Tunnels)
+}
+
+// sameMIB reports whether two readings of the MIB have the same counters.
+func sameMIB(a, b *procnet.XfrmStat) bool {
+	n := 0
+	for name, v := range a.All() {
+		if x, ok := b.Counter(name); !ok || x != v {
+			return false
+		}
+		n++
+	}
+	for range b.All() {
+		n--
+	}
+	return n == 0
+}
+
+func sameTally(a, b *explain.Tally) bool {
+	return maps.Equal(a.Events, b.Events) && maps.Equal(a.Candidates, b.Candidates) && maps.Equal(a.XfrmEvents, b.XfrmEvents)
+}
+
+// sameTunnels reports whether two tunnel lists are equal, field by field
+// (the SAs' marks by value).
+func sameTunnels(a, b []explain.TunnelStatus) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.ID != y.ID || x.Local != y.Local || x.State != y.State || x.In != y.In || x.Out != y.Out || len(x.SAs) != len(y.SAs) {
+			return false
+		}
+		for j := range x.SAs {
+			s, t := x.SAs[j], y.SAs[j]
+			if (s.SA.Mark == nil) != (t.SA.Mark == nil) || s.SA.Mark != nil && *s.SA.Mark != *t.SA.Mark {
+				return false
+			}
+			s.SA.Mark, t.SA.Mark = nil, nil
+			if s != t {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sameRisks reports whether h has the risks (tunnel and cause, in order)
@@ -771,9 +930,20 @@ func emitPolicies(w *nsWriter, f *family) {
 	if w.reading == nil || w.reading.Policies == nil {
 		return
 	}
+	n := policyCounts(w.reading.Policies)
+	for s, sock := range []string{"false", "true"} {
+		for d, dir := range []string{"in", "out", "fwd"} {
+			w.gauge(f, w.labels(f, dir, sock), float64(n[s][d]))
+		}
+	}
+}
+
+// policyCounts counts policies by socket or not ([0] main, [1] socket
+// policies) and direction (in, out, fwd).
+func policyCounts(pols []explain.Policy) [2][3]int {
 	var n [2][3]int
-	for i := range w.reading.Policies {
-		switch d := xfrmstat.Dir(w.reading.Policies[i].Dir); d {
+	for i := range pols {
+		switch d := xfrmstat.Dir(pols[i].Dir); d {
 		case xfrmstat.DirIn, xfrmstat.DirOut, xfrmstat.DirFwd:
 			n[0][d]++
 		case xfrmstat.DirSocketIn:
@@ -782,11 +952,7 @@ func emitPolicies(w *nsWriter, f *family) {
 			n[1][1]++
 		}
 	}
-	for s, sock := range []string{"false", "true"} {
-		for d, dir := range []string{"in", "out", "fwd"} {
-			w.gauge(f, w.labels(f, dir, sock), float64(n[s][d]))
-		}
-	}
+	return n
 }
 
 func emitSPDPolicies(w *nsWriter, f *family) {

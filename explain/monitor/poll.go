@@ -60,6 +60,12 @@ type poller struct {
 	sadKnown bool
 	saMaxAge time.Duration
 	saDumps  uint64
+	// dumped: the last poll dumped the SAs. The dump's storage (rawSAs,
+	// and the sas buffer lastSAs is not in) is kept only while polls dump
+	// one after the other: a namespace whose SAs are carried over most
+	// intervals would otherwise hold some 800 bytes per SA for a dump a
+	// minute.
+	dumped bool
 
 	// unchanged: the last poll read the counters of the reading before it
 	// and, with health, carried its SAs over and kept its policies.
@@ -128,7 +134,14 @@ func (p *poller) pollXFRM(ctx context.Context, s *session, cur, prev *explain.Re
 	sad, sadErr := s.xfrm.SADInfo(ctx)
 	sadSame := sadErr == nil && p.sadKnown && sad.Count == p.sadCount
 	p.sadCount, p.sadKnown = sad.Count, sadErr == nil
-	if !(quiet && sadSame && p.unchanged && p.carrySAs(cur)) {
+	if quiet && sadSame && p.unchanged && p.carrySAs(cur) {
+		p.dumped, p.rawSAs = false, nil
+		for i := range p.sas {
+			if i != p.saBuf {
+				p.sas[i] = nil
+			}
+		}
+	} else {
 		p.unchanged = false
 		t := 0
 		if p.saBuf == 0 {
@@ -138,7 +151,11 @@ func (p *poller) pollXFRM(ctx context.Context, s *session, cur, prev *explain.Re
 			un = append(slices.Clip(un), unread("sas", err))
 			p.lastSAs = nil
 		} else {
-			p.rawSAs = raw
+			p.rawSAs = nil
+			if p.dumped {
+				p.rawSAs = raw // the next poll likely dumps again: keep the storage
+			}
+			p.dumped = true
 			sas := appendSAs(p.sas[t][:0], raw)
 			if sas == nil {
 				sas = []explain.SA{} // read, and there were none
