@@ -38,6 +38,9 @@ type result struct {
 	polls       float64
 	pollsWindow time.Duration
 	pollsFrom   string
+	// The same with traffic in the namespace (loopbackTraffic).
+	busyPerPoll, busyCPU, busyWindow time.Duration
+	busyPolls                        float64
 
 	// loop is the poll loop measured on the scenario's namespaces (the
 	// exporters of a scope share it).
@@ -336,6 +339,14 @@ func measure(ctx context.Context, c *config, w *world, sc *scenario, r *result) 
 		r.pollsCPU, r.polls, r.pollsWindow = ph.cpu, ph.readings, ph.wall
 		r.pollsFrom = fmt.Sprintf("the %d-client phase: its CPU over its readings", ph.clients)
 	} else {
+		// Without scrapes means without the scrapers' idle keep-alive
+		// connections too: their TCP keep-alive probes move the
+		// loopback's counters, and a namespace in which anything moved is
+		// read as a busy one (measured next).
+		s.client.CloseIdleConnections()
+		if err := sleep(ctx, 2*time.Second); err != nil {
+			return err
+		}
 		cpu0, err := p.cpu()
 		if err != nil {
 			return err
@@ -358,6 +369,36 @@ func measure(ctx context.Context, c *config, w *world, sc *scenario, r *result) 
 		prev = pr
 		if r.polls <= 0 {
 			return fmt.Errorf("%s did not move in %v without scrapes: does the exporter poll in the background? (-new-mode scrape if not)", c.pollsMetric, c.idle)
+		}
+		// The same window with traffic in the namespace that no series
+		// shows: a UDP datagram to the loopback every 100 ms, so that
+		// something moves in every interval.
+		s.client.CloseIdleConnections()
+		stop, err := loopbackTraffic(s, 100*time.Millisecond)
+		if err != nil {
+			return fmt.Errorf("traffic on the loopback: %w", err)
+		}
+		cpu0, err = p.cpu()
+		if err != nil {
+			stop()
+			return err
+		}
+		t = time.Now()
+		err = sleep(ctx, c.idle)
+		cpu1, err2 := p.cpu()
+		wall = time.Since(t)
+		stop()
+		if err = errors.Join(err, err2); err != nil {
+			return err
+		}
+		pr, err = s.probe(ctx, bPrefix, c)
+		if err != nil {
+			return fmt.Errorf("probe: %w", err)
+		}
+		r.busyCPU, r.busyPolls, r.busyWindow = cpu1-cpu0, pr.expo.cycles()-prev.expo.cycles(), wall
+		prev = pr
+		if r.busyPolls > 0 {
+			r.busyPerPoll = time.Duration(float64(r.busyCPU) / r.busyPolls)
 		}
 	}
 	if r.polls > 0 {

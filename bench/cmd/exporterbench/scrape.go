@@ -338,3 +338,39 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 	i := int(float64(len(sorted))*p/100+0.999999) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
+
+// loopbackTraffic sends a UDP datagram to 127.0.0.1:9 (discard; nothing
+// listens, so the kernel answers with an ICMP port unreachable, on the
+// loopback too) inside the scraper's namespace every period, until stop
+// is called. The socket is opened by a thread in that namespace, so the
+// traffic never leaves it.
+func loopbackTraffic(s *scraper, period time.Duration) (stop func(), err error) {
+	var c net.Conn
+	if err := s.ns.Do(func() error {
+		var err error
+		c, err = net.Dial("udp4", "127.0.0.1:9")
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			_, _ = c.Write([]byte("exporterbench")) // refused by ICMP: the error says so, and counts
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-ended
+		c.Close()
+	}, nil
+}
