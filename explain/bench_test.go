@@ -268,7 +268,7 @@ func BenchmarkTrackerAddUnchanged10k(b *testing.B) {
 	for b.Loop() {
 		i++
 		r.Time = t0.Add(time.Duration(i) * 10 * time.Second)
-		r.same = true
+		r.sameFor = &tr
 		tr.Add(&h, r)
 		if len(h.Tunnels) != 10_000 || len(h.Risks) != 0 {
 			b.Fatalf("%d tunnels, risks %v", len(h.Tunnels), h.Risks[:min(3, len(h.Risks))])

@@ -50,9 +50,10 @@ type Reading struct {
 	// final counters deleted and expired SAs carry.
 	Events []Event
 
-	// same: the reading given to a Tracker before this one read again,
-	// only later (explain/internal/hint; monitor.Update.Unchanged).
-	same bool
+	// sameFor is the Tracker for which this reading is the one it was
+	// given before, read again later (explain/internal/hint;
+	// monitor.Update.Unchanged); nil for any other.
+	sameFor *Tracker
 }
 
 // Source says where counters were read: a LinkReading's, and each

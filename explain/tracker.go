@@ -99,7 +99,7 @@ type sameMember struct {
 	newer bool // the tunnel has a newer SA of its direction
 }
 
-func init() { hint.Same = func(r any) { r.(*Reading).same = true } }
+func init() { hint.Same = func(r, t any) { r.(*Reading).sameFor = t.(*Tracker) } }
 
 // retiredSA is an SA that left the dump: its counters are in its tunnel's
 // retired totals, and an event about it that comes later adds only what it
@@ -139,7 +139,7 @@ type tunnelTrack struct {
 // counters moved costs little more than a pass over the SAs.
 func (t *Tracker) Add(dst *Health, r *Reading) {
 	*dst = Health{Time: r.Time, Tunnels: dst.Tunnels[:0], Risks: dst.Risks[:0], sas: dst.sas[:0], marks: dst.marks[:0]}
-	if r.same && t.addSame(dst, r) {
+	if r.sameFor == t && t.addSame(dst, r) {
 		return
 	}
 	t.same.ok = false

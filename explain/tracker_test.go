@@ -454,9 +454,9 @@ func TestTrackerSameReadingFastPath(t *testing.T) {
 			for k := range rng.IntN(4) {
 				now = now.Add(time.Duration(1+rng.IntN(40)) * time.Second)
 				again := vtiReadingOf(base, now, r.SAs...)
-				again.same = true
+				again.sameFor = &fast
 				fast.Add(&hf, again)
-				again.same = false
+				again.sameFor = nil
 				slow.Add(&hs, again)
 				compareHealth(t, seed, step, k+1, &hf, &hs)
 				for _, rk := range hs.Risks {
@@ -486,5 +486,20 @@ func compareHealth(t *testing.T, seed uint64, step, repeat int, fast, slow *Heal
 	}
 	if len(fast.Tunnels) == 0 {
 		t.Fatalf("seed %d step %d: no tunnel", seed, step)
+	}
+}
+
+// A reading marked as the same again for one Tracker is read in full by
+// another: a copy of the monitor's reading, changed and given to a Tracker
+// of the caller's own, is never taken for the previous one.
+func TestTrackerSameIsPerTracker(t *testing.T) {
+	var mine, other Tracker
+	r1 := vtiReading(trT0, vtiSA(0x100, true, trT0, 100, 1), vtiSA(0x200, false, trT0, 100, 1))
+	add(&mine, r1)
+	add(&other, r1)
+	r2 := vtiReading(trT0.Add(time.Second), vtiSA(0x100, true, trT0, 500, 5), vtiSA(0x200, false, trT0, 900, 9))
+	r2.sameFor = &mine // as if marked for mine, then given to other
+	if h := add(&other, r2); h.Tunnels[0].Out.Packets != 5 || h.Tunnels[0].In.Packets != 9 {
+		t.Fatalf("another Tracker took the mark: %+v", h.Tunnels[0])
 	}
 }

@@ -503,6 +503,9 @@ func (w *watched) track(u *Update, r *explain.Reading) {
 	if w.tracker == nil {
 		w.tracker = &explain.Tracker{Config: *w.m.health}
 	}
+	if u.Unchanged {
+		hint.Same(r, w.tracker) // it reuses the previous interval's tunnels
+	}
 	h := new(explain.Health) // the caller's: a Health of its own every interval
 	w.tracker.Add(h, r)
 	u.Health = h
@@ -593,9 +596,6 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 	if len(rep.Findings) == 0 {
 		u.Report, u.Unread, u.Reading, u.Unchanged = rep, unread, cur, w.p.unchanged && len(evs) == 0
 		if health {
-			if u.Unchanged {
-				hint.Same(cur) // the Tracker reuses the previous interval's tunnels
-			}
 			u.Unread = w.withEventsUnread(u.Unread)
 			w.track(u, cur)
 			w.eventsTaken()
