@@ -37,8 +37,10 @@ import (
 // 503 with Retry-After. The same wait bounds how long a scrape waits for
 // the first poll after start-up. The memory held for responses is at most
 // (maxRequests + 1) × (rendered size + its gzipped copy), one of each in
-// practice: each scrape keeps the rendering it was given until its
-// response is written, which the server's write timeout bounds. Besides
+// practice, and none from a poll to the next scrape: each scrape keeps the
+// rendering it was given until its response is written, which the
+// server's write timeout bounds, and the Exporter lets its last rendering
+// go as soon as a poll makes it stale. Besides
 // those, each namespace's last samples are kept (together about one
 // response's size), and each namespace's agent holds the one it renders
 // until it publishes it.
@@ -139,7 +141,7 @@ func (e *Exporter) dropNS(ent *nsEntry) {
 	defer e.mu.Unlock()
 	if e.ns[ent.key] == ent {
 		delete(e.ns, ent.key)
-		e.gen++
+		e.changed()
 		e.checkReady()
 	}
 }
@@ -153,7 +155,7 @@ func (e *Exporter) relabel(ent *nsEntry, label string) {
 		return
 	}
 	ent.label = label
-	e.gen++
+	e.changed()
 	for p := ent.last; p != nil && p.samples != nil && p.samples.label != label; p = ent.last {
 		// Rewritten outside the lock (it copies every sample); meanwhile
 		// renderings show the samples under the label they have.
@@ -166,7 +168,7 @@ func (e *Exporter) relabel(ent *nsEntry, label string) {
 		}
 		if ent.last == p {
 			ent.last = &np
-			e.gen++
+			e.changed()
 		}
 		// Else a poll was published meanwhile, relabelled by publish.
 	}
@@ -208,7 +210,7 @@ func (e *Exporter) publish(ent *nsEntry, p *poll) (failed, recovered bool) {
 	}
 	ent.ok = p.err == nil
 	ent.last = p
-	e.gen++
+	e.changed()
 	e.checkReady()
 	return failed, recovered
 }
@@ -254,7 +256,7 @@ func (e *Exporter) skipped(reasons map[string]int) {
 		}
 	}
 	if changed {
-		e.gen++
+		e.changed()
 	}
 }
 
@@ -294,6 +296,14 @@ func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body) // an error is the scraper's: it left, or the write timeout cut it off
 	}
+}
+
+// changed says a rendering would show something new: the next scrape
+// renders again, and the last rendering, never to be served again, is let
+// go (scrapes being served keep theirs). Call with e.mu held.
+func (e *Exporter) changed() {
+	e.gen++
+	e.cur = nil
 }
 
 // reject answers 503 with Retry-After, and counts it.

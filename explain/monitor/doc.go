@@ -96,18 +96,19 @@
 //     is a full reading, so that the link parameters in Update.Snapshot,
 //     and those Update.Reading keeps, are never older than an interval.
 //   - Every interval: SPD and SAD info requests and Tracker.Add on the
-//     interval's last reading. An SA dump, into storage kept from
-//     interval to interval as the links are (nothing is allocated per SA
-//     when no SA was added), in every interval where something could
-//     have moved an SA: an XFRM event, a change of the SAD count, a link
-//     counter or a MIB counter that moved (a packet an SA encrypts or
-//     decrypts goes out or comes in on an interface of the namespace),
-//     or SAs last dumped a minute ago or more. Otherwise the interval's
-//     Reading carries the last SAs over: in a quiet namespace the SA
-//     dump, the largest part of a health poll, is made once a minute.
-//     (A packet an SA encrypted and a queueing discipline then dropped
-//     moves no interface counter: it shows in the SA's counters within
-//     that minute.)
+//     interval's last reading. An SA dump in every interval where
+//     something could have moved an SA: an XFRM event, a change of the
+//     SAD count, a link counter or a MIB counter that moved (a packet an
+//     SA encrypts or decrypts goes out or comes in on an interface of the
+//     namespace), or SAs last dumped a minute ago or more. Otherwise the
+//     interval's Reading carries the last SAs over (Update.Unchanged when
+//     nothing else moved either): in a quiet namespace the SA dump, the
+//     largest part of a health poll, is made once a minute. (A packet an
+//     SA encrypted and a queueing discipline then dropped moves no
+//     interface counter: it shows in the SA's counters within that
+//     minute.) The dump's storage is kept while dumps follow one another,
+//     as the links' is (nothing is allocated per SA when no SA was
+//     added), and let go while the SAs are carried over.
 //   - The policy dump only in an interval after a policy event, an
 //     events-lost or a change of the SPD's policy counts (and every
 //     interval while the events cannot be subscribed to); otherwise the

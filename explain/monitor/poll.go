@@ -66,6 +66,9 @@ type poller struct {
 	// intervals would otherwise hold some 800 bytes per SA for a dump a
 	// minute.
 	dumped bool
+	// polsRead: the last poll read the policies; their raw storage is
+	// kept only while polls read them one after the other, as the SAs'.
+	polsRead bool
 
 	// unchanged: the last poll read the counters of the reading before it
 	// and, with health, carried its SAs over and kept its policies.
@@ -164,13 +167,19 @@ func (p *poller) pollXFRM(ctx context.Context, s *session, cur, prev *explain.Re
 			p.saDumps++
 		}
 	}
-	if rereadPolicies || p.policies == nil {
+	if !(rereadPolicies || p.policies == nil) {
+		p.polsRead, p.rawPols = false, nil
+	} else {
 		p.unchanged = false
 		if raw, err := s.xfrm.Policies(ctx, p.rawPols); err != nil {
 			un = append(slices.Clip(un), unread("policies", err))
 			p.policies = nil
 		} else {
-			p.rawPols = raw
+			p.rawPols = nil
+			if p.polsRead {
+				p.rawPols = raw // the next poll likely reads them again: keep the storage
+			}
+			p.polsRead = true
 			p.policies = ExplainPolicies(raw)
 			if p.policies == nil {
 				p.policies = []explain.Policy{}
