@@ -3,11 +3,12 @@ package explain
 import (
 	"cmp"
 	"fmt"
-	"github.com/tunnelstat/tunnelstat/explain/internal/hint"
 	"math"
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/tunnelstat/tunnelstat/explain/internal/hint"
 )
 
 // seqHorizon is how far ahead a sequence number's end is looked for when
@@ -272,7 +273,7 @@ func (t *Tracker) Add(dst *Health, r *Reading) {
 	for _, tt := range t.order {
 		id := tt.id
 		if id.Kind == KindXfrm && !id.Peer.IsValid() && xfrmWithSAs[id.Interface] {
-			t.recordGroup(tt, false, tt.members)
+			t.recordSkipped(tt)
 			continue // listed per peer instead
 		}
 		ts := TunnelStatus{ID: id, Local: tt.local, In: tt.retired[SADirIn], Out: tt.retired[SADirOut]}
@@ -387,13 +388,15 @@ func (t *Tracker) forgetRetired(now time.Time) {
 	}
 }
 
-// recordGroup records a tunnel's members for addSame, in the order given.
-func (t *Tracker) recordGroup(tt *tunnelTrack, out bool, members []member) {
+// recordSkipped records, for addSame, the members of a tunnel left out of
+// the Health (an xfrm interface listed per peer): their SAs are observed
+// again, and they give no risk.
+func (t *Tracker) recordSkipped(tt *tunnelTrack) {
 	from := len(t.same.members)
-	for _, m := range members {
+	for _, m := range tt.members {
 		t.same.members = append(t.same.members, sameMember{pos: m.pos, tr: m.tr})
 	}
-	t.same.groups = append(t.same.groups, sameGroup{tt: tt, out: out, from: from, to: len(t.same.members)})
+	t.same.groups = append(t.same.groups, sameGroup{tt: tt, from: from, to: len(t.same.members)})
 }
 
 // addSame is Add of the reading Add was last given, read again later with

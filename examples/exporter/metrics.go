@@ -439,16 +439,18 @@ func (w *nsWriter) keepInputs(u *monitor.Update) {
 	in, r := &w.in, u.Reading
 	in.links, in.tunnels, in.devs = in.links[:0], in.tunnels[:0], in.devs[:0]
 	for i := range r.Links {
-		if l := r.Links[i]; isTunnel(&l) {
-			if l.Tunnel != nil {
-				in.tunnels = append(in.tunnels, *l.Tunnel)
-			}
-			if l.Dev != nil {
-				in.devs = append(in.devs, *l.Dev)
-			}
-			l.Tunnel, l.Dev = nil, nil // compared through tunnels and devs, in order
-			in.links = append(in.links, l)
+		if !isTunnel(&r.Links[i]) {
+			continue
 		}
+		l := r.Links[i]
+		if l.Tunnel != nil {
+			in.tunnels = append(in.tunnels, *l.Tunnel)
+		}
+		if l.Dev != nil {
+			in.devs = append(in.devs, *l.Dev)
+		}
+		l.Tunnel, l.Dev = nil, nil // compared through tunnels and devs, in order
+		in.links = append(in.links, l)
 	}
 	in.hasMIB = r.MIB != nil
 	if in.hasMIB {

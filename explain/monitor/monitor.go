@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/tunnelstat/tunnelstat/explain/internal/hint"
 	"maps"
 	"os"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/explain/internal/hint"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
