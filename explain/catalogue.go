@@ -46,6 +46,7 @@ const (
 	KindIP6GRETap = "ip6gretap"
 	KindIP6ERSPAN = "ip6erspan"
 	KindIP6Tnl    = "ip6tnl"
+	KindWireGuard = "wireguard"
 )
 
 var (

@@ -15,6 +15,8 @@ import (
 //   - MIB (/proc/net/xfrm_stat) names the IPsec cause behind link errors.
 //   - Policies and SAs settle causes that counters alone cannot tell apart
 //     (no policy, or an SA whose endpoints differ from the tunnel's).
+//   - WireGuard peers do the same for wireguard links (no peer, no
+//     endpoint, no recent handshake).
 //
 // A nil MIB, Policies or SAs means "not read"; an empty non-nil slice means
 // "read, and there were none".
@@ -42,6 +44,10 @@ type Reading struct {
 	// (ip xfrm policy getdefault): true for block, false for accept, nil if
 	// not read.
 	OutboundDefaultBlock *bool
+
+	// WireGuard are the peers of the namespace's wireguard links, one
+	// device per link that was read; nil when not read.
+	WireGuard []WireGuardDevice
 
 	// Events are the XFRM events received since the previous reading of
 	// the namespace (package explain/monitor subscribes to them), in the
