@@ -21,16 +21,23 @@ type TunnelID struct {
 	// ReqID is a policy-based tunnel's reqid (its policies' templates and
 	// SAs share it); 0 for interfaces.
 	ReqID uint32 `json:"reqid,omitempty"`
+	// PublicKey names a WireGuard peer (Kind "wireguard"; base64, as
+	// wg(8) prints it); "" for any other tunnel. Peer is then unset: a
+	// peer's endpoint changes when it roams, its key does not.
+	PublicKey string `json:"public_key,omitempty"`
 }
 
 // KindPolicy is TunnelID.Kind of a policy-based tunnel.
 const KindPolicy = "policy"
 
-// String names the tunnel: "vti0", "xfrm1 to 198.51.100.2", "reqid 5 to 198.51.100.2".
+// String names the tunnel: "vti0", "xfrm1 to 198.51.100.2", "reqid 5 to
+// 198.51.100.2", "wg0 peer xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=".
 func (id TunnelID) String() string {
 	switch {
 	case id.Kind == KindPolicy:
 		return fmt.Sprintf("reqid %d to %s", id.ReqID, addrWord(id.Peer))
+	case id.Kind == KindWireGuard:
+		return fmt.Sprintf("%s peer %s", id.Interface, id.PublicKey)
 	case id.Kind == KindXfrm && id.Peer.IsValid():
 		return fmt.Sprintf("%s to %s", id.Interface, id.Peer)
 	}
@@ -127,6 +134,28 @@ type TunnelStatus struct {
 	SAs []SAHealth `json:"sas"`
 }
 
+// PeerStatus is one WireGuard peer at the time of a reading.
+type PeerStatus struct {
+	// ID is the peer's interface, Kind "wireguard" and PublicKey.
+	ID TunnelID `json:"id"`
+	// Endpoint is where the peer's packets go now; zero: none.
+	Endpoint netip.AddrPort `json:"endpoint,omitzero"`
+	// Up is true when the last handshake completed less than 180 s
+	// (REJECT_AFTER_TIME) before the reading, so the peer has a session
+	// it can send on. WireGuard is silent while idle: a peer that carried
+	// no traffic for three minutes, and has no persistent keepalive, is
+	// not up although nothing is wrong.
+	Up            bool      `json:"up"`
+	LastHandshake time.Time `json:"last_handshake,omitzero"`
+	// In and Out are the bytes received from and sent to the peer (its
+	// UDP payloads: data, keepalives and handshakes), kept monotonic
+	// while the Tracker lives, across the peer's removal and re-adding.
+	// WireGuard counts no packets per peer: Packets stays 0, and Last is
+	// when the Tracker saw the bytes grow.
+	In  Traffic `json:"in"`
+	Out Traffic `json:"out"`
+}
+
 // Risk is a failure ahead: a state of an SA or tunnel that will drop
 // packets unless something changes. Its Cause is a catalogue entry.
 type Risk struct {
@@ -150,7 +179,9 @@ type Risk struct {
 type Health struct {
 	Time    time.Time      `json:"time"`
 	Tunnels []TunnelStatus `json:"tunnels"`
-	Risks   []Risk         `json:"risks"`
+	// Peers are the WireGuard peers of Reading.WireGuard, in its order.
+	Peers []PeerStatus `json:"peers,omitempty"`
+	Risks []Risk       `json:"risks"`
 
 	// The storage behind the tunnels' SAs and their marks, kept for the
 	// next Tracker.Add into this Health.
