@@ -199,9 +199,13 @@ func New(cfg *Config, namespaces ...NetNS) (*Monitor, error) {
 // Run watches the namespaces until ctx is done or fn returns an error.
 // Every interval it reads all namespaces, concurrently, then calls fn with
 // one Update per namespace, in the order given to New, from the goroutine
-// that called Run. The first interval starts at once; when an interval
-// (fn included) takes longer than Config.Interval, the next starts as soon
-// as it ends.
+// that called Run. The first interval starts at once, the second at the
+// first multiple of Config.Interval on the wall clock at least one interval
+// later, and the others one interval apart, on those multiples: every
+// Monitor of a process with the same interval reads at the same instants,
+// and the process wakes once per interval, not once per Monitor. When an
+// interval (fn included) takes longer than Config.Interval, the next
+// starts as soon as it ends.
 //
 // A namespace that cannot be opened or read yields an Update with Err and
 // is tried again next interval; it does not stop the others.
@@ -253,10 +257,18 @@ func (m *Monitor) Run(ctx context.Context, fn func(Update) error) error {
 		wg.Wait()
 	}()
 
-	ticker := time.NewTicker(m.interval)
-	defer ticker.Stop()
+	// Intervals after the first start at multiples of the interval on the
+	// wall clock, so that every Monitor of a process with the same
+	// interval reads at the same instants: the process then wakes once an
+	// interval for all of them, rather than once for each (a hundred
+	// Monitors of a hundred namespaces, started one after the other, would
+	// otherwise wake it a hundred times, each a thread switch or more).
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var due time.Time // when the interval that ran was due; zero for the first
 	updates := make([]Update, n)
 	for {
+		start := time.Now()
 		for _, t := range ticks {
 			t <- struct{}{}
 		}
@@ -275,12 +287,50 @@ func (m *Monitor) Run(ctx context.Context, fn func(Update) error) error {
 				return err
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ticker.C:
+		var wait time.Duration
+		due, wait = schedule(due, start, time.Now(), m.interval)
+		if wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-timer.C:
+			}
 		}
 	}
+}
+
+// schedule returns when the next interval is due (next) and how long to
+// wait for it (0: start it at once). prev is when the interval that just
+// ran was due, zero for the first (which starts at once, at start); now is
+// when it ended.
+//
+// Intervals start on multiples of d on the wall clock: the second a whole
+// interval at least after the first, the others d apart. An interval that
+// overran its successor's start has it start at once, and the one after on
+// the next multiple, as a Ticker drops the ticks it could not deliver.
+// When the wall clock is set back, the multiples are counted again from
+// now.
+func schedule(prev, start, now time.Time, d time.Duration) (next time.Time, wait time.Duration) {
+	if prev.IsZero() {
+		next = nextTick(start.Add(d-1), d)
+	} else {
+		next = prev.Add(d)
+	}
+	wait = next.Sub(now)
+	switch {
+	case wait > 2*d: // the wall clock was set back
+		next = nextTick(now.Add(d-1), d)
+		return next, next.Sub(now)
+	case wait < 0:
+		return now.Truncate(d), 0
+	}
+	return next, wait
+}
+
+// nextTick returns the first multiple of d on the wall clock after t.
+func nextTick(t time.Time, d time.Duration) time.Time {
+	return t.Truncate(d).Add(d)
 }
 
 // Close closes every namespace's sockets (or Source) and event
