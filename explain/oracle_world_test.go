@@ -448,7 +448,7 @@ var kindNameFmt = map[string]string{
 	explain.KindVTI: "vti%d", explain.KindVTI6: "ip6_vti%d", explain.KindXfrm: "xfrm%d",
 	explain.KindGRE: "gre%d", explain.KindGRETap: "gretap%d", explain.KindERSPAN: "erspan%d",
 	explain.KindIPIP: "tunl%d", explain.KindSIT: "sit%d", explain.KindIP6GRE: "ip6gre%d",
-	explain.KindIP6GRETap: "ip6gretap%d", explain.KindIP6ERSPAN: "ip6erspan%d", explain.KindIP6Tnl: "ip6tnl%d",
+	explain.KindIP6GRETap: "ip6gretap%d", explain.KindIP6ERSPAN: "ip6erspan%d", explain.KindIP6Tnl: "ip6tnl%d", explain.KindWireGuard: "wg%d",
 }
 
 func kindName(kind string, n int) string {
