@@ -197,7 +197,7 @@ var (
 // (GRE family) causes (catalogue_tunnels.go), WireGuard
 // (catalogue_wireguard.go), RX (catalogue_rx.go), then accounting: counter
 // and kernel quirks (below), and the risks (catalogue_health.go).
-var catalogue = slices.Concat(causesTX, causesIPTunnel, causesWireGuard, causesRX, causesAccounting, causesHealth)
+var catalogue = slices.Concat(causesTX, causesIPTunnel, causesWireGuard, causesRX, causesAccounting, causesHealth, causesHealthWireGuard)
 
 // causesAccounting are the causes about the counters themselves.
 var causesAccounting = []Cause{
