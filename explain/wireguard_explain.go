@@ -52,6 +52,23 @@ func wgDevice(r *Reading, l *LinkReading) *WireGuardDevice {
 	return nil
 }
 
+// wgSameDevice returns the peer list in r of device d (of another
+// reading): by ifindex, which generic netlink always gives and which a
+// rename keeps and a re-creation changes; by name only when an index is
+// unknown.
+func wgSameDevice(r *Reading, d *WireGuardDevice) *WireGuardDevice {
+	if r == nil || r.WireGuard == nil {
+		return nil
+	}
+	for i := range r.WireGuard {
+		o := &r.WireGuard[i]
+		if (d.Index != 0 && o.Index == d.Index) || ((d.Index == 0 || o.Index == 0) && o.Name == d.Name) {
+			return o
+		}
+	}
+	return nil
+}
+
 // wgFacts is what one reading's peer list says.
 type wgFacts struct {
 	reachable    int  // peers with at least one allowed IP: the only ones wg_xmit can find
@@ -89,9 +106,13 @@ func samePeers(b, a *WireGuardDevice) bool {
 	if len(b.Peers) != len(a.Peers) {
 		return false
 	}
+	byKey := peerIndex(b)
+	if len(byKey) != len(b.Peers) {
+		return false // a key listed twice: not a list the kernel gives
+	}
 	for i := range a.Peers {
 		pa := &a.Peers[i]
-		pb := findPeer(b, pa.PublicKey)
+		pb := byKey[pa.PublicKey]
 		if pb == nil || pa.RxBytes < pb.RxBytes || pa.TxBytes < pb.TxBytes || pa.LastHandshake.Before(pb.LastHandshake) {
 			return false
 		}
@@ -99,13 +120,16 @@ func samePeers(b, a *WireGuardDevice) bool {
 	return true
 }
 
-func findPeer(d *WireGuardDevice, key string) *WireGuardPeer {
-	for i := range d.Peers {
-		if d.Peers[i].PublicKey == key {
-			return &d.Peers[i]
-		}
+// peerIndex maps a device's peers by public key (nil for a nil device).
+func peerIndex(d *WireGuardDevice) map[string]*WireGuardPeer {
+	if d == nil {
+		return nil
 	}
-	return nil
+	m := make(map[string]*WireGuardPeer, len(d.Peers))
+	for i := range d.Peers {
+		m[d.Peers[i].PublicKey] = &d.Peers[i]
+	}
+	return m
 }
 
 // resolveWG is resolveTX for a wireguard link: the causes the peer lists
@@ -115,8 +139,8 @@ func (e *engine) resolveWG(m *movedLink) resolution {
 	l := m.link
 	a := wgDevice(e.after, l)
 	var b *WireGuardDevice
-	if e.before != nil {
-		b = wgDevice(e.before, l)
+	if e.before != nil && a != nil {
+		b = wgSameDevice(e.before, a)
 	}
 	dev := showName(l.Name)
 	switch {
@@ -156,7 +180,11 @@ func (e *engine) resolveWG(m *movedLink) resolution {
 			res.exclude["tx-wg-no-endpoint"] = true
 			parts = append(parts, msgWGAllEndpoints.text())
 		case fb.withEndpoint == 0 && fa.withEndpoint == 0:
+			// wg_xmit checks the endpoint before it segments or stages
+			// a packet; a keepalive, staged one at a time, cannot
+			// overflow the queue.
 			res.exclude["tx-wg-gso-error"] = true
+			res.exclude["tx-wg-staged-overflow"] = true
 			parts = append(parts, msgWGNoEndpoints.text())
 		default:
 			parts = append(parts, msgWGSomeEndpoints.text("n", inum(fa.reachable-fa.withEndpoint)))
@@ -189,9 +217,9 @@ func (e *engine) wgAnnotate(m *movedLink) {
 	if a == nil {
 		return
 	}
-	var b *WireGuardDevice
+	var before map[string]*WireGuardPeer
 	if e.before != nil && m.since == "" {
-		b = wgDevice(e.before, l)
+		before = peerIndex(wgSameDevice(e.before, a))
 	}
 	// What the peers say about one candidate of a group is said in the
 	// group's shared words too, which Format prints.
@@ -214,10 +242,8 @@ func (e *engine) wgAnnotate(m *movedLink) {
 				if len(p.AllowedIPs) == 0 || p.Endpoint.IsValid() {
 					continue
 				}
-				if b != nil {
-					if pb := findPeer(b, p.PublicKey); pb != nil && pb.Endpoint.IsValid() {
-						continue
-					}
+				if pb := before[p.PublicKey]; pb != nil && pb.Endpoint.IsValid() {
+					continue
 				}
 				named = append(named, p)
 				ev = append(ev, Evidence{Counter: "no_endpoint", Source: SourceWireGuard, Peer: peerRef(p)})
@@ -234,10 +260,8 @@ func (e *engine) wgAnnotate(m *movedLink) {
 					continue
 				}
 				var sent uint64
-				if b != nil {
-					if pb := findPeer(b, p.PublicKey); pb != nil && p.TxBytes >= pb.TxBytes {
-						sent = p.TxBytes - pb.TxBytes
-					}
+				if pb := before[p.PublicKey]; pb != nil && p.TxBytes >= pb.TxBytes {
+					sent = p.TxBytes - pb.TxBytes
 				}
 				named = append(named, p)
 				ev = append(ev, handshakeEvidence(p, e.after.Time))
