@@ -92,7 +92,7 @@ var causesHealthWireGuard = []Cause{
 			"tx-wg-staged-purged when the kernel gives up after about 90 s). WireGuard counts no failed handshake: " +
 			"a wrong public key on either side, a preshared key that differs, the peer down or unreachable at its " +
 			"endpoint, a firewall on the UDP port, or a clock that went back on the peer all look the same here.",
-		Checks: []CheckTemplate{chkWGHandshakes, chkWGEndpoints, chkWGTransfer,
+		Checks: []CheckTemplate{chkWGPeerHandshake, chkWGEndpoints, chkWGTransfer,
 			{Command: "wg show {dev} peers", Why: "the public keys this side knows: the peer's configuration must name this side's public key, and this side must list {peer}"},
 			chkWGDebug},
 	},
@@ -107,6 +107,6 @@ var causesHealthWireGuard = []Cause{
 			"the other way means the data does not arrive or the answers are lost: the peer's endpoint is stale " +
 			"(it roamed), a firewall or NAT drops one direction, or the peer decrypts nothing (WireGuard counts " +
 			"no decryption or authentication failure).",
-		Checks: []CheckTemplate{chkWGTransfer, chkWGEndpoints, chkWGHandshakes, chkWGDebug},
+		Checks: []CheckTemplate{chkWGTransfer, chkWGEndpoints, chkWGPeerHandshake, chkWGDebug},
 	},
 }

@@ -14,9 +14,11 @@ package explain
 // What the kernel counts nowhere: a handshake message that fails (wrong
 // key, cookie or timestamp, under-load rate limiting), a data packet that
 // fails decryption or authentication, a replayed or too-old counter, a
-// packet for an unknown receiver index, a handshake queue that is full. All
-// of them are dropped in receive.c without a device counter, so no link
-// finding can name them; the peer list's handshake ages and byte counters
+// packet for an unknown receiver index, a handshake queue that is full, a
+// decrypted packet that pskb_trim cannot trim. All of them are dropped in
+// receive.c without a device counter; on transmit, a packet skb_share_check
+// cannot copy is dropped uncounted in wg_xmit too. No link finding can name
+// them; the peer list's handshake ages and byte counters
 // (Tracker: tunnel-wg-handshake-failing, tunnel-wg-one-way) are the only
 // trace they leave.
 var causesWireGuard = []Cause{
@@ -76,7 +78,7 @@ var causesWireGuard = []Cause{
 			"The queue holds 128; each packet beyond that drops the oldest. So the peer had no session while traffic " +
 			"for it kept coming: the handshake is not completing (the peer is down or unreachable, its endpoint is " +
 			"wrong, or the keys do not match), or is slow to.",
-		Checks: []CheckTemplate{chkWGHandshakes, chkWGEndpoints, chkWGTransfer, chkWGDebug},
+		Checks: []CheckTemplate{chkWGPeerHandshake, chkWGHandshakes, chkWGEndpoints, chkWGTransfer, chkWGDebug},
 	},
 	{
 		ID:    "tx-wg-staged-purged",
@@ -92,7 +94,7 @@ var causesWireGuard = []Cause{
 		Explanation: "The packets still staged for a peer, waiting for a session, were dropped at once: the handshake was " +
 			"retried for about 90 seconds without an answer and the kernel gave up, or the device went down, or the " +
 			"peer was removed. A steady count means a peer that never answers while traffic for it keeps coming.",
-		Checks: []CheckTemplate{chkWGHandshakes, chkWGEndpoints, chkWGTransfer, {Command: "ip link show dev {dev}",
+		Checks: []CheckTemplate{chkWGPeerHandshake, chkWGHandshakes, chkWGEndpoints, chkWGTransfer, {Command: "ip link show dev {dev}",
 			Why: "whether the device is up (wg_stop purges every peer's queue)"}, chkWGDebug},
 	},
 	{
@@ -161,7 +163,11 @@ var (
 	}
 	chkWGHandshakes = CheckTemplate{
 		Command: "wg show {dev} latest-handshakes",
-		Why:     "when each peer's last handshake completed (0: never); peer {peer} should be under two minutes while traffic flows",
+		Why:     "when each peer's last handshake completed (0: never): under two minutes for a peer that carries traffic",
+	}
+	chkWGPeerHandshake = CheckTemplate{
+		Command: "wg show {dev} latest-handshakes | grep -F -e {peer}",
+		Why:     "when peer {peer} last completed a handshake, in seconds since the epoch (0: never)",
 	}
 	chkWGTransfer = CheckTemplate{
 		Command: "wg show {dev} transfer",

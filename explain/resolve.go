@@ -33,7 +33,7 @@ func (r *resolution) excluded(id CauseID) bool { return r.done && r.exclude[id] 
 // to the lookup failures, the peer list to the WireGuard causes.
 func (r *resolution) bears(c *Cause) bool {
 	if r.wg {
-		return isWGCause(c)
+		return isWGResolvable(c)
 	}
 	return isTxLookup(c)
 }

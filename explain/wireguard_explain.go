@@ -25,17 +25,11 @@ import (
 // none.
 const wgRejectAfter = 180 * time.Second
 
-// wgCauses are the catalogue's WireGuard-only causes, which the peer list
-// bears on.
-var wgCauses = func() []CauseID {
-	ids := make([]CauseID, len(causesWireGuard))
-	for i := range causesWireGuard {
-		ids[i] = causesWireGuard[i].ID
-	}
-	return ids
-}()
+// wgResolvable are the causes the peer lists can rule out.
+var wgResolvable = []CauseID{"tx-wg-no-peer", "tx-wg-no-endpoint", "tx-wg-gso-error", "tx-wg-staged-overflow",
+	"tx-wg-staged-purged", "rx-wg-src-not-allowed"}
 
-func isWGCause(c *Cause) bool { return slices.Contains(wgCauses, c.ID) }
+func isWGResolvable(c *Cause) bool { return slices.Contains(wgResolvable, c.ID) }
 
 // wgDevice returns the peer list of link l in r: by ifindex when both
 // know it, else by name; nil when r has none for it.
@@ -337,11 +331,11 @@ func handshakeWords(p *WireGuardPeer, now time.Time) string {
 	who := peerRef(p).String()
 	switch {
 	case p.LastHandshake.IsZero():
-		return msgWGNeverHandshake.text("peer", who)
+		return msgWGNeverHandshake.text("peer", capitalize(who))
 	case now.IsZero():
-		return msgWGHandshakeAt.text("peer", who, "at", p.LastHandshake.UTC().Format(time.RFC3339))
+		return msgWGHandshakeAt.text("peer", capitalize(who), "at", p.LastHandshake.UTC().Format(time.RFC3339))
 	}
-	return msgWGHandshakeAge.text("peer", who, "age", ageWords(now.Sub(p.LastHandshake)))
+	return msgWGHandshakeAge.text("peer", capitalize(who), "age", ageWords(now.Sub(p.LastHandshake)))
 }
 
 // ageWords is a duration as a reader says it: "40 seconds", "12 minutes",

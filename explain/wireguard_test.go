@@ -144,7 +144,7 @@ func TestWireGuardExplain(t *testing.T) {
 			want: []want{{"wg0", "tx-wg-staged-overflow", 130, Candidate}, {"wg0", "tx-wg-staged-purged", 130, Candidate},
 				{"wg0", "tx-core-drop", 130, Candidate}},
 			causes: ids("tx-wg-staged-overflow", "tx-wg-staged-purged", "tx-core-drop"),
-			why:    "peer " + wgKey0 + " (198.51.100.2:51821) has not completed a handshake for 10 minutes.",
+			why:    "Peer " + wgKey0 + " (198.51.100.2:51821) has not completed a handshake for 10 minutes.",
 			peer:   wgKey0,
 		},
 		{
@@ -294,7 +294,7 @@ func TestWireGuardSinceBoot(t *testing.T) {
 	if got := linkCauses(rep, "wg0"); !slices.Equal(got, want) {
 		t.Errorf("causes %v, want %v:\n%s", got, want, rep)
 	}
-	if !strings.Contains(rep.String(), "peer "+wgKey0+" (198.51.100.2:51821) has never completed a handshake.") {
+	if !strings.Contains(rep.String(), "Peer "+wgKey0+" (198.51.100.2:51821) has never completed a handshake.") {
 		t.Errorf("the peer is not named:\n%s", rep)
 	}
 }
