@@ -105,6 +105,14 @@
 // soft limit with no replacement, hard limits too close to soft ones,
 // sequence numbers that run out before the next rekey at the current rate,
 // and traffic in one direction only for HealthConfig.OneWayAfter readings.
+//
+// WireGuard peers (Reading.WireGuard) are Health.Peers: each peer by its
+// device and public key, up while its last handshake is under 180 s old
+// (REJECT_AFTER_TIME), its bytes kept monotonic across its removal and
+// re-adding and its device's re-creation. Their risks stand in for the
+// failures WireGuard counts nowhere: handshake initiations that nobody
+// answers (tunnel-wg-handshake-failing), and data one way with not a byte
+// back, keepalives included (tunnel-wg-one-way).
 package explain
 
 //go:generate go run ./internal/mkcatalogue -o CATALOGUE.md

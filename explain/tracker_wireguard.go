@@ -104,14 +104,17 @@ func (t *Tracker) addPeers(dst *Health, r *Reading) {
 				LastHandshake: p.LastHandshake, In: tr.in, Out: tr.out})
 		}
 	}
-	// A peer of a device read without it was removed (or its device
-	// deleted: a reading that lists no such device); one not seen for an
-	// hour is forgotten.
+	// A peer of a device read without it was removed. A device missing
+	// from the reading may only not have been read: its peers stay as
+	// they were (if it was deleted, its re-creation has a new ifindex).
+	// A peer not seen for an hour is forgotten.
 	for k, tr := range t.peers {
 		if tr.at.Equal(r.Time) {
 			continue
 		}
-		tr.missed = true
+		if devs[k.dev] {
+			tr.missed = true
+		}
 		if r.Time.Sub(tr.at) > wgForgetAfter {
 			delete(t.peers, k)
 		}

@@ -101,6 +101,15 @@ func TestTrackerPeers(t *testing.T) {
 		t.Errorf("back after a removal: %+v", ps)
 	}
 
+	// A reading whose peer lists lack wg0 (not read this time): its
+	// peer is neither removed nor counted again.
+	t5 := t4.Add(15 * time.Second)
+	add(&tr, wgReading(t5, wgDev("wg1", 4, peers...)))
+	h = add(&tr, wgReading(t5.Add(time.Second), wgDev("wg0", 9, traffic(wg0Peer(hs.Add(15*time.Second)), 1500, 2500)), wgDev("wg1", 4, peers...)))
+	if ps := h.Peers[0]; ps.Out.Bytes != 5248 || ps.In.Bytes != 2680 {
+		t.Errorf("after a reading without its device: %+v", ps)
+	}
+
 	// Renamed (same ifindex): the same peer.
 	h = add(&tr, wgReading(t4.Add(20*time.Second), wgDev("wg-office", 9, traffic(wg0Peer(hs.Add(15*time.Second)), 1600, 2600)), wgDev("wg1", 4, peers...)))
 	if ps := h.Peers[0]; ps.ID.Interface != "wg-office" || ps.Out.Bytes != 5348 || ps.In.Bytes != 2780 {

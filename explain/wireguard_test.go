@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"encoding/json"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -255,9 +254,7 @@ func TestWireGuardExplain(t *testing.T) {
 					t.Errorf("no check names peer %s; report:\n%s", c.peer, rep.String())
 				}
 			}
-			if _, err := json.Marshal(rep); err != nil {
-				t.Fatal(err)
-			}
+			checkJSONRoundTrip(t, rep)
 		})
 	}
 }
