@@ -59,13 +59,9 @@ func (t *Tracker) addPeers(dst *Health, r *Reading) {
 	if oneWayAfter <= 0 {
 		oneWayAfter = DefaultOneWayAfter
 	}
-	devs := make(map[string]bool, len(r.WireGuard))
-	for i := range r.WireGuard {
-		devs[r.WireGuard[i].Name] = true
-	}
 	for i := range r.WireGuard {
 		d := &r.WireGuard[i]
-		t.followRename(d, devs)
+		t.followRename(d, r)
 		for pi := range d.Peers {
 			p := &d.Peers[pi]
 			k := peerKey{d.Name, p.PublicKey}
@@ -85,8 +81,7 @@ func (t *Tracker) addPeers(dst *Health, r *Reading) {
 			} else {
 				dIn, dOut = p.RxBytes-tr.rx, p.TxBytes-tr.tx
 			}
-			tr.in.Bytes += dIn
-			tr.out.Bytes += dOut
+			tr.in.Bytes, tr.out.Bytes = satAdd(tr.in.Bytes, dIn), satAdd(tr.out.Bytes, dOut)
 			if dIn > 0 && !tr.at.IsZero() {
 				tr.in.Last = r.Time
 			}
@@ -112,7 +107,7 @@ func (t *Tracker) addPeers(dst *Health, r *Reading) {
 		if tr.at.Equal(r.Time) {
 			continue
 		}
-		if devs[k.dev] {
+		if hasDevice(r, k.dev) {
 			tr.missed = true
 		}
 		if r.Time.Sub(tr.at) > wgForgetAfter {
@@ -130,9 +125,9 @@ func (t *Tracker) addPeers(dst *Health, r *Reading) {
 // followRename moves the peers of a device that was renamed since the
 // previous reading (same ifindex, another name, the old name gone) to its
 // new name.
-func (t *Tracker) followRename(d *WireGuardDevice, devs map[string]bool) {
+func (t *Tracker) followRename(d *WireGuardDevice, r *Reading) {
 	old, ok := t.wgNames[d.Index]
-	if !ok || d.Index == 0 || old == d.Name || devs[old] {
+	if !ok || d.Index == 0 || old == d.Name || hasDevice(r, old) {
 		return
 	}
 	for k, tr := range t.peers {
@@ -141,6 +136,25 @@ func (t *Tracker) followRename(d *WireGuardDevice, devs map[string]bool) {
 			t.peers[peerKey{d.Name, k.key}] = tr
 		}
 	}
+}
+
+// satAdd is a+b, or the largest uint64 where that overflows: a total
+// never goes down.
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
+}
+
+// hasDevice reports whether r's peer lists have a device named name.
+func hasDevice(r *Reading, name string) bool {
+	for i := range r.WireGuard {
+		if r.WireGuard[i].Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // peerRisks adds the risks of one peer, seen before, whose counters moved

@@ -208,3 +208,50 @@ func TestTrackerPeerOneWay(t *testing.T) {
 		})
 	}
 }
+
+// Once its Health has grown, a Tracker that follows peers allocates
+// nothing for a reading in which nothing alarming happens.
+func TestTrackerPeersNoAlloc(t *testing.T) {
+	var tr Tracker
+	var h Health
+	peers := wg1Peers()
+	now := trT0
+	r := wgReading(now, wgDev("wg0", 3, wg0Peer(now)), wgDev("wg1", 4, peers...))
+	tr.Add(&h, r)
+	if n := testing.AllocsPerRun(50, func() {
+		now = now.Add(10 * time.Second)
+		r.Time = now
+		r.WireGuard[0].Peers[0].TxBytes += 100
+		r.WireGuard[0].Peers[0].RxBytes += 100
+		tr.Add(&h, r)
+	}); n != 0 {
+		t.Errorf("%v allocations per Add", n)
+	}
+}
+
+// Odd input: zero and future times, readings out of order, a key listed
+// twice, empty names, counters at their limits. Nothing panics, and a
+// peer's totals never go down.
+func TestTrackerPeersOddInput(t *testing.T) {
+	var tr Tracker
+	var last [2]uint64
+	p := wg0Peer(trT0.Add(time.Hour)) // a handshake in the future
+	for i, c := range []struct {
+		at     time.Time
+		rx, tx uint64
+	}{
+		{time.Time{}, 0, 0}, {trT0, ^uint64(0), ^uint64(0)}, {trT0.Add(-time.Minute), 5, 5}, {trT0.Add(time.Second), ^uint64(0), 1},
+		{trT0.Add(time.Hour * 3), 1, ^uint64(0)},
+	} {
+		q := traffic(p, c.rx, c.tx)
+		h := add(&tr, wgReading(c.at, wgDev("", 0, q, q), wgDev("wg0", 3, q)))
+		if len(h.Peers) != 3 {
+			t.Fatalf("reading %d: %+v", i, h.Peers)
+		}
+		ps := h.Peers[2]
+		if ps.In.Bytes < last[0] || ps.Out.Bytes < last[1] {
+			t.Errorf("reading %d: totals went down: %+v after %v", i, ps, last)
+		}
+		last = [2]uint64{ps.In.Bytes, ps.Out.Bytes}
+	}
+}
