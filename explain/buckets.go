@@ -42,6 +42,7 @@ func inferKind(name string) string {
 		{"ip6gretap", KindIP6GRETap}, {"ip6gre", KindIP6GRE}, {"ip6erspan", KindIP6ERSPAN},
 		{"vti6", KindVTI6}, {"vti", KindVTI}, {"xfrm", KindXfrm}, {"ipsec", KindXfrm},
 		{"gretap", KindGRETap}, {"gre", KindGRE}, {"erspan", KindERSPAN}, {"sit", KindSIT},
+		{"wg", KindWireGuard}, // wg-quick names its devices after the config file, wg0.conf by convention
 	} {
 		if strings.HasPrefix(name, p.prefix) {
 			return p.kind

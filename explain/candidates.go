@@ -23,9 +23,12 @@ func (e *engine) explainLinks() {
 		e.look = newLookups(e.after)
 	}
 	for _, m := range e.moved {
-		if isIPsecKind(m.kind) {
+		switch {
+		case isIPsecKind(m.kind):
 			m.res = resolveTX(m.kind, m.link.Tunnel, e.after, e.look)
-		} else {
+		case m.kind == KindWireGuard:
+			m.res = e.resolveWG(m)
+		default:
 			m.res = resolveOuter(e.after)
 		}
 		hidden := m.kind == KindXfrm && e.xfrmErrorsMayBeHidden()
@@ -71,6 +74,9 @@ func (e *engine) explainLinks() {
 	}
 	e.enforceMIBBounds()
 	for _, m := range e.moved {
+		if m.kind == KindWireGuard {
+			e.wgAnnotate(m)
+		}
 		e.annotate(m.findings, m.link)
 		e.rep.Findings = append(e.rep.Findings, m.findings...)
 	}
@@ -189,9 +195,14 @@ func (e *engine) candidates(m *movedLink, b *bucket, useMIB bool, why *[]string)
 	cands = e.filter(cands, why, func(cd candidate) bool {
 		return e.kernelKnown && cd.c.Since.Known() && e.kernel.Less(cd.c.Since)
 	}, msgRuleOutKernel, "kernel", e.kernel.String())
-	if m.res.done && slices.ContainsFunc(b.causes, isTxLookup) {
+	if m.res.done && slices.ContainsFunc(b.causes, m.res.bears) {
 		*why = append(*why, m.res.why)
-		cands = e.filter(cands, why, func(cd candidate) bool { return m.res.excluded(cd.c.ID) }, msgRuleOutPolicies)
+		out := func(cd candidate) bool { return m.res.excluded(cd.c.ID) }
+		if m.res.wg {
+			cands = e.filter(cands, why, out, msgRuleOutPeers)
+		} else {
+			cands = e.filter(cands, why, out, msgRuleOutPolicies)
+		}
 	}
 	if useMIB {
 		cands = e.filter(cands, why, func(cd candidate) bool {

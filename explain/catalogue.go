@@ -58,7 +58,7 @@ var (
 	kindsIPv6Tnl  = []string{KindIP6GRE, KindIP6GRETap, KindIP6ERSPAN, KindIP6Tnl}
 	kindsIPTnl    = []string{KindGRE, KindGRETap, KindERSPAN, KindIPIP, KindSIT, KindIP6GRE, KindIP6GRETap, KindIP6ERSPAN, KindIP6Tnl}
 	kindsAll      = []string{KindVTI, KindVTI6, KindXfrm, KindGRE, KindGRETap, KindERSPAN, KindIPIP, KindSIT,
-		KindIP6GRE, KindIP6GRETap, KindIP6ERSPAN, KindIP6Tnl}
+		KindIP6GRE, KindIP6GRETap, KindIP6ERSPAN, KindIP6Tnl, KindWireGuard}
 )
 
 // Counter names (rtnl_link_stats64 fields).
@@ -194,9 +194,10 @@ var (
 
 // catalogue is the table of causes. Order: TX lookup failures, other TX
 // failures on the link, TX output failures (catalogue_tx.go), IP tunnel
-// (GRE family) causes (catalogue_tunnels.go), RX (catalogue_rx.go), then
-// accounting: counter and kernel quirks (below).
-var catalogue = slices.Concat(causesTX, causesIPTunnel, causesRX, causesAccounting, causesHealth)
+// (GRE family) causes (catalogue_tunnels.go), WireGuard
+// (catalogue_wireguard.go), RX (catalogue_rx.go), then accounting: counter
+// and kernel quirks (below), and the risks (catalogue_health.go).
+var catalogue = slices.Concat(causesTX, causesIPTunnel, causesWireGuard, causesRX, causesAccounting, causesHealth, causesHealthWireGuard)
 
 // causesAccounting are the causes about the counters themselves.
 var causesAccounting = []Cause{

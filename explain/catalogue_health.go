@@ -70,3 +70,43 @@ var (
 		Why:     "the expires, acquires and new SAs as they happen: a rekey shows as a new SA, then the old one's delete",
 	}
 )
+
+// The risks of WireGuard peers (tracker_wireguard.go). WireGuard counts no
+// failed handshake, decryption or authentication on any device counter:
+// these risks, from the peer's byte counters and handshake time, are all
+// that show them.
+var causesHealthWireGuard = []Cause{
+	{
+		ID:    "tunnel-wg-handshake-failing",
+		Title: "A WireGuard peer is sent handshake initiations and answers none",
+		KernelRefs: []string{"drivers/net/wireguard/send.c:wg_packet_send_handshake_initiation",
+			"drivers/net/wireguard/timers.c:wg_expired_retransmit_handshake", "drivers/net/wireguard/socket.c:wg_socket_send_skb_to_peer",
+			"drivers/net/wireguard/receive.c:wg_receive_handshake_packet", "drivers/net/wireguard/noise.c:wg_noise_handshake_consume_response"},
+		Kernels: wgKernels + ". REKEY_TIMEOUT 5 s, REJECT_AFTER_TIME 180 s and the 148-byte initiation are the " +
+			"same in all of them; a peer's tx_bytes count every UDP payload sent to it (wg_socket_send_skb_to_peer), its rx_bytes " +
+			"every one received and authenticated (receive.c)",
+		Explanation: "Between two readings the peer had no session (no handshake completed in the interval, and " +
+			"the last one was over 180 seconds old already), received nothing, and was sent at least two " +
+			"handshake initiations' worth of bytes: an initiation is resent only after REKEY_TIMEOUT (5 s) without " +
+			"an answer. The traffic for it waits in its staged queue and is dropped (tx-wg-staged-overflow, then " +
+			"tx-wg-staged-purged when the kernel gives up after about 90 s). WireGuard counts no failed handshake: " +
+			"a wrong public key on either side, a preshared key that differs, the peer down or unreachable at its " +
+			"endpoint, a firewall on the UDP port, or a clock that went back on the peer all look the same here.",
+		Checks: []CheckTemplate{chkWGPeerHandshake, chkWGEndpoints, chkWGTransfer,
+			{Command: "wg show {dev} peers", Why: "the public keys this side knows: the peer's configuration must name this side's public key, and this side must list {peer}"},
+			chkWGDebug},
+	},
+	{
+		ID:         "tunnel-wg-one-way",
+		Title:      "A WireGuard peer carries data in one direction only",
+		KernelRefs: []string{"drivers/net/wireguard/socket.c:wg_socket_send_skb_to_peer", "drivers/net/wireguard/receive.c:update_rx_stats", "drivers/net/wireguard/timers.c:wg_timers_data_received"},
+		Kernels:    wgKernels + ". KEEPALIVE_TIMEOUT is 10 s in all of them",
+		Explanation: "For several readings in a row, over more than 20 seconds, more bytes went one way than " +
+			"handshakes and keepalives can account for, and not a byte came the other way. A peer that receives " +
+			"data sends a keepalive within KEEPALIVE_TIMEOUT (10 s) when it has nothing else to send, so silence " +
+			"the other way means the data does not arrive or the answers are lost: the peer's endpoint is stale " +
+			"(it roamed), a firewall or NAT drops one direction, or the peer decrypts nothing (WireGuard counts " +
+			"no decryption or authentication failure).",
+		Checks: []CheckTemplate{chkWGTransfer, chkWGEndpoints, chkWGPeerHandshake, chkWGDebug},
+	},
+}

@@ -216,7 +216,9 @@ var causesRX = []Cause{
 		KernelRefs: []string{"net/core/gro_cells.c:gro_cells_receive", "net/core/dev.c:enqueue_to_backlog",
 			"net/core/dev.c:__netif_receive_skb_core"},
 		Kernels: "all (gro_cells from 4.19; netif_rx before). On xfrm interfaces before 5.11 (5.10 LTS included) every RX " +
-			"IPsec failure the interface counts also shows as rx_dropped alone, because only rx_dropped is exported there",
+			"IPsec failure the interface counts also shows as rx_dropped alone, because only rx_dropped is exported there. " +
+			"WireGuard hands packets up through each peer's NAPI (napi_gro_receive): there only the no-handler drop " +
+			"and, with RPS, the backlog apply",
 		Explanation: "The packet was decrypted/decapsulated and then dropped by the core: the per-CPU queue was longer than " +
 			"net.core.netdev_max_backlog, the tunnel was down, or no protocol handler took the inner packet (an inner " +
 			"protocol this host does not run, such as MPLS without the mpls_router module, or IPv6 when it is disabled: " +

@@ -222,21 +222,25 @@ var causesTX = []Cause{
 			{Command: "ip link show dev {dev}", Why: "the tunnel's own MTU"}, chkLinkStats},
 	},
 	{
-		ID:        "tx-unsupported-protocol",
-		Title:     "Packet the tunnel cannot carry (not IPv4/IPv6, truncated headers, or missing metadata)",
-		Signature: Signature{Link: sigErrsOnly},
+		ID:    "tx-unsupported-protocol",
+		Title: "Packet the tunnel cannot carry (not IPv4/IPv6, truncated headers, or missing metadata)",
+		Signature: Signature{Link: append(sigErrsOnly[:len(sigErrsOnly):len(sigErrsOnly)],
+			LinkSignature{Kinds: kindsWG, Counters: []string{cTxErrors}, Note: "wg_check_packet_protocol: only a packet socket or BPF sends one"})},
 		KernelRefs: []string{"net/ipv4/ip_vti.c:vti_tunnel_xmit", "net/ipv6/ip6_vti.c:vti6_tnl_xmit", "net/xfrm/xfrm_interface_core.c:xfrmi_xmit",
 			"net/ipv4/ip_tunnel.c:ip_tunnel_xmit", "net/ipv4/ipip.c:ipip_tunnel_xmit",
 			"net/ipv6/sit.c:sit_tunnel_xmit", "net/ipv6/sit.c:ipip6_tunnel_xmit",
-			"net/ipv6/ip6_tunnel.c:ip6_tnl_start_xmit", "net/ipv6/ip6_gre.c:ip6gre_tunnel_xmit"},
-		Kernels: "all (header check with pskb_inet_may_pull from 4.19)." + xfrmBefore511TX,
+			"net/ipv6/ip6_tunnel.c:ip6_tnl_start_xmit", "net/ipv6/ip6_gre.c:ip6gre_tunnel_xmit",
+			"drivers/net/wireguard/device.c:wg_xmit", "drivers/net/wireguard/queueing.h:wg_check_packet_protocol"},
+		Kernels: "all (header check with pskb_inet_may_pull from 4.19; WireGuard: " + wgKernels + ")." + xfrmBefore511TX,
 		Explanation: "The packet's protocol is neither IPv4 nor IPv6 (nor MPLS where the tunnel carries it), its headers are " +
 			"truncated, or (vti6, ip6tnl) it conflicts with the tunnel's addresses or protocol; on a collect_md xfrm interface " +
 			"a packet came without xfrm metadata; on GRE/IPIP/SIT an NBMA tunnel could not find the inner next hop, a sit " +
 			"tunnel could not take the IPv4 destination from an ISATAP/6to4/6rd address, GSO preparation failed (ipip, sit) " +
 			"or the FOU/GUE encapsulation failed. GRE, gretap and erspan count their own truncated-header and GSO " +
-			"failures as tx_dropped alone (tx-gre-drop), not here.",
-		Checks: []CheckTemplate{chkLinkStats, {Command: "tcpdump -eni {dev} -c 20", Why: "look at what is being sent into the tunnel"}},
+			"failures as tx_dropped alone (tx-gre-drop), not here. On WireGuard: the packet's protocol field does not " +
+			"match its IP header's version, which the IP stack never sends; only a packet socket or BPF can.",
+		Checks: []CheckTemplate{chkLinkStats, {Command: "tcpdump -eni {dev} -c 20", Why: "look at what is being sent into the tunnel"},
+			{Command: "ss -0 -n -p", Why: "the packet sockets and their processes: the packets the IP stack sends always pass this check"}},
 	},
 	// ---- TX: failures after dst_output(): the IPsec transform and the underlay ----
 	{
@@ -382,7 +386,8 @@ var causesTX = []Cause{
 		}},
 		KernelRefs: []string{"net/core/dev.c:__dev_queue_xmit"},
 		Kernels: "all. On xfrm interfaces before 5.11 (5.10 LTS included) every TX failure the " +
-			"interface counts itself also shows as tx_dropped alone, because only tx_dropped is exported there",
+			"interface counts itself also shows as tx_dropped alone, because only tx_dropped is exported there. " +
+			"WireGuard counts its own drops as tx_dropped alone too (tx-wg-staged-overflow, tx-wg-staged-purged)",
 		Explanation: "tx_dropped moved without any tunnel error: the core dropped the packet (device down, " +
 			"or a transmit validation such as GSO segmentation failed). On an xfrm interface of a kernel before " +
 			"5.11, tx_dropped alone is also every lookup, routing-loop, MTU or protocol failure of the " +

@@ -13,6 +13,8 @@ import (
 // link. An empty value leaves a visible <name> placeholder.
 type checkValues struct {
 	dev, local, remote, okey, ikey, ifid, any, spiOut, spiIn, underlay string
+	// peer is the public key of the WireGuard peer a finding names.
+	peer string
 }
 
 // valuesFor gathers the link's values from its tunnel parameters, the SA
@@ -135,6 +137,8 @@ func (v *checkValues) lookup(name string) (string, bool) {
 		return v.spiIn, true
 	case "underlay":
 		return v.underlay, true
+	case "peer":
+		return v.peer, true
 	}
 	return "", false
 }

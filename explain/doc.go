@@ -1,6 +1,6 @@
 // Package explain turns tunnel and XFRM counter deltas into documented
-// causes: for every error counter that moved on a VTI, vti6, xfrm, GRE or
-// IPIP tunnel, it says which kernel code path counted it, how many events
+// causes: for every error counter that moved on a VTI, vti6, xfrm, GRE,
+// IPIP or WireGuard tunnel, it says which kernel code path counted it, how many events
 // that explains and how sure that count is, and which commands confirm it.
 // It is pure Go, does no I/O and builds on any OS.
 //
@@ -9,7 +9,8 @@
 // bare /proc/net/dev, and explain/monitor converts vtistat links and
 // xfrmstat SAs and policies. The kernel release picks version-dependent
 // meanings, the XFRM MIB names IPsec causes, and the policy and SA lists
-// settle causes the counters cannot tell apart and fill the checks.
+// (and for WireGuard the peer list) settle causes the counters cannot tell
+// apart and fill the checks.
 //
 //	rep := explain.Explain(before, after)
 //	fmt.Print(rep) // or json.Marshal(rep)
@@ -57,6 +58,15 @@
 // tx-gre-drop, tx-tunnel-recursion, tx-ip6-xmit-ctl, tx-sit-route-type,
 // tx-encap-limit, rx-checksum, rx-sequence, rx-length, rx-ecn, rx-sit-spoofed.
 //
+// WireGuard (wg_xmit's tx_errors): tx-wg-no-peer, tx-wg-no-endpoint,
+// tx-wg-gso-error, and tx-unsupported-protocol; its tx_dropped:
+// tx-wg-staged-overflow, tx-wg-staged-purged (or tx-core-drop); its
+// rx_errors with rx_frame_errors: rx-wg-src-not-allowed, rx-wg-bad-protocol;
+// with rx_length_errors: rx-wg-bad-length. WireGuard counts no failed
+// handshake, decryption, authentication or replay on any counter: the peer
+// list (Reading.WireGuard) and a Tracker's peer health are all that show
+// them.
+//
 // IPsec input (rx_errors + rx_dropped on a VTI): rx-no-sa, rx-integrity-failed,
 // rx-replay, rx-no-policy, rx-template-mismatch, rx-policy-block,
 // rx-policy-error, rx-sa-expired, rx-sa-invalid, rx-encap-mismatch,
@@ -68,7 +78,8 @@
 // kernel-dead-counter, kernel-version-dependent, unexplained-counter.
 //
 // Risks (Health.Risks; they count no events): sa-soft-expired-no-rekey,
-// sa-lifetime-margin, sa-seq-exhaustion, tunnel-one-way.
+// sa-lifetime-margin, sa-seq-exhaustion, tunnel-one-way; of WireGuard peers
+// (Health.Peers): tunnel-wg-handshake-failing, tunnel-wg-one-way.
 //
 // # Events and per-SA counters
 //
@@ -94,6 +105,14 @@
 // soft limit with no replacement, hard limits too close to soft ones,
 // sequence numbers that run out before the next rekey at the current rate,
 // and traffic in one direction only for HealthConfig.OneWayAfter readings.
+//
+// WireGuard peers (Reading.WireGuard) are Health.Peers: each peer by its
+// device and public key, up while its last handshake is under 180 s old
+// (REJECT_AFTER_TIME), its bytes kept monotonic across its removal and
+// re-adding and its device's re-creation. Their risks stand in for the
+// failures WireGuard counts nowhere: handshake initiations that nobody
+// answers (tunnel-wg-handshake-failing), and data one way with not a byte
+// back, keepalives included (tunnel-wg-one-way).
 package explain
 
 //go:generate go run ./internal/mkcatalogue -o CATALOGUE.md

@@ -201,6 +201,13 @@ func TestCraftedNames(t *testing.T) {
 				}
 				c.Links[j] = l
 			}
+			if r.WireGuard != nil { // the peer lists name the devices too
+				c.WireGuard = make([]explain.WireGuardDevice, len(r.WireGuard))
+				for j, d := range r.WireGuard {
+					d.Name += suffix
+					c.WireGuard[j] = d
+				}
+			}
 			return &c
 		}
 		rep := explain.Explain(rename(before), rename(after))

@@ -90,6 +90,14 @@ func (e *engine) tellApart(m *movedLink, b *bucket, out []Finding) string {
 			hints = append(hints, msgHintTunnelParams.text())
 		}
 	}
+	if m.kind == KindWireGuard && len(out) > 1 {
+		if !m.res.done {
+			hints = append(hints, msgHintWGPeers.text())
+		}
+		if slices.ContainsFunc(out, func(f Finding) bool { return f.Cause == "tx-unsupported-protocol" }) {
+			hints = append(hints, msgHintWGProtocol.text())
+		}
+	}
 	if len(hints) == 0 {
 		return ""
 	}

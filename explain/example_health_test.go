@@ -60,3 +60,41 @@ func ExampleTracker() {
 	// risk: sa-soft-expired-no-rekey true 5m0s
 	// vti0 up out 550 in 450 risks 0
 }
+
+// Follow a WireGuard peer: it is up while its last handshake is under
+// three minutes old, and a peer sent handshake initiations that nobody
+// answers is a risk before the staged packets are dropped.
+func ExampleTracker_wireGuard() {
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	peer := explain.WireGuardPeer{
+		PublicKey:     "TE0leAlcDKrizPDuMd5i+wYxaHrKN8z24ZULtBKopHs=",
+		Endpoint:      netip.MustParseAddrPort("198.51.100.2:51821"),
+		AllowedIPs:    []netip.Prefix{netip.MustParsePrefix("10.9.0.2/32")},
+		LastHandshake: t0.Add(-40 * time.Second),
+		RxBytes:       180, TxBytes: 492,
+	}
+	reading := func(at time.Time, p explain.WireGuardPeer) *explain.Reading {
+		return &explain.Reading{Time: at, WireGuard: []explain.WireGuardDevice{{Index: 3, Name: "wg0", Peers: []explain.WireGuardPeer{p}}}}
+	}
+	var tr explain.Tracker
+	var h explain.Health
+	tr.Add(&h, reading(t0, peer))
+	p := h.Peers[0]
+	fmt.Println(p.ID, "up", p.Up, "in", p.In.Bytes, "out", p.Out.Bytes)
+
+	// Five minutes on the peer has gone quiet: two initiations (148 bytes
+	// each) went out in the last ten seconds and nothing came back.
+	t1 := t0.Add(5 * time.Minute)
+	tr.Add(&h, reading(t1, peer))
+	peer.TxBytes += 2 * 148
+	tr.Add(&h, reading(t1.Add(10*time.Second), peer))
+	p = h.Peers[0]
+	fmt.Println(p.ID, "up", p.Up, "in", p.In.Bytes, "out", p.Out.Bytes)
+	for _, r := range h.Risks {
+		fmt.Println("risk:", r.Cause, r.Tunnel.PublicKey == peer.PublicKey)
+	}
+	// Output:
+	// wg0 peer TE0leAlcDKrizPDuMd5i+wYxaHrKN8z24ZULtBKopHs= up true in 180 out 492
+	// wg0 peer TE0leAlcDKrizPDuMd5i+wYxaHrKN8z24ZULtBKopHs= up false in 180 out 788
+	// risk: tunnel-wg-handshake-failing true
+}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/procnet"
@@ -128,4 +129,25 @@ func ExampleLookup() {
 	// Routing loop: the route to the tunnel's peer leads back into the tunnel
 	// [vti] [collisions tx_errors]
 	// true
+}
+
+// A WireGuard device's tx_errors have four possible causes; its peer lists,
+// the same in both readings, rule out those that need a peer with an
+// endpoint when no peer has allowed IPs.
+func ExampleExplain_wireGuard() {
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	reading := func(at time.Time, txErrors uint64) *explain.Reading {
+		return &explain.Reading{Time: at, KernelRelease: "6.12.117+deb13-cloud-amd64",
+			Links: []explain.LinkReading{{Name: "wg0", Index: 3, Kind: explain.KindWireGuard, Source: explain.SourceStats64,
+				Stats: explain.Stats64{TxPackets: 1000, TxErrors: txErrors}}},
+			// wg-quick brought wg0 up; its peers are not set yet.
+			WireGuard: []explain.WireGuardDevice{{Index: 3, Name: "wg0", Peers: []explain.WireGuardPeer{}}}}
+	}
+	rep := explain.Explain(reading(t0, 0), reading(t0.Add(10*time.Second), 12))
+	for _, f := range rep.Findings {
+		fmt.Println(f.Cause, f.Count, f.Certainty)
+	}
+	// Output:
+	// tx-unsupported-protocol 12 candidate
+	// tx-wg-no-peer 12 candidate
 }

@@ -224,8 +224,9 @@ const (
 type HealthConfig struct {
 	// OneWayAfter is how many readings in a row one direction of a tunnel
 	// must carry packets while the other carries none before a
-	// tunnel-one-way risk is raised; 0 (or less) means
-	// DefaultOneWayAfter.
+	// tunnel-one-way risk is raised (for a WireGuard peer:
+	// tunnel-wg-one-way, data one way and not a byte the other); 0 (or
+	// less) means DefaultOneWayAfter.
 	OneWayAfter int
 	// RekeyMargin is the least time a key manager should have between an
 	// SA's soft and hard limits to install its replacement; 0 (or less)
@@ -237,8 +238,12 @@ type HealthConfig struct {
 // SAs and policies into tunnels (an xfrm interface's by if_id, a VTI's by
 // its keys as marks, policy-based ones by reqid and peer), keeps each
 // tunnel's traffic monotonic across rekeys, and finds the failures ahead.
+// It follows WireGuard peers too (Health.Peers): each peer's bytes kept
+// monotonic across its removal and re-adding and its device's
+// re-creation, whether it is up, and the failures ahead of it.
 // Add one reading after another, each with the events received since the
-// one before; a reading without SAs (not read) yields no tunnels.
+// one before; a reading without SAs (not read) yields no tunnels, one
+// without peers (not read) no peers.
 //
 // The zero Tracker is ready to use. A Tracker is not safe for concurrent
 // use.
@@ -265,4 +270,8 @@ type Tracker struct {
 	byPos []*saTrack
 	// same is what an Add of the previous reading read again reuses.
 	same sameState
+	// WireGuard peers (tracker_wireguard.go), and the wireguard devices'
+	// names by ifindex at the previous reading, to follow renames.
+	peers   map[peerKey]*peerTrack
+	wgNames map[int32]string
 }

@@ -217,6 +217,7 @@ const (
 	// rule-out that leaves no cause is set aside (msgSetAside).
 	msgRuleOutKernel   message = "kernel {kernel} cannot produce {causes}"
 	msgRuleOutPolicies message = "the policies rule out {causes}"
+	msgRuleOutPeers    message = "the peer lists rule out {causes}"
 	msgRuleOutMIB      message = "the XFRM MIB counted no {causes} event"
 	msgSetAside        message = "Taken alone, {ruleout}, which would leave no cause: that evidence is set aside."
 
@@ -291,6 +292,40 @@ const (
 	msgTemplateSrc  message = "template src {src}, tunnel local {local}"
 	msgModeNumber   message = "mode {mode}"
 	msgAddrUnset    message = "unset"
+)
+
+// The peer lists' say on a wireguard link's errors and drops (resolveWG,
+// wgAnnotate). {peer} and {peers} are PeerRef.String texts.
+const (
+	msgWGSinceCreated message = "The peers of {dev} are not used to rule causes out: its counters count since it " +
+		"was created, and only the present peer list was read."
+	msgWGOnlyLater message = "The peers of {dev} are not used to rule causes out: the earlier reading has no " +
+		"peer list of it."
+	msgWGPeersChanged message = "The peers of {dev} are not used to rule causes out: they changed between the " +
+		"readings (a peer added or removed, or one whose counters or handshake time went back, removed and added again)."
+	// {parts}: the facts below joined by "; ".
+	msgWGPeersRead message = "Peers read, the same in both readings (taken as the configuration of the whole " +
+		"interval): {parts}."
+	msgWGNoPeers       message = "{dev} has no peer, so wg_xmit finds none for any packet"
+	msgWGNoAllowedIPs  message = "none of the {n} peers of {dev} has an allowed IP, so wg_xmit finds none for any packet"
+	msgWGReachable     message = "{dev} has {n} {peers} with allowed IPs"
+	msgWGAllEndpoints  message = "each has an endpoint"
+	msgWGNoEndpoints   message = "none has an endpoint, so no packet reaches segmentation"
+	msgWGSomeEndpoints message = "{n} of them without an endpoint"
+	msgWGCoversAll     message = "their allowed IPs hold 0.0.0.0/0 and ::/0, so every destination has a peer"
+	msgWGCoversFamily  message = "their allowed IPs hold every {family} destination, not every {other} one"
+
+	msgWGPeersNoEndpoint message = "Without an endpoint in the readings: {peers}."
+	msgWGNeverHandshake  message = "{peer} has never completed a handshake."
+	msgWGHandshakeAge    message = "{peer} has not completed a handshake for {age}."
+	msgWGHandshakeAt     message = "{peer} last completed a handshake at {at}."
+	msgWGFuture          message = "a time after the reading (clocks disagree)"
+	msgWGAllUp           message = "Every peer of {dev} completed a handshake in the last 180 seconds at the later " +
+		"reading: the staged packets were dropped earlier in the interval, or the device went down or a peer was removed."
+
+	msgHintWGPeers    message = "the peer list (wg show) settles some of them"
+	msgHintWGProtocol message = "tx-unsupported-protocol needs a packet socket or BPF sending into the device " +
+		"(ss -0 -p lists packet sockets): where nothing on the host does that, it is one of the others"
 )
 
 // Findings that explain no bucket: unexplained counters, kernel versions,

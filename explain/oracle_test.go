@@ -441,6 +441,7 @@ func (w *oWorld) dump() string {
 		if l.tun != nil && isIPsecKind(l.kind) {
 			fmt.Fprintf(&b, "    tunnel local %v remote %v okey %#x if_id %#x\n", l.tun.Local, l.tun.Remote, l.tun.OKey, l.tun.IfID)
 		}
+		b.WriteString(w.wgDump(l))
 		if w.phase == 2 && l.pol != nil && isIPsecKind(l.kind) {
 			for f, fc := range l.pol.fam {
 				fam := [2]string{"IPv4", "IPv6"}[f]

@@ -304,6 +304,7 @@ type oLink struct {
 	sB, sA       explain.Stats64
 	evs          []oEv
 	pol          *oPolCfg
+	wg           *oWGCfg // a wireguard link's peers (phase 2)
 	// template endpoints (phase 2)
 	tLocal, tRemote, mRemote netip.Addr
 }
@@ -448,7 +449,7 @@ var kindNameFmt = map[string]string{
 	explain.KindVTI: "vti%d", explain.KindVTI6: "ip6_vti%d", explain.KindXfrm: "xfrm%d",
 	explain.KindGRE: "gre%d", explain.KindGRETap: "gretap%d", explain.KindERSPAN: "erspan%d",
 	explain.KindIPIP: "tunl%d", explain.KindSIT: "sit%d", explain.KindIP6GRE: "ip6gre%d",
-	explain.KindIP6GRETap: "ip6gretap%d", explain.KindIP6ERSPAN: "ip6erspan%d", explain.KindIP6Tnl: "ip6tnl%d",
+	explain.KindIP6GRETap: "ip6gretap%d", explain.KindIP6ERSPAN: "ip6erspan%d", explain.KindIP6Tnl: "ip6tnl%d", explain.KindWireGuard: "wg%d",
 }
 
 func kindName(kind string, n int) string {
@@ -582,6 +583,7 @@ func genWorld(r oRand, phase int, label string) *oWorld {
 	}
 	if phase == 2 {
 		genPolicies(r, w)
+		genWireGuard(r, w)
 	}
 	// Events and after counters.
 	for _, l := range w.links {
@@ -690,6 +692,9 @@ func (w *oWorld) allowedCauses(l *oLink, fam byte) []oKindCause {
 // phase2Allows follows xfrm_lookup_with_ifid for a packet of family fam.
 func (w *oWorld) phase2Allows(l *oLink, fam byte, c explain.Cause) bool {
 	id := c.ID
+	if l.kind == explain.KindWireGuard {
+		return w.wgAllows(l, fam, c)
+	}
 	if !isIPsecKind(l.kind) {
 		// GRE-family tunnels carry no IPsec here.
 		return len(c.Signature.MIB) == 0 && (id == "tx-no-route" || !slices.Contains(lookupCauses, id))
@@ -944,6 +949,9 @@ func (w *oWorld) reading(after bool) *explain.Reading {
 		} else {
 			rd.MIB = w.mib(w.mibB)
 		}
+	}
+	if w.phase == 2 {
+		rd.WireGuard = w.wgReading(after)
 	}
 	if after && w.phase == 2 {
 		rd.Policies, rd.SAs = w.policies, w.sas

@@ -82,6 +82,9 @@ const (
 	// SourceEvent is XFRM events received between the readings
 	// (Evidence.Counter is the event type).
 	SourceEvent
+	// SourceWireGuard is a wireguard link's peer list (Reading.WireGuard;
+	// Evidence.Peer names the peer, Evidence.Counter what of it counts).
+	SourceWireGuard
 )
 
 var sourceNames = [...]string{
@@ -91,10 +94,11 @@ var sourceNames = [...]string{
 	SourceXfrmStat:   "xfrm_stat",
 	SourceSA:         "xfrm_sa",
 	SourceEvent:      "xfrm_event",
+	SourceWireGuard:  "wg_peers",
 }
 
 // String returns "stats64", "stats32", "proc/net/dev", "xfrm_stat",
-// "xfrm_sa" or "xfrm_event";
+// "xfrm_sa", "xfrm_event" or "wg_peers";
 // "none" for the zero Source (a link read without counters).
 func (s Source) String() string {
 	if s == 0 || int(s) >= len(sourceNames) {

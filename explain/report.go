@@ -79,6 +79,14 @@ type Evidence struct {
 	// event evidence (SourceEvent: Counter is the event type, Delta how
 	// many such events of that SA the interval had).
 	SA *SARef `json:"sa,omitempty"`
+	// Peer names the WireGuard peer of peer-list evidence (Source
+	// SourceWireGuard). Counter is then "no_endpoint" (the peer had no
+	// endpoint in either reading), "no_handshake" (it never completed
+	// one), "handshake_age" (Delta: seconds since its last handshake at
+	// the later reading) or "tx_bytes" (Delta: bytes sent to it in the
+	// interval); "allowed_ips" without a Peer: Delta is how many of the
+	// link's peers have any allowed IP.
+	Peer *PeerRef `json:"peer,omitempty"`
 }
 
 // Check is a command to run, with the tunnel's values filled in.
@@ -270,6 +278,9 @@ func formatGroup(b *strings.Builder, fs []Finding) {
 			if e.SA != nil {
 				k += "/" + e.SA.String()
 			}
+			if e.Peer != nil {
+				k += "/" + e.Peer.PublicKey
+			}
 			if seen[k] {
 				continue
 			}
@@ -333,8 +344,15 @@ func evidenceText(e Evidence) string {
 		return fmt.Sprintf("%s %d→%d (%s)", e.Counter, *e.Before, *e.After, e.Source)
 	}
 	s := fmt.Sprintf("%s +%d (%s)", e.Counter, e.Delta, e.Source)
-	if e.SA != nil {
+	switch {
+	case e.SA != nil:
 		s = fmt.Sprintf("%s +%d (%s %s)", e.Counter, e.Delta, e.Source, e.SA)
+	case e.Peer != nil && e.Delta == 0:
+		s = fmt.Sprintf("%s (%s %s)", e.Counter, e.Source, e.Peer)
+	case e.Peer != nil:
+		s = fmt.Sprintf("%s %d (%s %s)", e.Counter, e.Delta, e.Source, e.Peer)
+	case e.Source == SourceWireGuard:
+		s = fmt.Sprintf("%s %d (%s)", e.Counter, e.Delta, e.Source)
 	}
 	if len(e.SumOf) > 0 {
 		s += " = " + strings.Join(e.SumOf, "+")

@@ -24,9 +24,19 @@ type resolution struct {
 	done    bool
 	exclude map[CauseID]bool
 	why     string
+	wg      bool // a wireguard link's peer lists (resolveWG), not the policy list
 }
 
 func (r *resolution) excluded(id CauseID) bool { return r.done && r.exclude[id] }
+
+// bears reports whether the resolution speaks to cause c: the policy list
+// to the lookup failures, the peer list to the WireGuard causes.
+func (r *resolution) bears(c *Cause) bool {
+	if r.wg {
+		return isWGResolvable(c)
+	}
+	return isTxLookup(c)
+}
 
 // markMatches reports whether a flow marked m matches an XFRM mark (nil:
 // 0/0, which matches every mark), as xfrm_policy_match does.

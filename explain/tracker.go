@@ -138,8 +138,19 @@ type tunnelTrack struct {
 // policy belongs to which tunnel) until they change, and finds each SA
 // where the previous reading had it, so that an interval in which only
 // counters moved costs little more than a pass over the SAs.
+//
+// A reading with WireGuard peers (Reading.WireGuard) gives one PeerStatus
+// per peer, in the reading's order, and the peers' risks after the
+// tunnels'; one without (nil) gives no peers and leaves what the Tracker
+// remembers of them as it is.
 func (t *Tracker) Add(dst *Health, r *Reading) {
-	*dst = Health{Time: r.Time, Tunnels: dst.Tunnels[:0], Risks: dst.Risks[:0], sas: dst.sas[:0], marks: dst.marks[:0]}
+	*dst = Health{Time: r.Time, Tunnels: dst.Tunnels[:0], Peers: dst.Peers[:0], Risks: dst.Risks[:0], sas: dst.sas[:0], marks: dst.marks[:0]}
+	t.addTunnels(dst, r)
+	t.addPeers(dst, r)
+}
+
+// addTunnels is Add's work on the SAs: the tunnels and their risks.
+func (t *Tracker) addTunnels(dst *Health, r *Reading) {
 	if r.sameFor == t && t.addSame(dst, r) {
 		return
 	}

@@ -395,6 +395,9 @@ func TestTrackerSameReadingFastPath(t *testing.T) {
 		larval := SA{Src: trRemote, Dst: trLocal, Proto: 50, Larval: true}
 		nextSPI := uint32(0x9000)
 		oneWayLeft := 0
+		// WireGuard peers beside the SAs: the real wg0 peer (a handshake a
+		// minute ago) and two of wg1's (never one).
+		peers := []WireGuardPeer{wg0Peer(now.Add(-time.Minute)), wg1Peers()[0], wg1Peers()[1]}
 		for step := range 40 {
 			now = now.Add(time.Duration(1+rng.IntN(20)) * time.Second)
 			var evs []Event
@@ -407,6 +410,17 @@ func TestTrackerSameReadingFastPath(t *testing.T) {
 						sas[i].OSeq += 3
 					}
 				}
+				peers[0].TxBytes += 50_000
+			}
+			switch rng.IntN(5) {
+			case 0: // a handshake, and data both ways
+				p := &peers[rng.IntN(len(peers))]
+				p.LastHandshake, p.RxBytes, p.TxBytes = now, p.RxBytes+92+uint64(rng.IntN(5000)), p.TxBytes+148+uint64(rng.IntN(5000))
+			case 1: // initiations nobody answers
+				peers[1+rng.IntN(2)].TxBytes += 148 * uint64(1+rng.IntN(3))
+			case 2: // a peer removed and added again
+				p := &peers[rng.IntN(len(peers))]
+				p.LastHandshake, p.RxBytes, p.TxBytes = time.Time{}, 0, 0
 			}
 			switch rng.IntN(6) {
 			case 3:
@@ -445,6 +459,7 @@ func TestTrackerSameReadingFastPath(t *testing.T) {
 			}
 			r := vtiReadingOf(base, now, append(slices.Clone(sas), larval, sas[0])...)
 			r.Events = evs
+			r.WireGuard = []WireGuardDevice{wgDev("wg0", 40, slices.Clone(peers)...)}
 			fast.Add(&hf, r)
 			slow.Add(&hs, r)
 			compareHealth(t, seed, step, 0, &hf, &hs)
@@ -454,6 +469,7 @@ func TestTrackerSameReadingFastPath(t *testing.T) {
 			for k := range rng.IntN(4) {
 				now = now.Add(time.Duration(1+rng.IntN(40)) * time.Second)
 				again := vtiReadingOf(base, now, r.SAs...)
+				again.WireGuard = r.WireGuard
 				again.sameFor = &fast
 				fast.Add(&hf, again)
 				again.sameFor = nil
@@ -465,7 +481,8 @@ func TestTrackerSameReadingFastPath(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range []CauseID{"sa-soft-expired-no-rekey", "sa-lifetime-margin", "sa-seq-exhaustion", "tunnel-one-way"} {
+	for _, c := range []CauseID{"sa-soft-expired-no-rekey", "sa-lifetime-margin", "sa-seq-exhaustion", "tunnel-one-way",
+		"tunnel-wg-handshake-failing", "tunnel-wg-one-way"} {
 		if causes[c] == 0 {
 			t.Errorf("no %s risk in any reading: the test does not cover it", c)
 		}
@@ -480,12 +497,20 @@ func vtiReadingOf(base *Reading, now time.Time, sas ...SA) *Reading {
 
 func compareHealth(t *testing.T, seed uint64, step, repeat int, fast, slow *Health) {
 	t.Helper()
-	if !reflect.DeepEqual(fast.Tunnels, slow.Tunnels) || !reflect.DeepEqual(fast.Risks, slow.Risks) || !fast.Time.Equal(slow.Time) {
-		t.Fatalf("seed %d step %d repeat %d: told the reading is the same, Add gave\n%+v\n%+v\nwithout being told\n%+v\n%+v",
-			seed, step, repeat, fast.Tunnels, fast.Risks, slow.Tunnels, slow.Risks)
+	if !reflect.DeepEqual(fast.Tunnels, slow.Tunnels) || !reflect.DeepEqual(fast.Peers, slow.Peers) ||
+		!reflect.DeepEqual(fast.Risks, slow.Risks) || !fast.Time.Equal(slow.Time) {
+		t.Fatalf("seed %d step %d repeat %d: told the reading is the same, Add gave\n%+v\n%+v\n%+v\nwithout being told\n%+v\n%+v\n%+v",
+			seed, step, repeat, fast.Tunnels, fast.Peers, fast.Risks, slow.Tunnels, slow.Peers, slow.Risks)
 	}
 	if len(fast.Tunnels) == 0 {
 		t.Fatalf("seed %d step %d: no tunnel", seed, step)
+	}
+	// A peer is up while its last handshake is under 180 s old, at this
+	// reading's time: a reading read again later may find it down.
+	for _, p := range fast.Peers {
+		if up := !p.LastHandshake.IsZero() && fast.Time.Sub(p.LastHandshake) < 180*time.Second; p.Up != up {
+			t.Fatalf("seed %d step %d repeat %d: %s up %v at %s, handshake %s", seed, step, repeat, p.ID, p.Up, fast.Time, p.LastHandshake)
+		}
 	}
 }
 

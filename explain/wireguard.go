@@ -39,3 +39,22 @@ type WireGuardPeer struct {
 	// PersistentKeepalive is the keepalive interval; 0 is off.
 	PersistentKeepalive time.Duration
 }
+
+// PeerRef names a WireGuard peer in a finding's evidence.
+type PeerRef struct {
+	// PublicKey is the peer's public key in base64, as wg(8) prints it.
+	PublicKey string `json:"public_key"`
+	// Endpoint is its endpoint at the later reading; zero: none.
+	Endpoint netip.AddrPort `json:"endpoint,omitzero"`
+}
+
+// String names the peer: "peer KEY= (198.51.100.2:51820)", "peer KEY= (no
+// endpoint)". The key is shown as Report.Format shows names, with no
+// control character.
+func (p PeerRef) String() string {
+	ep := "no endpoint"
+	if p.Endpoint.IsValid() {
+		ep = p.Endpoint.String()
+	}
+	return "peer " + showName(p.PublicKey) + " (" + ep + ")"
+}
