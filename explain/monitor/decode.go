@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/procnet"
+	"github.com/tunnelstat/tunnelstat/vtistat"
 )
 
 // ErrNotSnapshot is wrapped by Decode when the input is not a snapshot
@@ -67,14 +68,15 @@ func (e *DecodeError) Unwrap() []error { return []error{ErrNotSnapshot, e.Err} }
 // (which wraps ErrNotSnapshot) naming the line, column and field:
 //   - unknown fields, a key given twice, a value of the wrong type;
 //   - a missing part: every part is present, null when it was not read
-//     (only "unread" may be left out); a document that read neither links
+//     (only "unread" and "wireguard" may be left out); a document that read neither links
 //     nor xfrm_stat;
 //   - each link lists every field and every counter (a missing counter
 //     would read as 0, which explain takes for a counter that did not
 //     move); its name is an interface name the kernel would accept (at
 //     most 15 bytes, no '/', ':', NUL or white space, not "." or "..";
 //     other control bytes are names the kernel gives, escaped in every
-//     text output); no two links share a name or an index;
+//     text output); no two links share a name or an index; the same of
+//     each wireguard device's name and index;
 //   - elements that would take more memory than the document's size
 //     allows: a document Encode writes takes less memory, decoded, than
 //     its own size; one made of empty elements ({} repeated) is refused
@@ -201,6 +203,8 @@ func (d *docDecoder) document() (*Snapshot, error) {
 			return d.value(&snap.SPDInfo, key)
 		case "sad_info":
 			return d.value(&snap.SADInfo, key)
+		case "wireguard":
+			return d.wireGuard(&snap)
 		case "unread":
 			return decodeElems(d, key, &snap.Unread, func(i, off int, u *Unread) error {
 				if u.Part == "" {
@@ -327,6 +331,30 @@ func decodeElems[T any](d *docDecoder, path string, dst *[]T, check func(i, off 
 	}
 	*dst = out
 	return nil
+}
+
+// wireGuard reads the wireguard devices: each names an interface (a name
+// the kernel would accept, a positive ifindex), no two the same.
+func (d *docDecoder) wireGuard(snap *Snapshot) error {
+	names := map[string]int{}
+	indexes := map[int32]int{}
+	return decodeElems(d, "wireguard", &snap.WireGuard, func(i, off int, w *vtistat.WireGuardDevice) error {
+		path := "wireguard[" + strconv.Itoa(i) + "]"
+		if err := checkInterfaceName(w.Name); err != nil {
+			return d.errAt(off, path+".name", err)
+		}
+		if w.Index <= 0 {
+			return d.errAt(off, path+".ifindex", fmt.Errorf("%d: an ifindex is positive", w.Index))
+		}
+		if j, ok := names[w.Name]; ok {
+			return d.errAt(off, path+".name", fmt.Errorf("%q is also wireguard[%d]'s", w.Name, j))
+		}
+		if j, ok := indexes[w.Index]; ok {
+			return d.errAt(off, path+".ifindex", fmt.Errorf("%d is also wireguard[%d]'s", w.Index, j))
+		}
+		names[w.Name], indexes[w.Index] = i, i
+		return nil
+	})
 }
 
 // links reads the links, checking what each must have.

@@ -72,7 +72,10 @@
 //     nothing is allocated per link, SA or policy; the interval's deadline
 //     and the check that a namespace's name still refers to it (one
 //     stat) cost a few small allocations, however large the namespace.
-//     No SA or policy is read.
+//     No SA or policy is read. When the namespace has wireguard links:
+//     one WG_CMD_GET_DEVICE dump per wireguard link, every interval (a
+//     peer's handshakes and bytes move without any XFRM event, and its
+//     underlay may be in another namespace), into kept storage too.
 //   - An interval in which something moved (the report has findings): the
 //     same poll, then a full Read (link dump with parameters, SA and policy
 //     dumps, policy defaults, SPD and SAD info), explained again, so that

@@ -1,0 +1,228 @@
+package monitor
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/vtistat"
+)
+
+// testKey is a made-up public key: n repeated.
+func testKey(n byte) vtistat.WireGuardKey {
+	var k vtistat.WireGuardKey
+	for i := range k {
+		k[i] = n
+	}
+	return k
+}
+
+func testWireGuard() []vtistat.WireGuardDevice {
+	hs := time.Unix(1764730000, 123456789)
+	return []vtistat.WireGuardDevice{
+		{Index: 7, Name: "wg0", PublicKey: testKey(1), ListenPort: 51820, Peers: []vtistat.WireGuardPeer{
+			{PublicKey: testKey(2), Endpoint: netip.MustParseAddrPort("198.51.100.2:51821"),
+				AllowedIPs:    []netip.Prefix{netip.MustParsePrefix("10.9.0.2/32"), netip.MustParsePrefix("fd00:9::/64")},
+				LastHandshake: hs, RxBytes: 1124, TxBytes: 988, PersistentKeepalive: 25 * time.Second, ProtocolVersion: 1},
+			{PublicKey: testKey(3), AllowedIPs: []netip.Prefix{}}, // no endpoint, never a handshake
+		}},
+		{Index: 9, Name: "wg1", Peers: []vtistat.WireGuardPeer{}},
+	}
+}
+
+// freshWireGuard is ExplainWireGuard's result written out by hand.
+func freshWireGuard(devs []vtistat.WireGuardDevice) []explain.WireGuardDevice {
+	if devs == nil {
+		return nil
+	}
+	out := []explain.WireGuardDevice{}
+	for _, d := range devs {
+		e := explain.WireGuardDevice{Index: d.Index, Name: d.Name, Peers: []explain.WireGuardPeer{}}
+		for _, p := range d.Peers {
+			e.Peers = append(e.Peers, explain.WireGuardPeer{PublicKey: p.PublicKey.String(), Endpoint: p.Endpoint,
+				AllowedIPs: append([]netip.Prefix(nil), p.AllowedIPs...), LastHandshake: p.LastHandshake,
+				RxBytes: p.RxBytes, TxBytes: p.TxBytes, PersistentKeepalive: p.PersistentKeepalive})
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// emptyAllowed makes every empty AllowedIPs nil, as freshWireGuard has
+// them (reused storage leaves them empty, not nil: the same to explain).
+func emptyAllowed(devs []explain.WireGuardDevice) []explain.WireGuardDevice {
+	for i := range devs {
+		for j := range devs[i].Peers {
+			if p := &devs[i].Peers[j]; len(p.AllowedIPs) == 0 {
+				p.AllowedIPs = nil
+			}
+		}
+	}
+	return devs
+}
+
+func TestExplainWireGuard(t *testing.T) {
+	if got := ExplainWireGuard(nil, nil); got != nil {
+		t.Errorf("nil devices (not read): got %#v, want nil", got)
+	}
+	if got := ExplainWireGuard(nil, []vtistat.WireGuardDevice{}); got == nil || len(got) != 0 {
+		t.Errorf("no device (read, none): got %#v, want an empty slice", got)
+	}
+	devs := testWireGuard()
+	got := ExplainWireGuard(nil, devs)
+	if !reflect.DeepEqual(emptyAllowed(got), freshWireGuard(devs)) {
+		t.Fatalf("got %+v\nwant %+v", got, freshWireGuard(devs))
+	}
+	if got[0].Peers[0].PublicKey != "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=" {
+		t.Errorf("key %q, want base64 as wg(8) prints it", got[0].Peers[0].PublicKey)
+	}
+	// Nothing of devs is shared but names: devs may be read into again.
+	devs[0].Peers[0].AllowedIPs[0] = netip.MustParsePrefix("192.0.2.0/24")
+	if got[0].Peers[0].AllowedIPs[0].String() != "10.9.0.2/32" {
+		t.Error("the allowed IPs are shared with the vtistat device")
+	}
+	devs = testWireGuard()
+
+	// Converting into the same storage again allocates nothing, keys
+	// included.
+	key := got[0].Peers[0].PublicKey
+	if n := testing.AllocsPerRun(100, func() { got = ExplainWireGuard(got, devs) }); n != 0 {
+		t.Errorf("%v allocations per conversion into reused storage, want 0", n)
+	}
+	if got[0].Peers[0].PublicKey != key {
+		t.Error("key changed")
+	}
+
+	// Peers reordered, then grown, then the first again: nothing of the
+	// old values stays.
+	swapped := testWireGuard()
+	swapped[0].Peers[0], swapped[0].Peers[1] = swapped[0].Peers[1], swapped[0].Peers[0]
+	got = ExplainWireGuard(got, swapped)
+	if !reflect.DeepEqual(emptyAllowed(got), freshWireGuard(swapped)) {
+		t.Fatalf("reordered peers: got %+v", got)
+	}
+	more := testWireGuard()
+	more = append(more, vtistat.WireGuardDevice{Index: 11, Name: "wg2", Peers: []vtistat.WireGuardPeer{{PublicKey: testKey(4)}}})
+	got = ExplainWireGuard(got, more)
+	if !reflect.DeepEqual(emptyAllowed(got), freshWireGuard(more)) {
+		t.Fatalf("more devices: got %+v", got)
+	}
+	got = ExplainWireGuard(got, devs)
+	if !reflect.DeepEqual(emptyAllowed(got), freshWireGuard(devs)) {
+		t.Fatalf("reused storage kept old values:\n got %+v\nwant %+v", got, freshWireGuard(devs))
+	}
+}
+
+func TestSameWireGuard(t *testing.T) {
+	a := ExplainWireGuard(nil, testWireGuard())
+	if !sameWireGuard(a, ExplainWireGuard(nil, testWireGuard())) || !sameWireGuard(nil, nil) {
+		t.Fatal("equal readings differ")
+	}
+	if sameWireGuard(nil, []explain.WireGuardDevice{}) {
+		t.Error("not read is the same as read, none")
+	}
+	for name, change := range map[string]func(d []vtistat.WireGuardDevice){
+		"handshake": func(d []vtistat.WireGuardDevice) {
+			d[0].Peers[0].LastHandshake = d[0].Peers[0].LastHandshake.Add(time.Second)
+		},
+		"rx":        func(d []vtistat.WireGuardDevice) { d[0].Peers[0].RxBytes++ },
+		"tx":        func(d []vtistat.WireGuardDevice) { d[0].Peers[1].TxBytes++ },
+		"endpoint":  func(d []vtistat.WireGuardDevice) { d[0].Peers[1].Endpoint = netip.MustParseAddrPort("192.0.2.9:1") },
+		"allowed":   func(d []vtistat.WireGuardDevice) { d[0].Peers[0].AllowedIPs = d[0].Peers[0].AllowedIPs[:1] },
+		"keepalive": func(d []vtistat.WireGuardDevice) { d[0].Peers[0].PersistentKeepalive = 0 },
+		"key":       func(d []vtistat.WireGuardDevice) { d[0].Peers[1].PublicKey = testKey(9) },
+		"peer gone": func(d []vtistat.WireGuardDevice) { d[0].Peers = d[0].Peers[:1] },
+		"renamed":   func(d []vtistat.WireGuardDevice) { d[1].Name = "wg9" },
+		"new index": func(d []vtistat.WireGuardDevice) { d[1].Index = 10 },
+	} {
+		d := testWireGuard()
+		change(d)
+		if sameWireGuard(a, ExplainWireGuard(nil, d)) {
+			t.Errorf("%s: a change not seen", name)
+		}
+	}
+}
+
+// A snapshot with wireguard devices encodes them under "wireguard", with
+// public keys only, and decodes back to itself; one without leaves the
+// field out.
+func TestSnapshotWireGuardRoundTrip(t *testing.T) {
+	s := richSnapshot(t)
+	var plain bytes.Buffer
+	if err := s.Encode(&plain); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(plain.Bytes(), []byte(`"wireguard"`)) {
+		t.Errorf("a snapshot without wireguard devices names the field:\n%s", plain.Bytes())
+	}
+	s.WireGuard = testWireGuard()
+	var buf bytes.Buffer
+	if err := s.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"wireguard": [`, `"public_key": "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="`,
+		`"endpoint": "198.51.100.2:51821"`, `"allowed_ips": [`, `"10.9.0.2/32"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("document lacks %s:\n%s", want, buf.String())
+		}
+	}
+	back, err := Decode(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.WireGuard, s.WireGuard) {
+		// time.Time's location differs after a round trip; compare the text.
+		var again bytes.Buffer
+		if err := back.Encode(&again); err != nil {
+			t.Fatal(err)
+		}
+		if again.String() != buf.String() {
+			t.Fatalf("round trip differs:\n%s", firstDiff(buf.String(), again.String()))
+		}
+	}
+	r := back.Reading()
+	if len(r.WireGuard) != 2 || r.WireGuard[0].Peers[0].PublicKey != testKey(2).String() || r.WireGuard[1].Peers == nil {
+		t.Errorf("Reading().WireGuard = %+v", r.WireGuard)
+	}
+	if r := richSnapshot(t).Reading(); r.WireGuard != nil {
+		t.Errorf("no devices read: Reading().WireGuard = %#v, want nil", r.WireGuard)
+	}
+}
+
+func TestDecodeWireGuardErrors(t *testing.T) {
+	s := richSnapshot(t)
+	s.WireGuard = testWireGuard()
+	var buf bytes.Buffer
+	if err := s.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	doc := buf.String()
+	for name, tc := range map[string]struct{ old, new, path string }{
+		"same index":   {`"ifindex": 9`, `"ifindex": 7`, "wireguard[1].ifindex"},
+		"same name":    {`"name": "wg1"`, `"name": "wg0"`, "wireguard[1].name"},
+		"bad name":     {`"name": "wg1"`, `"name": "wg/1"`, "wireguard[1].name"},
+		"no index":     {`"ifindex": 9`, `"ifindex": 0`, "wireguard[1].ifindex"},
+		"short key":    {`"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="`, `"AgIC"`, "wireguard[0].peers[0].public_key"},
+		"unknown":      {`"listen_port": 51820`, `"listen_port": 51820, "private_key": "x"`, "wireguard[0]"},
+		"not an array": {`"wireguard": [`, `"wireguard": 1, "x": [`, "wireguard"},
+	} {
+		edited := strings.Replace(doc, tc.old, tc.new, 1)
+		if edited == doc {
+			t.Fatalf("%s: %s not in the document", name, tc.old)
+		}
+		_, err := Decode(strings.NewReader(edited))
+		var de *DecodeError
+		if !errors.As(err, &de) || !errors.Is(err, ErrNotSnapshot) {
+			t.Errorf("%s: error %v, want a *DecodeError", name, err)
+			continue
+		}
+		if de.Path != tc.path {
+			t.Errorf("%s: %v: path %q, want %q", name, err, de.Path, tc.path)
+		}
+	}
+}
