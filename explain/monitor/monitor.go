@@ -125,7 +125,8 @@ type Update struct {
 	Unchanged bool
 	// Unread lists the parts of this interval's reading that could not be
 	// read: of a full reading every part (Snapshot.Unread), of a poll the
-	// XFRM MIB (with Config.Health also the SAs, SPD info and policies);
+	// XFRM MIB and the peers of wireguard links ("wireguard"; with
+	// Config.Health also the SAs, SPD info and policies);
 	// with Config.Health, "events" when the namespace's XFRM events could
 	// not be subscribed to, "link_changes" when its link notifications
 	// could not. Do not modify it.
