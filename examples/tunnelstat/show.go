@@ -18,9 +18,8 @@ import (
 )
 
 const showAbout = `Shows the namespace's tunnels (vti, vti6, xfrm, gre, ipip, sit, ip6tnl,
-wireguard …)
-with their kind, state and parameters, and the error counters that say
-why packets were dropped, every stats64 field apart:
+wireguard …) with their kind, state and parameters, and the error
+counters that say why packets were dropped, every stats64 field apart:
 
   TX-ERR   tx_errors, the total
   CARRIER  tx_carrier_errors: on an IPsec tunnel, the route, policy or SA
@@ -32,8 +31,9 @@ why packets were dropped, every stats64 field apart:
 Each wireguard link's peers follow: public key, endpoint, allowed IPs,
 how long ago the latest handshake completed, bytes received and sent
 (UDP payloads: data, keepalives, handshakes) and the persistent
-keepalive. Then the XFRM MIB counters that are not zero, the SPD and SAD sizes, and
-every SA with its traffic, replay and integrity counters (never keys).
+keepalive; never a private or preshared key. Then the XFRM MIB counters
+that are not zero, the SPD and SAD sizes, and every SA with its
+traffic, replay and integrity counters (never keys).
 "tunnelstat explain" says what the numbers mean.`
 
 func (a *app) show(ctx context.Context, args []string) error {
