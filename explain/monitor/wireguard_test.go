@@ -226,3 +226,36 @@ func TestDecodeWireGuardErrors(t *testing.T) {
 		}
 	}
 }
+
+// The real 6.12 snapshot with a wireguard device (testdata/README.md):
+// its Reading carries the peer to explain, and explain and a Tracker
+// take it.
+func TestGoldenWireGuardReading(t *testing.T) {
+	s := decodeGolden(t, "vm-6.12-wireguard.json")
+	if len(s.WireGuard) != 1 || len(s.WireGuard[0].Peers) != 1 {
+		t.Fatalf("WireGuard = %+v", s.WireGuard)
+	}
+	r := s.Reading()
+	if len(r.WireGuard) != 1 || r.WireGuard[0].Name != "wg0" || len(r.WireGuard[0].Peers) != 1 {
+		t.Fatalf("Reading().WireGuard = %+v", r.WireGuard)
+	}
+	p := r.WireGuard[0].Peers[0]
+	want := s.WireGuard[0].Peers[0]
+	if p.PublicKey != want.PublicKey.String() || p.Endpoint != want.Endpoint || p.RxBytes != want.RxBytes || p.TxBytes != want.TxBytes ||
+		!p.LastHandshake.Equal(want.LastHandshake) || len(p.AllowedIPs) != 2 {
+		t.Errorf("peer %+v, snapshot's %+v", p, want)
+	}
+	var wg *Link
+	for i := range s.Links {
+		if s.Links[i].Kind == explain.KindWireGuard {
+			wg = &s.Links[i]
+		}
+	}
+	if wg == nil || !wg.IsTunnel() || len(s.Tunnels()) != 1 {
+		t.Errorf("wireguard link %+v not a tunnel; tunnels %+v", wg, s.Tunnels())
+	}
+	explain.Explain(nil, r)
+	var tr explain.Tracker
+	var h explain.Health
+	tr.Add(&h, r)
+}
