@@ -148,3 +148,26 @@ func TestHandshakeAge(t *testing.T) {
 		}
 	}
 }
+
+// snapshot -o says how many wireguard peers it wrote, and writes them.
+func TestSnapshotWireGuard(t *testing.T) {
+	snap := wireGuardSnapshot(t)
+	a := newApp(nil, nil)
+	a.open = func(context.Context, monitor.NetNS) (monitor.Source, error) {
+		return &fakeSource{[]*monitor.Snapshot{snap}}, nil
+	}
+	out := t.TempDir() + "/s.json"
+	code, _, errOut := runApp(t, a, "snapshot", "-o", out)
+	if code != exitOK || !strings.Contains(errOut, "1 tunnels), 0 SAs, 0 policies, 1 wireguard peers\n") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	back, err := monitor.Decode(f)
+	if err != nil || len(back.WireGuard) != 1 {
+		t.Fatalf("%v, %+v", err, back)
+	}
+}
