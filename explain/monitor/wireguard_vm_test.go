@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/internal/netns"
 	"github.com/tunnelstat/tunnelstat/internal/nl"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
@@ -168,12 +169,13 @@ func secretForms(k [32]byte) [][]byte {
 
 // TestVMWireGuardMonitor joins two namespaces with a wireguard tunnel
 // (configured over generic netlink), sends datagrams through it, and reads
-// namespace A through a Reader and a Monitor: the peer arrives in the
-// Snapshot and in the Reading, the Snapshot's document holds public keys
-// only and round-trips byte for byte, a poll reads the peers every
-// interval (a changed endpoint, which moves no counter, makes the
-// interval not Unchanged), and a device deleted between the link dump and
-// the peer dump is an Unread, not a device without peers.
+// namespace A through a Reader and a Monitor (without and with Health):
+// the peer arrives in the Snapshot and in the Reading, the Snapshot's
+// document holds public keys only and round-trips byte for byte, a poll
+// reads the peers every interval (a changed endpoint, which moves no
+// counter, makes the interval not Unchanged), and a device deleted
+// between the link dump and the peer dump is an Unread, not a device
+// without peers.
 func TestVMWireGuardMonitor(t *testing.T) {
 	vmtest.RequireRoot(t)
 	vmtest.RequireModules(t, "wireguard", "veth")
@@ -270,65 +272,11 @@ func TestVMWireGuardMonitor(t *testing.T) {
 	}
 	vmtest.SaveArtifact(t, "snapshot-wg.json", doc.Bytes())
 
-	// Monitor: the peers every poll.
-	m, err := New(&Config{}, NetNS{Name: p.A.Name})
-	if err != nil {
-		t.Fatal(err)
+	// Monitor, without and with Health: the peers every poll.
+	for i, cfg := range []*Config{{}, {Health: &explain.HealthConfig{}}} {
+		monitorWireGuard(t, p, cfg, tunB, pubB, psk, netip.AddrPortFrom(p.BAddr, uint16(51990+i)), allowedB)
 	}
-	defer m.Close()
-	w := m.watched[0]
-	step := func(what string) Update {
-		t.Helper()
-		u := w.step(ctx, m)
-		if u.Err != nil {
-			t.Fatalf("%s: %v", what, u.Err)
-		}
-		if len(u.Reading.WireGuard) != 1 || len(u.Reading.WireGuard[0].Peers) != 1 {
-			t.Fatalf("%s: Reading.WireGuard = %+v", what, u.Reading.WireGuard)
-		}
-		return u
-	}
-	base := step("baseline")
-	rx0 := base.Reading.WireGuard[0].Peers[0].RxBytes
-	sendUDPN(t, p.A, tunB.String()+":9", 5)
-	waitRx(t, p.A, rx0)
-	u := step("after traffic")
-	if got := u.Reading.WireGuard[0].Peers[0]; got.RxBytes <= rx0 || u.Unchanged {
-		t.Errorf("after traffic: rx %d (was %d), Unchanged %v", got.RxBytes, rx0, u.Unchanged)
-	}
-	// Quiet: the same peers, field by field (IPv6 neighbour discovery on
-	// the veth may move a counter for a while: a few tries).
-	quiet := false
-	for i := 0; i < 20 && !quiet; i++ {
-		time.Sleep(200 * time.Millisecond)
-		quiet = step("quiet").Unchanged
-	}
-	if !quiet {
-		t.Fatal("no Unchanged interval in 20")
-	}
-	// A new endpoint moves no counter: the interval is not Unchanged, and
-	// its Reading has the new endpoint.
-	newEP := netip.AddrPortFrom(p.BAddr, 51999)
-	wgConfigure(t, p.A, "wg0", nil, 0, pubB, psk, newEP, allowedB)
-	u = step("new endpoint")
-	if got := u.Reading.WireGuard[0].Peers[0].Endpoint; got != newEP || u.Unchanged {
-		t.Errorf("new endpoint: Reading has %v, Unchanged %v; want %v, false", got, u.Unchanged, newEP)
-	}
-	if u.Snapshot == nil && w.p.rawWG == nil {
-		t.Error("the poll kept no wireguard storage")
-	}
-	// A quiet poll converts into kept storage: it allocates no more with
-	// the wireguard device than the stats dump and the namespace check
-	// cost without one.
-	if b := w.prevBuf; u.Snapshot == nil && b >= 0 {
-		allocs := testing.AllocsPerRun(3, func() {
-			w.p.rawWG, _ = readWireGuard(ctx, w.r.s.links, w.p.rawWG, w.p.snaps[b].Links)
-			w.p.wg[b] = ExplainWireGuard(w.p.wg[b], w.p.rawWG)
-		})
-		if allocs != 0 {
-			t.Errorf("reading and converting the peers again: %v allocations, want 0", allocs)
-		}
-	}
+
 	// A device deleted between the link dump and the peer dump.
 	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: p.B.Name}})
 	if err != nil {
@@ -380,5 +328,73 @@ func waitPeer(t *testing.T, ns *testns.NS, what string, ok func(p *vtistat.WireG
 			t.Fatalf("%s: no %s in 20 s: %+v", ns.Name, what, d)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// monitorWireGuard watches p.A with a Monitor configured cfg: every
+// interval's Reading has wg0's peer; traffic, then a quiet interval
+// (Unchanged), then a new endpoint ep, which moves no counter (not
+// Unchanged); a poll reads and converts the peers without allocating.
+func monitorWireGuard(t *testing.T, p *testns.Pair, cfg *Config, tunB netip.Addr, pubB vtistat.WireGuardKey, psk [32]byte, newEP netip.AddrPort, allowedB []netip.Prefix) {
+	ctx := context.Background()
+	health := cfg.Health != nil
+	m, err := New(cfg, NetNS{Name: p.A.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	w := m.watched[0]
+	step := func(what string) Update {
+		t.Helper()
+		u := w.step(ctx, m)
+		if u.Err != nil {
+			t.Fatalf("health %v: %s: %v", health, what, u.Err)
+		}
+		if len(u.Reading.WireGuard) != 1 || len(u.Reading.WireGuard[0].Peers) != 1 || (u.Health != nil) != health {
+			t.Fatalf("health %v: %s: Reading.WireGuard = %+v, Health %v", health, what, u.Reading.WireGuard, u.Health != nil)
+		}
+		return u
+	}
+	base := step("baseline")
+	rx0 := base.Reading.WireGuard[0].Peers[0].RxBytes
+	sendUDPN(t, p.A, tunB.String()+":9", 5)
+	waitRx(t, p.A, rx0)
+	u := step("after traffic")
+	if got := u.Reading.WireGuard[0].Peers[0]; got.RxBytes <= rx0 || u.Unchanged {
+		t.Errorf("health %v: after traffic: rx %d (was %d), Unchanged %v", health, got.RxBytes, rx0, u.Unchanged)
+	}
+	// Quiet: the same peers, field by field (IPv6 neighbour discovery on
+	// the veth may move a counter for a while: a few tries).
+	quiet := false
+	for i := 0; i < 20 && !quiet; i++ {
+		time.Sleep(200 * time.Millisecond)
+		quiet = step("quiet").Unchanged
+	}
+	if !quiet {
+		t.Fatalf("health %v: no Unchanged interval in 20", health)
+	}
+	// A new endpoint moves no counter: the interval is not Unchanged, and
+	// its Reading has the new endpoint.
+	wgConfigure(t, p.A, "wg0", nil, 0, pubB, psk, newEP, allowedB)
+	u = step("new endpoint")
+	if got := u.Reading.WireGuard[0].Peers[0].Endpoint; got != newEP || u.Unchanged {
+		t.Errorf("health %v: new endpoint: Reading has %v, Unchanged %v; want %v, false", health, got, u.Unchanged, newEP)
+	}
+	if u.Snapshot != nil {
+		t.Logf("health %v: the new endpoint's interval took a full reading", health)
+	}
+	// A poll reads and converts the peers into kept storage: nothing is
+	// allocated for them.
+	if b := w.prevBuf; u.Snapshot == nil && b >= 0 {
+		if w.p.rawWG == nil {
+			t.Errorf("health %v: the poll kept no wireguard storage", health)
+		}
+		allocs := testing.AllocsPerRun(3, func() {
+			w.p.rawWG, _ = readWireGuard(ctx, w.r.s.links, w.p.rawWG, w.p.snaps[b].Links)
+			w.p.wg[b] = ExplainWireGuard(w.p.wg[b], w.p.rawWG)
+		})
+		if allocs != 0 {
+			t.Errorf("health %v: reading and converting the peers again: %v allocations, want 0", health, allocs)
+		}
 	}
 }
