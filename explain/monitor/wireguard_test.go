@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -258,4 +259,60 @@ func TestGoldenWireGuardReading(t *testing.T) {
 	var tr explain.Tracker
 	var h explain.Health
 	tr.Add(&h, r)
+}
+
+// A document Encode writes decodes within the memory bound, however many
+// allowed IPs a peer has: an allowed IP takes more memory decoded (a
+// netip.Prefix, 32 bytes) than its indented text (some 27 to 31 bytes),
+// which the bound's slack absorbs.
+func TestDecodeWireGuardManyAllowedIPs(t *testing.T) {
+	for _, n := range []int{1000, 20000, 100000} {
+		s := richSnapshot(t)
+		s.WireGuard = testWireGuard()
+		p := &s.WireGuard[0].Peers[0]
+		p.AllowedIPs = p.AllowedIPs[:0]
+		for i := range n {
+			if i%2 == 0 {
+				p.AllowedIPs = append(p.AllowedIPs, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32))
+			} else {
+				p.AllowedIPs = append(p.AllowedIPs, netip.PrefixFrom(netip.AddrFrom16([16]byte{0xfd, 0, 0, 9, 14: byte(i >> 8), 15: byte(i)}), 128))
+			}
+		}
+		var buf bytes.Buffer
+		if err := s.Encode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Decode(&buf)
+		if err != nil {
+			t.Fatalf("%d allowed IPs: %v", n, err)
+		}
+		if got := len(back.WireGuard[0].Peers[0].AllowedIPs); got != n {
+			t.Fatalf("%d allowed IPs decoded, want %d", got, n)
+		}
+	}
+}
+
+// A device made of empty peers ({} repeated) is refused before it is
+// decoded, as a document made to exhaust memory.
+func TestDecodeWireGuardMemoryBudget(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"format":"tunnelstat.snapshot/v1","time":"2026-01-01T00:00:00Z","netns":"","kernel_release":"","links":[],"links_from":"rtnetlink","xfrm_stat":null,"sas":null,"policies":null,"policy_defaults":null,"spd_info":null,"sad_info":null,"wireguard":[{"ifindex":1,"name":"wg0","public_key":"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=","listen_port":0,"peers":[`)
+	for i := range 1 << 20 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("{}")
+	}
+	b.WriteString("]}]}")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Decode(strings.NewReader(b.String()))
+	runtime.ReadMemStats(&after)
+	var de *DecodeError
+	if !errors.As(err, &de) || de.Path != "wireguard[0]" || !strings.Contains(err.Error(), "exhaust memory") {
+		t.Fatalf("%.300v", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("%d MB allocated before refusing a %d MB document", grew>>20, b.Len()>>20)
+	}
 }
