@@ -4,9 +4,10 @@
 // # Readings
 //
 // A Snapshot is one reading of a namespace: every link with its kind,
-// tunnel parameters and stats64, /proc/net/xfrm_stat, the SAs (never their
-// keys), the policies, the policy defaults, SPD and SAD info, the kernel
-// release and the time. A part that could not be read is nil and listed in
+// tunnel parameters and stats64, the peers of its wireguard links (public
+// keys only), /proc/net/xfrm_stat, the SAs (never their keys), the
+// policies, the policy defaults, SPD and SAD info, the kernel release and
+// the time. A part that could not be read is nil and listed in
 // Unread with the reason and, when known, what would make it readable
 // (CAP_NET_ADMIN for XFRM netlink); a part read and found empty is empty,
 // not nil, because explain treats "no SA" and "SAs not known" differently.
