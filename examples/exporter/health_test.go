@@ -400,7 +400,7 @@ func wgHealth() (*explain.Health, *monitor.Snapshot) {
 			In: explain.Traffic{Bytes: 1124}, Out: explain.Traffic{Bytes: 988}},
 		{ID: b},
 	}
-	h.Risks = append(h.Risks, explain.Risk{Tunnel: b, Cause: "wireguard-no-handshake"})
+	h.Risks = append(h.Risks, explain.Risk{Tunnel: b, Cause: "tunnel-wg-handshake-failing"})
 	snap.Links = append(snap.Links, monitor.Link{Index: 7, Name: "wg0", Kind: "wireguard", OperState: "unknown", MTU: 1420,
 		StatsFrom: "stats64", LinkNetNSID: -1, Stats: monitor.Stats{RxPackets: 6, TxPackets: 6, RxBytes: 652, TxBytes: 548}})
 	return h, snap
@@ -426,7 +426,7 @@ func TestPeerSeries(t *testing.T) {
 		`tunnelstat_wireguard_peer_tx_bytes_total{`+a+`} 988`,
 		`tunnelstat_wireguard_peer_rx_bytes_total{`+b+`} 0`,
 		`tunnelstat_wireguard_peer_tx_bytes_total{`+b+`} 0`,
-		`tunnelstat_tunnel_risk{cause="wireguard-no-handshake",interface="wg0",kind="wireguard",netns="blue",peer="",public_key="TE0leAlcDKrizPDuMd5i+wYxaHrKN8z24ZULtBKopHs=",reqid="0"} 1`,
+		`tunnelstat_tunnel_risk{cause="tunnel-wg-handshake-failing",interface="wg0",kind="wireguard",netns="blue",peer="",public_key="TE0leAlcDKrizPDuMd5i+wYxaHrKN8z24ZULtBKopHs=",reqid="0"} 1`,
 		`tunnelstat_link_info{if_id="",ikey="",interface="wg0",kind="wireguard",local="",netns="blue",okey="",remote=""} 1`,
 		`tunnelstat_link_tx_bytes_total{interface="wg0",netns="blue"} 548`,
 		`tunnelstat_part_readable{netns="blue",part="wireguard"} 1`,

@@ -90,9 +90,8 @@ func hostile() (label string, snap *monitor.Snapshot, h *explain.Health, total e
 		PolicyDefaults: &xfrmstat.PolicyDefaults{Out: xfrmstat.DefaultBlock},
 	}
 	id := explain.TunnelID{Interface: `v"t\i`, Kind: "vti", Peer: peer}
-	// A WireGuard peer on an interface whose name needs escaping (the
-	// Tracker's peer risks are named by the catalogue; the cause here is
-	// only a label value).
+	// A WireGuard peer on an interface whose name needs escaping, and a
+	// risk of it.
 	wg := explain.TunnelID{Interface: `w"g\0`, Kind: explain.KindWireGuard, PublicKey: hostileKey}
 	h = &explain.Health{Time: t0, Tunnels: []explain.TunnelStatus{{ID: id, State: explain.TunnelUp,
 		In:  explain.Traffic{Bytes: 10, Packets: 1, Last: t0.Add(1500 * time.Millisecond)},
@@ -101,7 +100,7 @@ func hostile() (label string, snap *monitor.Snapshot, h *explain.Health, total e
 			{Dir: explain.SADirIn, Added: t0, SoftExpiry: t0.Add(time.Hour)},
 			{Dir: explain.SADirOut, Added: t0, HardExpiry: t0.Add(2 * time.Hour), SeqHeadroom: 1<<64 - 1, HasSeq: true},
 		}}},
-		Risks: []explain.Risk{{Tunnel: id, Cause: "tx-sa-expired"}, {Tunnel: wg, Cause: "wireguard-peer-no-handshake"}},
+		Risks: []explain.Risk{{Tunnel: id, Cause: "tx-sa-expired"}, {Tunnel: wg, Cause: "tunnel-wg-handshake-failing"}},
 		Peers: []explain.PeerStatus{{ID: wg, Up: true, LastHandshake: t0.Add(-10 * time.Second),
 			In: explain.Traffic{Bytes: 1<<64 - 1}, Out: explain.Traffic{Bytes: 7}}},
 	}
@@ -316,7 +315,7 @@ func TestTextFormatHostile(t *testing.T) {
 	n("wireguard_peer_last_handshake_timestamp_seconds", 1767225590, pl...)
 	n("wireguard_peer_rx_bytes_total", 1<<64-1, pl...)
 	n("wireguard_peer_tx_bytes_total", 7, pl...)
-	n("tunnel_risk", 1, "interface", `w"g\0`, "kind", "wireguard", "peer", "", "reqid", "0", "public_key", hostileKey, "cause", "wireguard-peer-no-handshake")
+	n("tunnel_risk", 1, "interface", `w"g\0`, "kind", "wireguard", "peer", "", "reqid", "0", "public_key", hostileKey, "cause", "tunnel-wg-handshake-failing")
 
 	for k, v := range want {
 		if g, ok := got[k]; !ok {
