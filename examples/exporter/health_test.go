@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -389,7 +390,7 @@ func TestRenderSameTunnelLinks(t *testing.T) {
 
 // wgHealth is handHealth with two WireGuard peers of wg0 (one up, one
 // that never completed a handshake) and a risk of the second, and the
-// snapshot with wg0 among its links.
+// snapshot with the real wg0 among its links.
 func wgHealth() (*explain.Health, *monitor.Snapshot) {
 	h, snap := handHealth()
 	t0 := h.Time
@@ -401,8 +402,23 @@ func wgHealth() (*explain.Health, *monitor.Snapshot) {
 		{ID: b},
 	}
 	h.Risks = append(h.Risks, explain.Risk{Tunnel: b, Cause: "tunnel-wg-handshake-failing"})
-	snap.Links = append(snap.Links, monitor.Link{Index: 7, Name: "wg0", Kind: "wireguard", OperState: "unknown", MTU: 1420,
-		StatsFrom: "stats64", LinkNetNSID: -1, Stats: monitor.Stats{RxPackets: 6, TxPackets: 6, RxBytes: 652, TxBytes: 548}})
+	// wg0's link and peers as the VM rig read them on 6.12
+	// (explain/monitor/testdata/README.md).
+	f, err := os.Open("testdata/vm-6.12-wireguard.json")
+	if err != nil {
+		panic(err)
+	}
+	defer f.Close()
+	real, err := monitor.Decode(f)
+	if err != nil {
+		panic(err)
+	}
+	for _, l := range real.Links {
+		if l.Kind == explain.KindWireGuard {
+			snap.Links = append(snap.Links, l)
+		}
+	}
+	snap.WireGuard = real.WireGuard
 	return h, snap
 }
 
