@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -92,8 +93,8 @@ func TestHealthSeries(t *testing.T) {
 			`tunnelstat_sa_hard_expiry_timestamp_seconds{dir="in",`+xfrm1+`} 1.7672325e+09`,
 			`tunnelstat_sa_hard_expiry_timestamp_seconds{dir="out",`+xfrm1+`} 1.7672325e+09`,
 			`tunnelstat_sa_seq_headroom{dir="out",`+xfrm1+`} 4.294965295e+09`,
-			`tunnelstat_tunnel_risk{cause="tx-sa-expired",`+xfrm1+`} 1`,
-			`tunnelstat_tunnel_risk{cause="tx-no-sa",`+pol+`} 1`,
+			`tunnelstat_tunnel_risk{cause="tx-sa-expired",`+riskSet(xfrm1)+`} 1`,
+			`tunnelstat_tunnel_risk{cause="tx-no-sa",`+riskSet(pol)+`} 1`,
 			`tunnelstat_xfrm_events_total{netns="blue",type="sa-soft-expire"} 2`,
 			`tunnelstat_xfrm_events_total{netns="blue",type="sa-added"} 3`,
 			`tunnelstat_xfrm_events_total{netns="blue",type="acquire"} 0`,
@@ -128,6 +129,12 @@ func TestHealthSeries(t *testing.T) {
 		}
 		checkMetrics(t, body)
 	}
+}
+
+// riskSet is a tunnel's label set as tunnel_risk writes it: public_key
+// "" (not a WireGuard peer) before reqid.
+func riskSet(tunnel string) string {
+	return strings.Replace(tunnel, `,reqid=`, `,public_key="",reqid=`, 1)
 }
 
 // seriesWith counts the series whose labels contain s.
@@ -379,4 +386,137 @@ func TestRenderSameTunnelLinks(t *testing.T) {
 	renamed.Links = slices.Clone(vti.Links)
 	renamed.Links[2].Name = "vti-renamed"
 	step("a tunnel renamed", &renamed, false)
+}
+
+// wgHealth is handHealth with two WireGuard peers of wg0 (one up, one
+// that never completed a handshake) and a risk of the second, and the
+// snapshot with the real wg0 among its links.
+func wgHealth() (*explain.Health, *monitor.Snapshot) {
+	h, snap := handHealth()
+	t0 := h.Time
+	a := explain.TunnelID{Interface: "wg0", Kind: explain.KindWireGuard, PublicKey: "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="}
+	b := explain.TunnelID{Interface: "wg0", Kind: explain.KindWireGuard, PublicKey: "TE0leAlcDKrizPDuMd5i+wYxaHrKN8z24ZULtBKopHs="}
+	h.Peers = []explain.PeerStatus{
+		{ID: a, Endpoint: netip.MustParseAddrPort("198.51.100.2:51820"), Up: true, LastHandshake: t0.Add(-30 * time.Second),
+			In: explain.Traffic{Bytes: 1124}, Out: explain.Traffic{Bytes: 988}},
+		{ID: b},
+	}
+	h.Risks = append(h.Risks, explain.Risk{Tunnel: b, Cause: "tunnel-wg-handshake-failing"})
+	// wg0's link and peers as the VM rig read them on 6.12
+	// (explain/monitor/testdata/README.md).
+	f, err := os.Open("testdata/vm-6.12-wireguard.json")
+	if err != nil {
+		panic(err)
+	}
+	defer f.Close()
+	real, err := monitor.Decode(f)
+	if err != nil {
+		panic(err)
+	}
+	for _, l := range real.Links {
+		if l.Kind == explain.KindWireGuard {
+			snap.Links = append(snap.Links, l)
+		}
+	}
+	snap.WireGuard = real.WireGuard
+	return h, snap
+}
+
+// Per-peer series from Health.Peers: up, the last handshake only when
+// there was one, bytes both ways, labelled by interface and public key
+// (never the endpoint); a peer's risk in tunnel_risk with its public_key;
+// the wireguard link's series as any tunnel link's. Promlint-clean.
+func TestPeerSeries(t *testing.T) {
+	h, snap := wgHealth()
+	e, _ := published(t, false, "blue", polled(false, "blue", snap, h, explain.Tally{}))
+	srv := httptest.NewServer(e)
+	body := scrapeURL(t, srv.URL, nil)
+	srv.Close()
+	a := `interface="wg0",netns="blue",public_key="xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="`
+	b := `interface="wg0",netns="blue",public_key="TE0leAlcDKrizPDuMd5i+wYxaHrKN8z24ZULtBKopHs="`
+	wantLines(t, body,
+		`tunnelstat_wireguard_peer_up{`+a+`} 1`,
+		`tunnelstat_wireguard_peer_up{`+b+`} 0`,
+		`tunnelstat_wireguard_peer_last_handshake_timestamp_seconds{`+a+`} 1.76722917e+09`,
+		`tunnelstat_wireguard_peer_rx_bytes_total{`+a+`} 1124`,
+		`tunnelstat_wireguard_peer_tx_bytes_total{`+a+`} 988`,
+		`tunnelstat_wireguard_peer_rx_bytes_total{`+b+`} 0`,
+		`tunnelstat_wireguard_peer_tx_bytes_total{`+b+`} 0`,
+		`tunnelstat_tunnel_risk{cause="tunnel-wg-handshake-failing",interface="wg0",kind="wireguard",netns="blue",peer="",public_key="TE0leAlcDKrizPDuMd5i+wYxaHrKN8z24ZULtBKopHs=",reqid="0"} 1`,
+		`tunnelstat_link_info{if_id="",ikey="",interface="wg0",kind="wireguard",local="",netns="blue",okey="",remote=""} 1`,
+		`tunnelstat_link_tx_bytes_total{interface="wg0",netns="blue"} 548`,
+		`tunnelstat_part_readable{netns="blue",part="wireguard"} 1`,
+	)
+	wantNo(t, body, `tunnelstat_wireguard_peer_last_handshake_timestamp_seconds{`+b, "198.51.100.2:51820")
+	// Four series per peer, one more with a handshake, one per risk.
+	if n := seriesWith(body, `public_key="TE0le`); n != 4 {
+		t.Errorf("%d series for the peer without handshake, want 4 (up, rx, tx, risk)", n)
+	}
+	if n := seriesWith(body, `public_key="xTIBA`); n != 4 {
+		t.Errorf("%d series for the peer with a session, want 4 (up, handshake, rx, tx)", n)
+	}
+	checkMetrics(t, body)
+}
+
+// The peers are part of what a rendering shows: an Unchanged interval
+// whose peers' series values are the previous ones reuses the previous
+// bytes (an endpoint that roamed shows in no series); a session that
+// time took away, bytes that moved, a peer added, or the peers of a
+// wireguard link no longer readable render afresh. Either way the bytes
+// are those a new nsWriter writes.
+func TestRenderPeers(t *testing.T) {
+	h, snap := wgHealth()
+	w := &nsWriter{}
+	u := monitor.Update{Time: time.Now(), Snapshot: snap, Reading: snap.Reading(), Health: h}
+	w.render("blue", &u)
+	check := func(what string, u *monitor.Update, reused bool) string {
+		t.Helper()
+		before := w.reused
+		s := w.render("blue", u)
+		if got := w.reused > before; got != reused {
+			t.Fatalf("%s: reused %v, want %v", what, got, reused)
+		}
+		fresh := (&nsWriter{base: w.base}).render("blue", u)
+		if string(s.buf) != string(fresh.buf) {
+			t.Fatalf("%s: the bytes differ from a fresh rendering's:\n%s\nwant\n%s", what, s.buf, fresh.buf)
+		}
+		return string(s.buf)
+	}
+	quiet := u
+	quiet.Snapshot, quiet.Unchanged = nil, true
+	check("unchanged", &quiet, true)
+	with := func(change func(h *explain.Health)) *explain.Health {
+		c := *quiet.Health
+		c.Peers = slices.Clone(c.Peers)
+		change(&c)
+		return &c
+	}
+	roamed := quiet
+	roamed.Health = with(func(h *explain.Health) { h.Peers[0].Endpoint = netip.MustParseAddrPort("203.0.113.9:4500") })
+	check("an endpoint roamed", &roamed, true)
+	expired := roamed
+	expired.Health = with(func(h *explain.Health) { h.Peers[0].Up = false })
+	if body := check("a session expired with time", &expired, false); !strings.Contains(body, `tunnelstat_wireguard_peer_up{interface="wg0",netns="blue",public_key="xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="} 0`) {
+		t.Errorf("expired session:\n%s", body)
+	}
+	check("and then nothing", &expired, true)
+	moved := expired
+	moved.Unchanged = false
+	moved.Health = with(func(h *explain.Health) { h.Peers[0].Up = false; h.Peers[1].In.Bytes = 148 })
+	check("a peer's bytes moved", &moved, false)
+	check("the same bytes again", &moved, true)
+	added := moved
+	added.Health = with(func(h *explain.Health) {
+		h.Peers[0].Up = false
+		h.Peers[1].In.Bytes = 148
+		h.Peers = append(h.Peers, explain.PeerStatus{ID: explain.TunnelID{Interface: "wg0", Kind: explain.KindWireGuard, PublicKey: "ySeesJ5NKE9ywD7ngoQDpDJ1Xp9o+wwo/ZaCZ0yUTko="}})
+	})
+	check("a peer added", &added, false)
+	unread := added
+	unread.Unread = []monitor.Unread{{Part: "wireguard", Error: "peers of wg0 (ifindex 7): gone"}}
+	if body := check("the peers not read", &unread, false); !strings.Contains(body, `tunnelstat_part_readable{netns="blue",part="wireguard"} 0`) {
+		t.Errorf("peers not read:\n%s", body)
+	}
+	check("still not read", &unread, true)
+	check("read again", &added, false)
 }

@@ -50,7 +50,17 @@ var (
 	// never an SPI.
 	tunnelLabels = []string{"interface", "kind", "peer", "reqid"}
 	famTunnelUp  = nsFamily("tunnel_up", gaugeType, "1 if the tunnel can carry traffic now (its outbound policy or interface, and an SA in each direction), 0 if not: no SA, no outbound policy, or its interface down.", emitTunnelUp, tunnelLabels...)
-	famRisk      = nsFamily("tunnel_risk", gaugeType, "1 while a failure of this cause is ahead for the tunnel (explain.Risk: an SA near its hard limit, sequence numbers running out, traffic one way only ...); absent otherwise.", emitRisk, append(tunnelLabels[:len(tunnelLabels):len(tunnelLabels)], "cause")...)
+	// A risk may be a WireGuard peer's: public_key names the peer (its
+	// interface is interface), "" for any other tunnel.
+	famRisk = nsFamily("tunnel_risk", gaugeType, "1 while a failure of this cause is ahead for the tunnel or WireGuard peer (explain.Risk: an SA near its hard limit, sequence numbers running out, traffic one way only ...); absent otherwise. public_key names a WireGuard peer, \"\" for any other tunnel.", emitRisk, append(tunnelLabels[:len(tunnelLabels):len(tunnelLabels)], "public_key", "cause")...)
+
+	// Per WireGuard peer (explain.Health.Peers): its interface and public
+	// key, never its endpoint (which changes when the peer roams).
+	peerLabels       = []string{"interface", "public_key"}
+	famPeerUp        = nsFamily("wireguard_peer_up", gaugeType, "1 if the WireGuard peer's last handshake completed less than 180 s ago (it has a session to send on), 0 if not. A peer without persistent keepalive that carried no traffic for 3 minutes has no session, and that is not a fault: WireGuard is silent while idle.", emitPeerUp, peerLabels...)
+	famPeerHandshake = nsFamily("wireguard_peer_last_handshake_timestamp_seconds", gaugeType, "When the WireGuard peer's last handshake completed, as a Unix time; absent when none ever did.", emitPeerHandshake, peerLabels...)
+	famPeerRx        = nsFamily("wireguard_peer_rx_bytes_total", counterType, "Bytes received from the WireGuard peer (its UDP payloads: data, keepalives, handshakes) since the exporter began watching it, kept monotonic when the peer is removed and added again.", peerCounter(func(p *explain.PeerStatus) uint64 { return p.In.Bytes }), peerLabels...)
+	famPeerTx        = nsFamily("wireguard_peer_tx_bytes_total", counterType, "Bytes sent to the WireGuard peer (its UDP payloads: data, keepalives, handshakes) since the exporter began watching it, kept monotonic when the peer is removed and added again.", peerCounter(func(p *explain.PeerStatus) uint64 { return p.Out.Bytes }), peerLabels...)
 
 	// Per tunnel and direction: the tunnel's newest SA of that direction.
 	saDirLabels = append(tunnelLabels[:len(tunnelLabels):len(tunnelLabels)], "dir")
@@ -151,7 +161,11 @@ func init() {
 		{famLinkInfo, []string{"if_id", "ikey", "interface", "kind", "local", "netns", "okey", "remote"}},
 		{famTunnelUp, []string{"interface", "kind", "netns", "peer", "reqid"}},
 		{famSASoft, []string{"dir", "interface", "kind", "netns", "peer", "reqid"}},
-		{famRisk, []string{"cause", "interface", "kind", "netns", "peer", "reqid"}},
+		{famRisk, []string{"cause", "interface", "kind", "netns", "peer", "public_key", "reqid"}},
+		{famPeerUp, []string{"interface", "netns", "public_key"}},
+		{famPeerHandshake, []string{"interface", "netns", "public_key"}},
+		{famPeerRx, []string{"interface", "netns", "public_key"}},
+		{famPeerTx, []string{"interface", "netns", "public_key"}},
 		{famSABytes, []string{"dst", "if_id", "mark", "mode", "netns", "proto", "reqid", "spi", "src"}},
 	} {
 		if !slices.Equal(c.f.sorted, c.order) {
@@ -179,6 +193,8 @@ type nsWriter struct {
 	reading *explain.Reading
 	health  *explain.Health
 	total   *explain.Tally
+	// wgUnread: the poll could not read the peers of a wireguard link.
+	wgUnread bool
 
 	buf []byte // the samples being written
 	tmp []byte // a label set being written
@@ -190,8 +206,10 @@ type nsWriter struct {
 	tunnels []tunnelView
 	risks   []span
 	sas     []saView
+	peers   []peerView
 
 	seenTunnels map[explain.TunnelID]struct{}
+	seenPeers   map[explain.TunnelID]struct{}
 	seenRisks   map[riskKey]struct{}
 	seenSAs     map[saKey]struct{}
 
@@ -227,6 +245,7 @@ type renderInputs struct {
 	health    *explain.Health
 	total     explain.Tally
 	hasHealth bool
+	wgUnread  bool // an Unread "wireguard"
 }
 
 // nsSamples are one namespace's rendered sample lines: family i's are
@@ -277,6 +296,11 @@ type tunnelView struct {
 	// newest are the newest SA of each direction (explain.SADirIn,
 	// SADirOut), nil if none.
 	newest [3]*explain.SAHealth
+}
+
+type peerView struct {
+	p   *explain.PeerStatus
+	set span // {interface="…",netns="…",public_key="…"}
 }
 
 type riskKey struct {
@@ -362,7 +386,7 @@ func (b *base) link(l *explain.LinkReading) (linkMeta, bool) {
 // isTunnel reports whether a link is a tunnel, as monitor.Link.IsTunnel
 // does.
 func isTunnel(l *explain.LinkReading) bool {
-	if l.Tunnel != nil {
+	if l.Tunnel != nil || l.Kind == explain.KindWireGuard {
 		return true
 	}
 	if l.Kind != "" {
@@ -385,7 +409,7 @@ func isTunnel(l *explain.LinkReading) bool {
 // tunnels depend on what it read, not when); risks, which time alone can
 // bring or take away, are compared.
 func (w *nsWriter) render(label string, u *monitor.Update) *nsSamples {
-	if u.Err == nil && w.last != nil && w.last.label == label && w.sameRisks(u.Health) &&
+	if u.Err == nil && w.last != nil && w.last.label == label && w.sameRisks(u.Health) && w.samePeers(u.Health) &&
 		(u.Unchanged || w.sameInputs(u)) {
 		w.reused++
 		if !u.Unchanged {
@@ -400,8 +424,10 @@ func (w *nsWriter) render(label string, u *monitor.Update) *nsSamples {
 	w.label = label
 	w.netns = appendLabelValue(w.netns[:0], label)
 	w.reading, w.health, w.total = nil, nil, &u.Total
+	w.wgUnread = false
 	if u.Err == nil {
 		w.reading, w.health = u.Reading, u.Health
+		w.wgUnread = wireGuardUnread(u.Unread)
 	}
 	w.prepare()
 
@@ -431,7 +457,42 @@ func (w *nsWriter) render(label string, u *monitor.Update) *nsSamples {
 	clear(w.links)
 	clear(w.tunnels)
 	clear(w.sas)
+	clear(w.peers)
 	return out
+}
+
+// wireGuardUnread reports whether un says the peers of a wireguard link
+// could not be read.
+func wireGuardUnread(un []monitor.Unread) bool {
+	for i := range un {
+		if un[i].Part == "wireguard" {
+			return true
+		}
+	}
+	return false
+}
+
+// samePeers reports whether h has the peers of the last rendering, in
+// order, with the values their series show (up, last handshake, bytes):
+// time alone can take a peer's session away, as it can bring a risk.
+func (w *nsWriter) samePeers(h *explain.Health) bool {
+	var a, b []explain.PeerStatus
+	if h != nil {
+		a = h.Peers
+	}
+	if w.in.health != nil {
+		b = w.in.health.Peers
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.ID != y.ID || x.Up != y.Up || !x.LastHandshake.Equal(y.LastHandshake) || x.In.Bytes != y.In.Bytes || x.Out.Bytes != y.Out.Bytes {
+			return false
+		}
+	}
+	return true
 }
 
 // keepInputs records what this rendering read, for sameInputs.
@@ -464,6 +525,7 @@ func (w *nsWriter) keepInputs(u *monitor.Update) {
 	in.hasPol = r.Policies != nil
 	in.policies = policyCounts(r.Policies)
 	in.health, in.hasHealth, in.total = u.Health, u.Health != nil, u.Total
+	in.wgUnread = wireGuardUnread(u.Unread)
 }
 
 // sameInputs reports whether u has what the last rendering read, so that
@@ -516,7 +578,7 @@ func (w *nsWriter) sameInputs(u *monitor.Update) bool {
 	if sas != in.sas || (r.Policies != nil) != in.hasPol || policyCounts(r.Policies) != in.policies {
 		return false
 	}
-	if !sameTally(&u.Total, &in.total) {
+	if !sameTally(&u.Total, &in.total) || wireGuardUnread(u.Unread) != in.wgUnread {
 		return false
 	}
 	return u.Health == nil || sameTunnels(u.Health.Tunnels, in.health.Tunnels)
@@ -586,7 +648,7 @@ func (w *nsWriter) sameRisks(h *explain.Health) bool {
 // prepare lists the entities the families iterate, with their label sets.
 func (w *nsWriter) prepare() {
 	w.sets = w.sets[:0]
-	w.links, w.tunnels, w.risks, w.sas = w.links[:0], w.tunnels[:0], w.risks[:0], w.sas[:0]
+	w.links, w.tunnels, w.risks, w.sas, w.peers = w.links[:0], w.tunnels[:0], w.risks[:0], w.sas[:0], w.peers[:0]
 	if r := w.reading; r != nil {
 		for i := range r.Links {
 			l := &r.Links[i]
@@ -661,8 +723,28 @@ func (w *nsWriter) prepare() {
 			w.sets = append(w.sets, `{cause="`...)
 			w.sets = appendLabelValue(w.sets, string(r.Cause))
 			w.sets = append(w.sets, `",`...)
-			w.sets = w.appendTunnelRest(w.sets, r.Tunnel)
+			w.sets = w.appendRiskRest(w.sets, r.Tunnel)
 			w.risks = append(w.risks, span{from, len(w.sets)})
+		}
+		if w.seenPeers == nil {
+			w.seenPeers = map[explain.TunnelID]struct{}{}
+		}
+		clear(w.seenPeers)
+		for i := range h.Peers {
+			p := &h.Peers[i]
+			if _, dup := w.seenPeers[p.ID]; dup {
+				continue // a Tracker has one status per peer; a duplicate would be one series twice
+			}
+			w.seenPeers[p.ID] = struct{}{}
+			from := len(w.sets)
+			w.sets = append(w.sets, `{interface="`...)
+			w.sets = appendLabelValue(w.sets, p.ID.Interface)
+			w.sets = append(w.sets, `",netns="`...)
+			w.sets = append(w.sets, w.netns...)
+			w.sets = append(w.sets, `",public_key="`...)
+			w.sets = appendLabelValue(w.sets, p.ID.PublicKey)
+			w.sets = append(w.sets, `"}`...)
+			w.peers = append(w.peers, peerView{p: p, set: span{from, len(w.sets)}})
 		}
 	}
 }
@@ -700,6 +782,25 @@ func (w *nsWriter) appendTunnelRest(dst []byte, id explain.TunnelID) []byte {
 	dst = append(dst, w.netns...)
 	dst = append(dst, `",peer="`...)
 	dst = appendAddr(dst, id.Peer)
+	dst = append(dst, `",reqid="`...)
+	dst = strconv.AppendUint(dst, uint64(id.ReqID), 10)
+	return append(dst, `"}`...)
+}
+
+// appendRiskRest appends a risk's tunnel labels without the opening
+// brace: interface="…",kind="…",netns="…",peer="…",public_key="…",reqid="…"}
+// (public_key "" but for a WireGuard peer).
+func (w *nsWriter) appendRiskRest(dst []byte, id explain.TunnelID) []byte {
+	dst = append(dst, `interface="`...)
+	dst = appendLabelValue(dst, id.Interface)
+	dst = append(dst, `",kind="`...)
+	dst = appendLabelValue(dst, id.Kind)
+	dst = append(dst, `",netns="`...)
+	dst = append(dst, w.netns...)
+	dst = append(dst, `",peer="`...)
+	dst = appendAddr(dst, id.Peer)
+	dst = append(dst, `",public_key="`...)
+	dst = appendLabelValue(dst, id.PublicKey)
 	dst = append(dst, `",reqid="`...)
 	dst = strconv.AppendUint(dst, uint64(id.ReqID), 10)
 	return append(dst, `"}`...)
@@ -812,6 +913,7 @@ func emitReadable(w *nsWriter, f *family) {
 		{"policy_defaults", b.defaults != nil},
 		{"spd_info", b.spd != nil},
 		{"sad_info", b.sad != nil},
+		{"wireguard", !w.wgUnread},
 	} {
 		w.gauge(f, w.labels(f, part.name), b2f(part.read))
 	}
@@ -1072,6 +1174,30 @@ func saDirGauge(value func(*explain.SAHealth) (float64, bool)) func(*nsWriter, *
 					}
 				}
 			}
+		}
+	}
+}
+
+// The per-peer series (explain.Health.Peers).
+
+func emitPeerUp(w *nsWriter, f *family) {
+	for i := range w.peers {
+		w.gauge(f, w.set(w.peers[i].set), b2f(w.peers[i].p.Up))
+	}
+}
+
+func emitPeerHandshake(w *nsWriter, f *family) {
+	for i := range w.peers {
+		if hs := w.peers[i].p.LastHandshake; !hs.IsZero() {
+			w.gauge(f, w.set(w.peers[i].set), unixSeconds(hs))
+		}
+	}
+}
+
+func peerCounter(value func(*explain.PeerStatus) uint64) func(*nsWriter, *family) {
+	return func(w *nsWriter, f *family) {
+		for i := range w.peers {
+			w.counter(f, w.set(w.peers[i].set), value(w.peers[i].p))
 		}
 	}
 }

@@ -90,6 +90,9 @@ func hostile() (label string, snap *monitor.Snapshot, h *explain.Health, total e
 		PolicyDefaults: &xfrmstat.PolicyDefaults{Out: xfrmstat.DefaultBlock},
 	}
 	id := explain.TunnelID{Interface: `v"t\i`, Kind: "vti", Peer: peer}
+	// A WireGuard peer on an interface whose name needs escaping, and a
+	// risk of it.
+	wg := explain.TunnelID{Interface: `w"g\0`, Kind: explain.KindWireGuard, PublicKey: hostileKey}
 	h = &explain.Health{Time: t0, Tunnels: []explain.TunnelStatus{{ID: id, State: explain.TunnelUp,
 		In:  explain.Traffic{Bytes: 10, Packets: 1, Last: t0.Add(1500 * time.Millisecond)},
 		Out: explain.Traffic{Bytes: 20, Packets: 2},
@@ -97,7 +100,9 @@ func hostile() (label string, snap *monitor.Snapshot, h *explain.Health, total e
 			{Dir: explain.SADirIn, Added: t0, SoftExpiry: t0.Add(time.Hour)},
 			{Dir: explain.SADirOut, Added: t0, HardExpiry: t0.Add(2 * time.Hour), SeqHeadroom: 1<<64 - 1, HasSeq: true},
 		}}},
-		Risks: []explain.Risk{{Tunnel: id, Cause: "tx-sa-expired"}},
+		Risks: []explain.Risk{{Tunnel: id, Cause: "tx-sa-expired"}, {Tunnel: wg, Cause: "tunnel-wg-handshake-failing"}},
+		Peers: []explain.PeerStatus{{ID: wg, Up: true, LastHandshake: t0.Add(-10 * time.Second),
+			In: explain.Traffic{Bytes: 1<<64 - 1}, Out: explain.Traffic{Bytes: 7}}},
 	}
 	total = explain.Tally{
 		Events:     map[explain.TallyKey]uint64{{Interface: `v"t\i`, Cause: "tx-no-sa"}: 3},
@@ -105,6 +110,9 @@ func hostile() (label string, snap *monitor.Snapshot, h *explain.Health, total e
 	}
 	return "blue \"q\" \\ \n end", snap, h, total
 }
+
+// hostileKey is a WireGuard public key (base64 holds '+' and '/').
+const hostileKey = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
 
 // series are a scrape's samples by name and labels, as parsed.
 type series map[string]float64
@@ -242,7 +250,7 @@ func TestTextFormatHostile(t *testing.T) {
 		add("xfrm_events_total", map[bool]float64{true: 1}[typ == explain.EventsLost], "netns", "a", "type", typ.String())
 	}
 	// The hostile namespace's reading.
-	for _, part := range []string{"links", "links_rtnetlink", "xfrm_stat", "sas", "policies", "policy_defaults", "spd_info", "sad_info"} {
+	for _, part := range []string{"links", "links_rtnetlink", "xfrm_stat", "sas", "policies", "policy_defaults", "spd_info", "sad_info", "wireguard"} {
 		n("part_readable", 1, "part", part)
 	}
 	vti, bad, gre := `v"t\i`, `x\xffy`, `q",netns="blue`
@@ -301,7 +309,13 @@ func TestTextFormatHostile(t *testing.T) {
 	n("sa_soft_expiry_timestamp_seconds", 1767229200, append(tl, "dir", "in")...)
 	n("sa_hard_expiry_timestamp_seconds", 1767232800, append(tl, "dir", "out")...)
 	n("sa_seq_headroom", 1<<64-1, append(tl, "dir", "out")...)
-	n("tunnel_risk", 1, append(tl, "cause", "tx-sa-expired")...)
+	n("tunnel_risk", 1, append(tl, "public_key", "", "cause", "tx-sa-expired")...)
+	pl := []string{"interface", `w"g\0`, "public_key", hostileKey}
+	n("wireguard_peer_up", 1, pl...)
+	n("wireguard_peer_last_handshake_timestamp_seconds", 1767225590, pl...)
+	n("wireguard_peer_rx_bytes_total", 1<<64-1, pl...)
+	n("wireguard_peer_tx_bytes_total", 7, pl...)
+	n("tunnel_risk", 1, "interface", `w"g\0`, "kind", "wireguard", "peer", "", "reqid", "0", "public_key", hostileKey, "cause", "tunnel-wg-handshake-failing")
 
 	for k, v := range want {
 		if g, ok := got[k]; !ok {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -344,13 +345,26 @@ func (a *app) warnUnread(unread []monitor.Unread) {
 	for _, r := range order {
 		switch r.needs {
 		case "CAP_NET_ADMIN":
-			fmt.Fprintf(a.stderr, "tunnelstat: not read: %s: XFRM netlink needs CAP_NET_ADMIN (run as root, e.g. with sudo); the explanation works without them, with fewer causes settled\n", strings.Join(parts[r], ", "))
+			fmt.Fprintf(a.stderr, "tunnelstat: not read: %s: %s CAP_NET_ADMIN (run as root, e.g. with sudo); the explanation works without them, with fewer causes settled\n", strings.Join(parts[r], ", "), netAdminWords(parts[r]))
 		case "":
 			fmt.Fprintf(a.stderr, "tunnelstat: not read: %s: %s\n", strings.Join(parts[r], ", "), safetext.Text(r.err))
 		default:
 			fmt.Fprintf(a.stderr, "tunnelstat: not read: %s: needs %s\n", strings.Join(parts[r], ", "), safetext.Text(r.needs))
 		}
 	}
+}
+
+// netAdminWords says what needs CAP_NET_ADMIN for parts: XFRM netlink,
+// the wireguard generic netlink family (part "wireguard"), or both.
+func netAdminWords(parts []string) string {
+	wg := slices.Contains(parts, "wireguard")
+	switch {
+	case wg && len(parts) == 1:
+		return "the wireguard family needs"
+	case wg:
+		return "XFRM netlink and the wireguard family need"
+	}
+	return "XFRM netlink needs"
 }
 
 // loadFiles reads an offline reading from files ("-" is standard input)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -331,5 +332,29 @@ func TestWatch(t *testing.T) {
 	}
 	if fs := decodeReport(t, lines[1]); len(fs) != 0 {
 		t.Errorf("second interval, nothing moved: %+v", fs)
+	}
+}
+
+// Peers of a wireguard link refused for want of CAP_NET_ADMIN are not
+// blamed on XFRM netlink.
+func TestWarnUnreadWireGuard(t *testing.T) {
+	for _, tc := range []struct {
+		parts []string
+		want  string
+	}{
+		{[]string{"sas", "policies"}, "not read: sas, policies: XFRM netlink needs CAP_NET_ADMIN"},
+		{[]string{"sas", "wireguard"}, "not read: sas, wireguard: XFRM netlink and the wireguard family need CAP_NET_ADMIN"},
+		{[]string{"wireguard"}, "not read: wireguard: the wireguard family needs CAP_NET_ADMIN"},
+	} {
+		var errOut strings.Builder
+		a := newApp(io.Discard, &errOut)
+		var un []monitor.Unread
+		for _, p := range tc.parts {
+			un = append(un, monitor.Unread{Part: p, Error: "operation not permitted", Needs: "CAP_NET_ADMIN"})
+		}
+		a.warnUnread(un)
+		if !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%v: %q, want %q", tc.parts, errOut.String(), tc.want)
+		}
 	}
 }

@@ -7,16 +7,19 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
 	"github.com/tunnelstat/tunnelstat/internal/safetext"
+	"github.com/tunnelstat/tunnelstat/vtistat"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
-const showAbout = `Shows the namespace's tunnels (vti, vti6, xfrm, gre, ipip, sit, ip6tnl …)
-with their kind, state and parameters, and the error counters that say
-why packets were dropped, every stats64 field apart:
+const showAbout = `Shows the namespace's tunnels (vti, vti6, xfrm, gre, ipip, sit, ip6tnl,
+wireguard …) with their kind, state and parameters, and the error
+counters that say why packets were dropped, every stats64 field apart:
 
   TX-ERR   tx_errors, the total
   CARRIER  tx_carrier_errors: on an IPsec tunnel, the route, policy or SA
@@ -25,8 +28,12 @@ why packets were dropped, every stats64 field apart:
   COLLS    collisions: a routing loop back into the tunnel
   TX-DROP, RX-ERR, RX-DROP  tx_dropped, rx_errors, rx_dropped
 
-Then the XFRM MIB counters that are not zero, the SPD and SAD sizes, and
-every SA with its traffic, replay and integrity counters (never keys).
+Each wireguard link's peers follow: public key, endpoint, allowed IPs,
+how long ago the latest handshake completed, bytes received and sent
+(UDP payloads: data, keepalives, handshakes) and the persistent
+keepalive; never a private or preshared key. Then the XFRM MIB counters
+that are not zero, the SPD and SAD sizes, and every SA with its
+traffic, replay and integrity counters (never keys).
 "tunnelstat explain" says what the numbers mean.`
 
 func (a *app) show(ctx context.Context, args []string) error {
@@ -93,6 +100,8 @@ func writeShow(w io.Writer, snap *monitor.Snapshot) error {
 			b.WriteString("* read from /proc/net/dev: CARRIER is carrier+aborted+window+heartbeat errors, ABORTED is in it.\n")
 		}
 	}
+
+	writeWireGuard(&b, snap)
 
 	b.WriteString("\nXFRM MIB (/proc/net/xfrm_stat): ")
 	if snap.MIB == nil {
@@ -282,4 +291,89 @@ func markText(m *xfrmstat.Mark) string {
 		return u32(m.Value)
 	}
 	return fmt.Sprintf("%d/0x%x", m.Value, m.Mask)
+}
+
+// writeWireGuard writes the peers of each wireguard link of snap.Links:
+// those read, and for a link whose peers were not read, why.
+func writeWireGuard(b *strings.Builder, snap *monitor.Snapshot) {
+	for i := range snap.Links {
+		l := &snap.Links[i]
+		if l.Kind != explain.KindWireGuard {
+			continue
+		}
+		var d *vtistat.WireGuardDevice
+		for j := range snap.WireGuard {
+			if snap.WireGuard[j].Index == l.Index {
+				d = &snap.WireGuard[j]
+			}
+		}
+		b.WriteString("\nWireGuard " + shown(l.Name) + ": ")
+		if d == nil {
+			b.WriteString("peers " + unreadText(snap, "wireguard") + "\n")
+			continue
+		}
+		if d.PublicKey.IsZero() {
+			b.WriteString("no private key")
+		} else {
+			b.WriteString("public key " + d.PublicKey.String())
+		}
+		b.WriteString(", listening on port " + u32(uint32(d.ListenPort)))
+		if d.FwMark != 0 {
+			fmt.Fprintf(b, ", fwmark 0x%x", d.FwMark)
+		}
+		if len(d.Peers) == 0 {
+			b.WriteString(", no peer\n")
+			continue
+		}
+		fmt.Fprintf(b, ", %d peer%s\n", len(d.Peers), plural(len(d.Peers)))
+		t := newTable("PEER", "ENDPOINT", "ALLOWED-IPS", "HANDSHAKE", "RX-BYTES", "TX-BYTES", "KEEPALIVE")
+		for _, p := range d.Peers {
+			ep := "(none)"
+			if p.Endpoint.IsValid() {
+				ep = shown(p.Endpoint.String())
+			}
+			// A few; the JSON output (--json) has them all.
+			var ips []string
+			for k, pfx := range p.AllowedIPs {
+				if k == maxAllowedShown {
+					ips = append(ips, fmt.Sprintf("(+%d more)", len(p.AllowedIPs)-k))
+					break
+				}
+				ips = append(ips, prefix(pfx))
+			}
+			allowed := strings.Join(ips, ",")
+			if allowed == "" {
+				allowed = "(none)"
+			}
+			ka := "off"
+			if p.PersistentKeepalive > 0 {
+				ka = "every " + p.PersistentKeepalive.String()
+			}
+			t.row(p.PublicKey.String(), ep, allowed, handshakeAge(snap.Time, p.LastHandshake), u(p.RxBytes), u(p.TxBytes), ka)
+		}
+		t.write(b)
+	}
+}
+
+// maxAllowedShown is how many allowed IPs of a peer the text shows.
+const maxAllowedShown = 4
+
+// handshakeAge says how long before now a handshake completed: "never",
+// "1m23s ago", or the time itself when it is after now (a clock stepped
+// back).
+func handshakeAge(now, hs time.Time) string {
+	switch {
+	case hs.IsZero():
+		return "never"
+	case hs.After(now):
+		return hs.UTC().Format(time.RFC3339)
+	}
+	return now.Sub(hs).Truncate(time.Second).String() + " ago"
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +75,99 @@ func TestShowProcNetDev(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "vti0  ?") || !strings.Contains(b.String(), "59*") || !strings.Contains(b.String(), "* read from /proc/net/dev") {
 		t.Errorf("show of a /proc/net/dev reading:\n%s", b.String())
+	}
+}
+
+// wireGuardSnapshot is TestVMWireGuardMonitor's real snapshot on 6.12
+// (explain/monitor/testdata/README.md): wg0 with one peer.
+func wireGuardSnapshot(t *testing.T) *monitor.Snapshot {
+	t.Helper()
+	f, err := os.Open("testdata/vm-6.12-wireguard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := monitor.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// show lists a wireguard link with the tunnels, and its peers after the
+// table; --json has the peers in "wireguard"; a wireguard link whose
+// peers were not read says why.
+func TestShowWireGuard(t *testing.T) {
+	snap := wireGuardSnapshot(t)
+	a := newApp(nil, nil)
+	a.open = func(context.Context, monitor.NetNS) (monitor.Source, error) {
+		return &fakeSource{[]*monitor.Snapshot{snap}}, nil
+	}
+	code, out, errOut := runApp(t, a, "show")
+	if code != exitOK || errOut != "" {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "show-wireguard.golden", out)
+	for _, want := range []string{"wg0   wireguard  unknown", "WireGuard wg0: public key " + snap.WireGuard[0].PublicKey.String() + ", listening on port 51820, 1 peer",
+		snap.WireGuard[0].Peers[0].PublicKey.String() + "  198.51.100.2:51821  10.9.0.2/32,fd00:9::/64"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = runApp(t, a, "show", "--json")
+	if code != exitOK || errOut != "" {
+		t.Fatalf("--json: exit %d: %s", code, errOut)
+	}
+	back, err := monitor.Decode(strings.NewReader(out))
+	if err != nil || len(back.WireGuard) != 1 || len(back.WireGuard[0].Peers) != 1 {
+		t.Fatalf("--json: %v, %+v", err, back)
+	}
+
+	unreadSnap := wireGuardSnapshot(t)
+	unreadSnap.WireGuard = nil
+	unreadSnap.Unread = append(unreadSnap.Unread, monitor.Unread{Part: "wireguard", Error: "peers of wg0 (ifindex 3): gone", Needs: ""})
+	var b strings.Builder
+	if err := writeShow(&b, unreadSnap); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "WireGuard wg0: peers not read (peers of wg0 (ifindex 3): gone)") {
+		t.Errorf("peers not read:\n%s", b.String())
+	}
+}
+
+func TestHandshakeAge(t *testing.T) {
+	now := time.Date(2026, 12, 3, 4, 0, 0, 0, time.UTC)
+	for hs, want := range map[time.Time]string{
+		{}: "never",
+		now.Add(-83*time.Second - 400*time.Millisecond): "1m23s ago",
+		now:                  "0s ago",
+		now.Add(time.Minute): "2026-12-03T04:01:00Z",
+	} {
+		if got := handshakeAge(now, hs); got != want {
+			t.Errorf("handshakeAge(%v) = %q, want %q", hs, got, want)
+		}
+	}
+}
+
+// snapshot -o says how many wireguard peers it wrote, and writes them.
+func TestSnapshotWireGuard(t *testing.T) {
+	snap := wireGuardSnapshot(t)
+	a := newApp(nil, nil)
+	a.open = func(context.Context, monitor.NetNS) (monitor.Source, error) {
+		return &fakeSource{[]*monitor.Snapshot{snap}}, nil
+	}
+	out := t.TempDir() + "/s.json"
+	code, _, errOut := runApp(t, a, "snapshot", "-o", out)
+	if code != exitOK || !strings.Contains(errOut, "1 tunnels), 0 SAs, 0 policies, 1 wireguard peers\n") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	back, err := monitor.Decode(f)
+	if err != nil || len(back.WireGuard) != 1 {
+		t.Fatalf("%v, %+v", err, back)
 	}
 }

@@ -45,8 +45,19 @@ func (a *app) snapshot(ctx context.Context, args []string) error {
 	if err := a.writeOutput(ctx, *out, snap.Encode); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "tunnelstat: wrote %s: %d links (%d tunnels), %s SAs, %s policies\n",
-		*out, len(snap.Links), len(snap.Tunnels()), countOrUnread(len(snap.SAs), snap.SAs == nil), countOrUnread(len(snap.Policies), snap.Policies == nil))
+	peers := ""
+	if _, unread := snap.Unreadable("wireguard"); snap.WireGuard != nil || unread {
+		n := 0
+		for _, d := range snap.WireGuard {
+			n += len(d.Peers)
+		}
+		peers = fmt.Sprintf(", %d wireguard peers", n)
+		if unread {
+			peers += " (some interfaces' not read)"
+		}
+	}
+	fmt.Fprintf(a.stderr, "tunnelstat: wrote %s: %d links (%d tunnels), %s SAs, %s policies%s\n",
+		*out, len(snap.Links), len(snap.Tunnels()), countOrUnread(len(snap.SAs), snap.SAs == nil), countOrUnread(len(snap.Policies), snap.Policies == nil), peers)
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +21,11 @@ until interrupted (Ctrl-C) or --count intervals have passed. It also
 follows the tunnels' health: the interval's XFRM events (SAs added,
 expired, deleted, acquires, policy changes), one line each, and the
 failures ahead (an SA about to expire with no time to rekey, a tunnel
-with no SA), one "risk" line each, every interval while they last.
+with no SA), one "risk" line each, every interval while they last; and
+each WireGuard peer, one "wireguard" line each, in the first interval
+and whenever the peer comes, goes, gets or loses a session (a handshake
+less than 180 s old: WireGuard is silent while idle, so a peer without
+one may be idle, not broken) or changes endpoint.
 Intervals in which nothing moved, with no event and no risk, print
 nothing, unless --json: then every interval prints one report, one JSON
 document per line, its events in "events" and the tunnels' health in one
@@ -62,6 +68,7 @@ func (a *app) watch(ctx context.Context, args []string) error {
 	}
 	defer m.Close()
 	intervals, baselines, gone := 0, 0, false
+	var peers peerLines
 	err = m.Run(ctx, func(u monitor.Update) error {
 		switch {
 		case errors.Is(u.Err, monitor.ErrNetNSGone):
@@ -80,6 +87,7 @@ func (a *app) watch(ctx context.Context, args []string) error {
 			// explained from its first reading.
 			baselines++
 			gone = false
+			peers = peerLines{}
 			fmt.Fprintf(a.stderr, "tunnelstat: %s was replaced (deleted and added again): watching the new one (%d tunnels) from its first reading\n", nsWords(*netns), len(u.Snapshot.Tunnels()))
 			return nil
 		case u.Baseline:
@@ -87,8 +95,15 @@ func (a *app) watch(ctx context.Context, args []string) error {
 			a.warnUnread(u.Unread)
 			if !*jsonOut {
 				fmt.Fprintf(a.stderr, "tunnelstat: watching %s (%d tunnels) every %v; Ctrl-C stops\n", nsWords(*netns), len(u.Snapshot.Tunnels()), *interval)
-				if u.Health != nil && len(u.Health.Risks) > 0 {
+				peerText := ""
+				if u.Health != nil {
+					peerText = peers.lines(u.Health)
+				}
+				if u.Health != nil && (len(u.Health.Risks) > 0 || peerText != "") {
 					fmt.Fprintf(a.stdout, "== %s\n", u.Time.Local().Format(time.TimeOnly))
+					if _, err := io.WriteString(a.stdout, peerText); err != nil {
+						return err
+					}
 					return writeRisks(a.stdout, u.Health.Risks)
 				}
 			}
@@ -96,17 +111,24 @@ func (a *app) watch(ctx context.Context, args []string) error {
 		}
 		rep := u.Report
 		var risks []explain.Risk
+		peerText := ""
 		if u.Health != nil {
 			risks = u.Health.Risks
+			if !*jsonOut {
+				peerText = peers.lines(u.Health)
+			}
 		}
 		if *jsonOut {
 			if err := writeWatchJSON(a.stdout, rep, u.Health); err != nil {
 				return err
 			}
-		} else if len(rep.Findings) > 0 || len(rep.Notes) > 0 || len(rep.Events) > 0 || len(risks) > 0 {
+		} else if len(rep.Findings) > 0 || len(rep.Notes) > 0 || len(rep.Events) > 0 || len(risks) > 0 || peerText != "" {
 			fmt.Fprintf(a.stdout, "== %s – %s\n", rep.Since.Local().Format(time.TimeOnly), rep.Until.Local().Format(time.TimeOnly))
 			// Format prints the events after the findings, one line each.
 			if err := rep.Format(a.stdout); err != nil {
+				return err
+			}
+			if _, err := io.WriteString(a.stdout, peerText); err != nil {
 				return err
 			}
 			if err := writeRisks(a.stdout, risks); err != nil {
@@ -170,4 +192,69 @@ func writeRisks(w io.Writer, risks []explain.Risk) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// peerLines keeps what the last "wireguard" line of each peer said, so
+// that watch prints a peer again only when that changes.
+type peerLines struct {
+	seen map[explain.TunnelID]peerSeen
+}
+
+type peerSeen struct {
+	up       bool
+	endpoint netip.AddrPort
+}
+
+// lines returns one line per peer of h that is new, or whose session or
+// endpoint changed since the last call, and one per peer gone.
+func (p *peerLines) lines(h *explain.Health) string {
+	var b strings.Builder
+	seen := make(map[explain.TunnelID]peerSeen, len(h.Peers))
+	for _, ps := range h.Peers {
+		now := peerSeen{up: ps.Up, endpoint: ps.Endpoint}
+		seen[ps.ID] = now
+		if old, ok := p.seen[ps.ID]; ok && old == now {
+			continue
+		}
+		b.WriteString(peerLine(h.Time, &ps))
+	}
+	var gone []string
+	for id := range p.seen {
+		if _, ok := seen[id]; !ok {
+			gone = append(gone, "wireguard "+peerName(id)+" gone: no longer a peer of the interface, or the interface is gone\n")
+		}
+	}
+	slices.Sort(gone)
+	for _, g := range gone {
+		b.WriteString(g)
+	}
+	p.seen = seen
+	return b.String()
+}
+
+// peerLine is one peer's state: "wireguard wg0 peer KEY up: endpoint …".
+func peerLine(now time.Time, ps *explain.PeerStatus) string {
+	var b strings.Builder
+	b.WriteString("wireguard " + peerName(ps.ID))
+	switch {
+	case ps.Up:
+		b.WriteString(" up: session from a handshake " + handshakeAge(now, ps.LastHandshake))
+	case ps.LastHandshake.IsZero():
+		b.WriteString(" no session: no handshake yet")
+	default:
+		b.WriteString(" no session (idle, or unreachable): latest handshake " + handshakeAge(now, ps.LastHandshake))
+	}
+	if ps.Endpoint.IsValid() {
+		b.WriteString(", endpoint " + shown(ps.Endpoint.String()))
+	} else {
+		b.WriteString(", no endpoint")
+	}
+	fmt.Fprintf(&b, ", %d bytes received, %d sent\n", ps.In.Bytes, ps.Out.Bytes)
+	return b.String()
+}
+
+func peerName(id explain.TunnelID) string {
+	id.Interface = safetext.Name(id.Interface)
+	id.PublicKey = safetext.Name(id.PublicKey)
+	return id.String()
 }

@@ -105,3 +105,42 @@ func TestWatchHealthReplay(t *testing.T) {
 		}
 	}
 }
+
+// One "wireguard" line per peer in the first interval, then only for a
+// peer whose session or endpoint changed, that came or that went; names
+// from the kernel escaped.
+func TestWatchPeerLines(t *testing.T) {
+	now := time.Date(2026, 12, 3, 4, 0, 0, 0, time.UTC)
+	keyA, keyB := "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
+	ep := netip.MustParseAddrPort("198.51.100.2:51820")
+	h := &explain.Health{Time: now, Peers: []explain.PeerStatus{
+		{ID: explain.TunnelID{Interface: "wg0", Kind: explain.KindWireGuard, PublicKey: keyA}, Endpoint: ep, Up: true,
+			LastHandshake: now.Add(-83 * time.Second), In: explain.Traffic{Bytes: 1124}, Out: explain.Traffic{Bytes: 988}},
+		{ID: explain.TunnelID{Interface: forged, Kind: explain.KindWireGuard, PublicKey: keyB}},
+	}}
+	var p peerLines
+	out := p.lines(h)
+	requireTerminalSafe(t, "peers", out)
+	noForgedLine(t, "peers", out)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 2 ||
+		lines[0] != "wireguard wg0 peer "+keyA+" up: session from a handshake 1m23s ago, endpoint 198.51.100.2:51820, 1124 bytes received, 988 sent" ||
+		!strings.HasSuffix(lines[1], " peer "+keyB+" no session: no handshake yet, no endpoint, 0 bytes received, 0 sent") {
+		t.Errorf("first interval:\n%s", out)
+	}
+	// Bytes moved, nothing else: no line.
+	h.Peers[0].In.Bytes += 100
+	if out := p.lines(h); out != "" {
+		t.Errorf("bytes only: %q", out)
+	}
+	// The session ended, the other peer went.
+	h.Time = now.Add(3 * time.Minute)
+	h.Peers[0].Up = false
+	h.Peers = h.Peers[:1]
+	out = p.lines(h)
+	lines = strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "wireguard wg0 peer "+keyA+" no session (idle, or unreachable): latest handshake 4m23s ago") ||
+		!strings.HasSuffix(lines[1], " peer "+keyB+" gone: no longer a peer of the interface, or the interface is gone") {
+		t.Errorf("session ended, peer gone:\n%s", out)
+	}
+}

@@ -4,6 +4,7 @@ package monitor
 // input is in this file.
 
 import (
+	"encoding/base64"
 	"math"
 	"net/netip"
 	"slices"
@@ -341,4 +342,86 @@ func explainMark(m *xfrmstat.Mark) *explain.Mark {
 		return nil
 	}
 	return &explain.Mark{Value: m.Value, Mask: m.Mask}
+}
+
+// ExplainWireGuard returns what explain reads of the wireguard devices
+// devs; nil for nil (not read), an empty slice for an empty one (read,
+// none). Devices and peers keep their order.
+//
+// dst's storage is reused, as a poll loop that alternates two readings
+// needs,
+//
+//	r.WireGuard = monitor.ExplainWireGuard(r.WireGuard, devs)
+//
+// which allocates nothing once dst has held the same devices: the devices,
+// their peers and the peers' allowed IPs are written over those dst (up to
+// its capacity) already holds, and a peer's PublicKey string is kept when
+// the key at its position did not change, not encoded again. So nothing
+// taken from dst stays valid once it is converted into again. Names are
+// shared with devs; nothing else is, so devs may change once
+// ExplainWireGuard returns.
+func ExplainWireGuard(dst []explain.WireGuardDevice, devs []vtistat.WireGuardDevice) []explain.WireGuardDevice {
+	if devs == nil {
+		return nil
+	}
+	dst = slices.Grow(dst[:0], len(devs))[:len(devs)]
+	if dst == nil {
+		dst = []explain.WireGuardDevice{} // read, none
+	}
+	for i := range devs {
+		v, d := &devs[i], &dst[i]
+		d.Index, d.Name = v.Index, v.Name
+		d.Peers = slices.Grow(d.Peers[:0], len(v.Peers))[:len(v.Peers)]
+		if d.Peers == nil {
+			d.Peers = []explain.WireGuardPeer{} // read, none
+		}
+		for j := range v.Peers {
+			wireGuardPeerInto(&d.Peers[j], &v.Peers[j])
+		}
+	}
+	return dst
+}
+
+// wireGuardPeerInto writes explain's view of p into d, reusing d's
+// allowed IPs storage and, when the key is the same, its key string.
+func wireGuardPeerInto(d *explain.WireGuardPeer, p *vtistat.WireGuardPeer) {
+	var b [44]byte // base64 of 32 bytes
+	base64.StdEncoding.Encode(b[:], p.PublicKey[:])
+	key := d.PublicKey
+	if key != string(b[:]) {
+		key = string(b[:])
+	}
+	*d = explain.WireGuardPeer{
+		PublicKey:           key,
+		Endpoint:            p.Endpoint,
+		AllowedIPs:          append(d.AllowedIPs[:0], p.AllowedIPs...),
+		LastHandshake:       p.LastHandshake,
+		RxBytes:             p.RxBytes,
+		TxBytes:             p.TxBytes,
+		PersistentKeepalive: p.PersistentKeepalive,
+	}
+}
+
+// sameWireGuard reports whether two readings' wireguard devices are the
+// same, in the same order, peer by peer and field by field; nil (not
+// read) is the same only as nil.
+func sameWireGuard(a, b []explain.WireGuardDevice) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.Index != y.Index || x.Name != y.Name || len(x.Peers) != len(y.Peers) {
+			return false
+		}
+		for j := range x.Peers {
+			p, q := &x.Peers[j], &y.Peers[j]
+			if p.PublicKey != q.PublicKey || p.Endpoint != q.Endpoint || !p.LastHandshake.Equal(q.LastHandshake) ||
+				p.RxBytes != q.RxBytes || p.TxBytes != q.TxBytes || p.PersistentKeepalive != q.PersistentKeepalive ||
+				!slices.Equal(p.AllowedIPs, q.AllowedIPs) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -10,12 +10,14 @@ import (
 	"io"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/procnet"
+	"github.com/tunnelstat/tunnelstat/vtistat"
 )
 
 // ErrNotSnapshot is wrapped by Decode when the input is not a snapshot
@@ -67,18 +69,20 @@ func (e *DecodeError) Unwrap() []error { return []error{ErrNotSnapshot, e.Err} }
 // (which wraps ErrNotSnapshot) naming the line, column and field:
 //   - unknown fields, a key given twice, a value of the wrong type;
 //   - a missing part: every part is present, null when it was not read
-//     (only "unread" may be left out); a document that read neither links
+//     (only "unread" and "wireguard" may be left out); a document that read neither links
 //     nor xfrm_stat;
 //   - each link lists every field and every counter (a missing counter
 //     would read as 0, which explain takes for a counter that did not
 //     move); its name is an interface name the kernel would accept (at
 //     most 15 bytes, no '/', ':', NUL or white space, not "." or "..";
 //     other control bytes are names the kernel gives, escaped in every
-//     text output); no two links share a name or an index;
+//     text output); no two links share a name or an index; the same of
+//     each wireguard device's name and index;
 //   - elements that would take more memory than the document's size
 //     allows: a document Encode writes takes less memory, decoded, than
-//     its own size; one made of empty elements ({} repeated) is refused
-//     before it takes much more.
+//     its own size (a wireguard device less than twice its own: its
+//     allowed IPs take more memory than text); one made of empty elements
+//     ({} repeated) is refused before it takes much more.
 func Decode(r io.Reader) (*Snapshot, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -109,6 +113,11 @@ type docDecoder struct {
 	s      scanner
 	budget int64
 	used   int64
+	// bound, when set, is an upper bound of the memory the element whose
+	// text is given takes decoded: decodeElems refuses an element past
+	// the budget before decoding it (an element with nested arrays can
+	// take much more than its text).
+	bound func(text []byte) int64
 }
 
 func decodeSnapshot(ctx context.Context, data []byte) (*Snapshot, error) {
@@ -201,6 +210,8 @@ func (d *docDecoder) document() (*Snapshot, error) {
 			return d.value(&snap.SPDInfo, key)
 		case "sad_info":
 			return d.value(&snap.SADInfo, key)
+		case "wireguard":
+			return d.wireGuard(&snap)
 		case "unread":
 			return decodeElems(d, key, &snap.Unread, func(i, off int, u *Unread) error {
 				if u.Part == "" {
@@ -306,6 +317,11 @@ func decodeElems[T any](d *docDecoder, path string, dst *[]T, check func(i, off 
 		if err := s.skip(); err != nil {
 			return d.locate(start, t, p(), err)
 		}
+		if d.bound != nil {
+			if est := d.bound(s.data[start:s.pos]); d.used+est > d.budget {
+				return d.errAt(start, p(), fmt.Errorf("the element may take %d bytes of memory decoded, past what a document of %d bytes may take: more than a snapshot ever needs; refused, as a document made to exhaust memory", est, len(d.s.data)))
+			}
+		}
 		var zero T
 		out = append(out, zero)
 		v := &out[len(out)-1]
@@ -327,6 +343,50 @@ func decodeElems[T any](d *docDecoder, path string, dst *[]T, check func(i, off 
 	}
 	*dst = out
 	return nil
+}
+
+// wireGuard reads the wireguard devices: each names an interface (a name
+// the kernel would accept, a positive ifindex), no two the same.
+func (d *docDecoder) wireGuard(snap *Snapshot) error {
+	names := map[string]int{}
+	indexes := map[int32]int{}
+	// A device's peers are objects, its allowed IPs strings: at most one
+	// peer per '{' and one allowed IP per two '"' of its text, so that a
+	// device of many empty peers ({} repeated) is refused before it is
+	// decoded. Each device may take twice its text's size (see below).
+	d.bound = func(text []byte) int64 {
+		credit := int64(len(text))
+		return int64(bytes.Count(text, []byte("{")))*int64(reflect.TypeFor[vtistat.WireGuardPeer]().Size()) +
+			int64(bytes.Count(text, []byte(`"`))/2)*int64(reflect.TypeFor[netip.Prefix]().Size()) - credit
+	}
+	defer func() { d.bound = nil }()
+	return decodeElems(d, "wireguard", &snap.WireGuard, func(i, off int, w *vtistat.WireGuardDevice) error {
+		path := "wireguard[" + strconv.Itoa(i) + "]"
+		if err := checkInterfaceName(w.Name); err != nil {
+			return d.errAt(off, path+".name", err)
+		}
+		if w.Index <= 0 {
+			return d.errAt(off, path+".ifindex", fmt.Errorf("%d: an ifindex is positive", w.Index))
+		}
+		if j, ok := names[w.Name]; ok {
+			return d.errAt(off, path+".name", fmt.Errorf("%q is also wireguard[%d]'s", w.Name, j))
+		}
+		if j, ok := indexes[w.Index]; ok {
+			return d.errAt(off, path+".ifindex", fmt.Errorf("%d is also wireguard[%d]'s", w.Index, j))
+		}
+		names[w.Name], indexes[w.Index] = i, i
+		// An allowed IP takes 32 bytes decoded (a netip.Prefix), more
+		// than its text as Encode writes it (some 27 to 31 bytes): a
+		// device may take up to twice its text's size, and the storage
+		// decoding grew by doubling is trimmed to the allowed IPs read.
+		for j := range w.Peers {
+			if ips := w.Peers[j].AllowedIPs; cap(ips) > len(ips) {
+				w.Peers[j].AllowedIPs = slices.Clone(ips)
+			}
+		}
+		d.budget += int64(d.s.pos - off)
+		return nil
+	})
 }
 
 // links reads the links, checking what each must have.

@@ -4,9 +4,10 @@
 // # Readings
 //
 // A Snapshot is one reading of a namespace: every link with its kind,
-// tunnel parameters and stats64, /proc/net/xfrm_stat, the SAs (never their
-// keys), the policies, the policy defaults, SPD and SAD info, the kernel
-// release and the time. A part that could not be read is nil and listed in
+// tunnel parameters and stats64, the peers of its wireguard links (public
+// keys only), /proc/net/xfrm_stat, the SAs (never their keys), the
+// policies, the policy defaults, SPD and SAD info, the kernel release and
+// the time. A part that could not be read is nil and listed in
 // Unread with the reason and, when known, what would make it readable
 // (CAP_NET_ADMIN for XFRM netlink); a part read and found empty is empty,
 // not nil, because explain treats "no SA" and "SAs not known" differently.
@@ -72,7 +73,10 @@
 //     nothing is allocated per link, SA or policy; the interval's deadline
 //     and the check that a namespace's name still refers to it (one
 //     stat) cost a few small allocations, however large the namespace.
-//     No SA or policy is read.
+//     No SA or policy is read. When the namespace has wireguard links:
+//     one WG_CMD_GET_DEVICE dump per wireguard link, every interval (a
+//     peer's handshakes and bytes move without any XFRM event, and its
+//     underlay may be in another namespace), into kept storage too.
 //   - An interval in which something moved (the report has findings): the
 //     same poll, then a full Read (link dump with parameters, SA and policy
 //     dumps, policy defaults, SPD and SAD info), explained again, so that

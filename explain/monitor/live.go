@@ -319,7 +319,8 @@ func (r *Reader) gone(err error) error {
 }
 
 // Read takes one full reading: every link with its parameters and stats64
-// (one RTM_GETLINK dump), /proc/net/xfrm_stat, the SAs and policies (one
+// (one RTM_GETLINK dump), the peers of every wireguard link (one
+// WG_CMD_GET_DEVICE dump each), /proc/net/xfrm_stat, the SAs and policies (one
 // dump each, without key material), the policy defaults, SPD and SAD info,
 // and the kernel release. Only a failure to read the links is an error;
 // any other part that fails is left nil and listed in Unread with the
@@ -362,6 +363,13 @@ func (r *Reader) read(ctx context.Context, s *session) (*Snapshot, error) {
 		snap.LinksFrom = "proc/net/dev"
 		snap.Unread = append(snap.Unread, Unread{Part: "links_rtnetlink", err: ferr,
 			Error: "rtnetlink refused, links read from /proc/net/dev (no kinds, no tunnel parameters, three columns are sums): " + ferr.Error()})
+	}
+	// The peers right after the links: a wireguard link deleted in
+	// between is named in Unread.
+	wg, u := readWireGuard(ctx, s.links, nil, links)
+	snap.WireGuard = wg
+	if u != nil {
+		snap.Unread = append(snap.Unread, *u)
 	}
 	if mib, err := r.readMIB(ctx, s); err != nil {
 		snap.Unread = append(snap.Unread, mibUnread(err))

@@ -105,13 +105,16 @@ type Update struct {
 	// interval (read in it, or carried over when nothing could have moved
 	// them) and the policies as last read. It is there every interval,
 	// polled or full, so that a program rendering the counters needs no
-	// reading of its own. It is the Monitor's: read it before fn returns,
+	// reading of its own. Its WireGuard peers are of this interval, polled
+	// or full. It is the Monitor's: read it before fn returns,
 	// never modify or keep it (a later interval reuses its storage). nil
 	// with Err.
 	Reading *explain.Reading
 	// Unchanged is true when the interval read nothing new: a poll whose
 	// links (the same ones, in the same order) and MIB have the counters
-	// of the previous interval's reading, with Config.Health no XFRM
+	// of the previous interval's reading, whose wireguard peers (read
+	// every poll when the namespace has wireguard links) are those of the
+	// previous reading field by field, with Config.Health no XFRM
 	// event since it, the SAs carried over from it and the policies not
 	// read again. Reading then differs from the previous interval's only
 	// in Time, Report is empty and Total the same; with Config.Health the
@@ -122,7 +125,8 @@ type Update struct {
 	Unchanged bool
 	// Unread lists the parts of this interval's reading that could not be
 	// read: of a full reading every part (Snapshot.Unread), of a poll the
-	// XFRM MIB (with Config.Health also the SAs, SPD info and policies);
+	// XFRM MIB and the peers of wireguard links ("wireguard"; with
+	// Config.Health also the SAs, SPD info and policies);
 	// with Config.Health, "events" when the namespace's XFRM events could
 	// not be subscribed to, "link_changes" when its link notifications
 	// could not. Do not modify it.
@@ -644,7 +648,7 @@ func (w *watched) readLive(ctx context.Context, u *Update) {
 	cur.Events = evs
 	rep := explain.Explain(w.prev, cur)
 	if len(rep.Findings) == 0 {
-		u.Report, u.Unread, u.Reading, u.Unchanged = rep, unread, cur, w.p.unchanged && len(evs) == 0
+		u.Report, u.Unread, u.Reading, u.Unchanged = rep, unread, cur, w.p.unchanged && w.p.wgSame && len(evs) == 0
 		if health {
 			u.Unread = w.withEventsUnread(u.Unread)
 			w.track(u, cur)

@@ -73,6 +73,16 @@ type poller struct {
 	// unchanged: the last poll read the counters of the reading before it
 	// and, with health, carried its SAs over and kept its policies.
 	unchanged bool
+
+	// The peers of the namespace's wireguard links, read every poll that
+	// has such links (handshakes and peer bytes move without any XFRM
+	// event, and the underlay may be in another namespace): rawWG is the
+	// dump's storage, wg[b] explain's view in buffer set b. wgSame: the
+	// last poll read the peers of the reading before it, every field the
+	// same (also when neither had a wireguard link).
+	rawWG  []vtistat.WireGuardDevice
+	wg     [2][]explain.WireGuardDevice
+	wgSame bool
 }
 
 // saMaxAge is how long a poll may carry the SAs of an earlier one over
@@ -101,6 +111,12 @@ func (p *poller) poll(ctx context.Context, b int, rereadPolicies bool, prev *exp
 	r := &p.readings[b]
 	pollReading(r, &p.snaps[b], mib, p.r.release)
 	p.unchanged = sameCounters(r, prev)
+	var wu *Unread
+	r.WireGuard, wu = p.pollWireGuard(ctx, s, b)
+	p.wgSame = wu == nil && prev != nil && sameWireGuard(r.WireGuard, prev.WireGuard)
+	if wu != nil {
+		un = append(slices.Clip(un), *wu)
+	}
 	if p.health {
 		r.SAs, un = p.pollXFRM(ctx, s, r, prev, quiet, rereadPolicies, un)
 		r.Policies = p.policies
@@ -187,6 +203,19 @@ func (p *poller) pollXFRM(ctx context.Context, s *session, cur, prev *explain.Re
 		}
 	}
 	return p.lastSAs, un
+}
+
+// pollWireGuard reads the peers of the wireguard links of the poll's
+// links (buffer set b) and converts them into wg[b]; nil when there is no
+// such link or none could be read, with the Unread that says why.
+func (p *poller) pollWireGuard(ctx context.Context, s *session, b int) ([]explain.WireGuardDevice, *Unread) {
+	raw, u := readWireGuard(ctx, s.links, p.rawWG, p.snaps[b].Links)
+	if raw == nil {
+		return nil, u
+	}
+	p.rawWG = raw
+	p.wg[b] = ExplainWireGuard(p.wg[b], raw)
+	return p.wg[b], u
 }
 
 // carrySAs reports whether the last SAs read may still be the kernel's as

@@ -19,6 +19,7 @@ func (s *Snapshot) Reading() *explain.Reading {
 		Links:         s.linkReadings(),
 		Policies:      ExplainPolicies(s.Policies),
 		SAs:           ExplainSAs(s.SAs),
+		WireGuard:     ExplainWireGuard(nil, s.WireGuard),
 	}
 	if s.MIB != nil {
 		mib := s.MIB.XfrmStat

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/procnet"
+	"github.com/tunnelstat/tunnelstat/vtistat"
 	"github.com/tunnelstat/tunnelstat/xfrmstat"
 )
 
@@ -55,6 +57,16 @@ type Snapshot struct {
 	SPDInfo        *xfrmstat.SPDInfo        `json:"spd_info"`
 	SADInfo        *xfrmstat.SADInfo        `json:"sad_info"`
 
+	// WireGuard are the peers of the namespace's wireguard links (Link.Kind
+	// "wireguard"), in the order of Links, encoded as the library's
+	// vtistat.WireGuardDevice: public keys only, never a private or
+	// preshared key (the library does not copy them out of the kernel's
+	// messages). nil when the namespace has no wireguard link (the field
+	// is then left out of the document), or none could be read; a
+	// wireguard link of Links that is not here was not read, and Unread
+	// ("wireguard") says why.
+	WireGuard []vtistat.WireGuardDevice `json:"wireguard,omitzero"`
+
 	// Unread lists the parts that could not be read and why.
 	Unread []Unread `json:"unread,omitempty"`
 }
@@ -63,7 +75,8 @@ type Snapshot struct {
 type Unread struct {
 	// Part is the JSON name of the missing part: "xfrm_stat", "sas",
 	// "policies", "policy_defaults", "spd_info", "sad_info",
-	// "kernel_release"; or "links_rtnetlink" when the kernel refused
+	// "kernel_release", "wireguard" (the peers of one or more wireguard
+	// links; Error names them); or "links_rtnetlink" when the kernel refused
 	// rtnetlink and the links were read from /proc/net/dev instead. A
 	// Monitor's Update also says "events" when the namespace's XFRM
 	// events could not be subscribed to, "link_changes" when its link
@@ -103,10 +116,12 @@ type Link struct {
 	Tunnel    *Tunnel `json:"tunnel,omitempty"`
 }
 
-// IsTunnel reports whether l is a tunnel: its kind has tunnel parameters,
-// or, when the kind is unknown, its name looks like one (vti0, gre1 …).
+// IsTunnel reports whether l is a tunnel: its kind has tunnel parameters
+// or is "wireguard" (whose configuration is its peers, in
+// Snapshot.WireGuard), or, when the kind is unknown, its name looks like
+// one (vti0, gre1 …).
 func (l *Link) IsTunnel() bool {
-	if l.Tunnel != nil {
+	if l.Tunnel != nil || l.Kind == explain.KindWireGuard {
 		return true
 	}
 	if l.Kind != "" {

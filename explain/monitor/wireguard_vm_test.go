@@ -1,0 +1,400 @@
+//go:build linux
+
+package monitor
+
+// The wireguard VM test: the host has no wireguard module, the rig's
+// kernels do.
+//
+//	go run ./internal/vmtest/cmd/vmtest -kernels 6.12 -parallel 1 -run '^TestVMWireGuard' ./explain/monitor/
+//
+// With -captures DIR, DIR/<kernel>/TestVMWireGuardMonitor/snapshot-wg.json
+// is namespace A's snapshot, the golden document
+// testdata/snapshots/vm-<kernel>-wireguard.json.
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tunnelstat/tunnelstat/explain"
+	"github.com/tunnelstat/tunnelstat/internal/netns"
+	"github.com/tunnelstat/tunnelstat/internal/nl"
+	"github.com/tunnelstat/tunnelstat/internal/testns"
+	"github.com/tunnelstat/tunnelstat/internal/vmtest"
+	"github.com/tunnelstat/tunnelstat/vtistat"
+	"golang.org/x/sys/unix"
+)
+
+// The minimum of WG_CMD_SET_DEVICE this test needs, after vtistat's
+// wgSet (vtistat/wireguard_vm_test.go): keys follow from small integers,
+// as there.
+const (
+	wgSetDevice        = 1
+	wgAttrIfName       = 2
+	wgAttrPrivateKey   = 3
+	wgAttrListenPort   = 6
+	wgAttrPeers        = 8
+	wgPeerAttrPublic   = 1
+	wgPeerAttrPSK      = 2
+	wgPeerAttrEndpoint = 4
+	wgPeerAttrAllowed  = 9
+	wgIPAttrFamily     = 1
+	wgIPAttrAddr       = 2
+	wgIPAttrCIDR       = 3
+	nlaNested          = 1 << 15
+)
+
+// wgPrivate is the private key of test identity i (clamped).
+func wgPrivate(i int) [32]byte {
+	var k [32]byte
+	for j := range k {
+		k[j] = byte(0xa0 + j + 7*i)
+	}
+	k[1], k[2] = byte(i), byte(i>>8)
+	k[0] &= 248
+	k[31] = k[31]&127 | 64
+	return k
+}
+
+func wgPreshared(i int) [32]byte {
+	var k [32]byte
+	for j := range k {
+		k[j] = byte(0x3c ^ (j + 11*i))
+	}
+	return k
+}
+
+func wgPublic(t *testing.T, i int) vtistat.WireGuardKey {
+	priv := wgPrivate(i)
+	k, err := ecdh.X25519().NewPrivateKey(priv[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vtistat.WireGuardKey(k.PublicKey().Bytes())
+}
+
+// wgConfigure sets dev's private key and listen port (when port is not
+// 0) and adds or updates one peer.
+func wgConfigure(t *testing.T, ns *testns.NS, dev string, priv *[32]byte, port uint16, peer vtistat.WireGuardKey, psk [32]byte, ep netip.AddrPort, allowed []netip.Prefix) {
+	t.Helper()
+	c, err := nl.Dial(unix.NETLINK_GENERIC, ns.Open(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	fam, err := c.ResolveFamily(ctx, "wireguard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := nl.AppendGenlHeader(nil, wgSetDevice, 1)
+	req = nl.AppendStringAttr(req, wgAttrIfName, dev)
+	if priv != nil {
+		req = nl.AppendAttr(req, wgAttrPrivateKey, priv[:])
+		var p [2]byte
+		binary.NativeEndian.PutUint16(p[:], port)
+		req = nl.AppendAttr(req, wgAttrListenPort, p[:])
+	}
+	var pa []byte
+	pa = nl.AppendAttr(pa, wgPeerAttrPublic, peer[:])
+	pa = nl.AppendAttr(pa, wgPeerAttrPSK, psk[:])
+	sa := make([]byte, 16) // struct sockaddr_in
+	binary.NativeEndian.PutUint16(sa, unix.AF_INET)
+	binary.BigEndian.PutUint16(sa[2:], ep.Port())
+	a4 := ep.Addr().As4()
+	copy(sa[4:], a4[:])
+	pa = nl.AppendAttr(pa, wgPeerAttrEndpoint, sa)
+	var ips []byte
+	for _, pfx := range allowed {
+		fam := uint16(unix.AF_INET)
+		if pfx.Addr().Is6() {
+			fam = unix.AF_INET6
+		}
+		var e, f []byte
+		f = binary.NativeEndian.AppendUint16(f, fam)
+		e = nl.AppendAttr(e, wgIPAttrFamily, f)
+		e = nl.AppendAttr(e, wgIPAttrAddr, pfx.Addr().AsSlice())
+		e = nl.AppendAttr(e, wgIPAttrCIDR, []byte{byte(pfx.Bits())})
+		ips = nl.AppendAttr(ips, nlaNested, e)
+	}
+	pa = nl.AppendAttr(pa, wgPeerAttrAllowed|nlaNested, ips)
+	req = nl.AppendAttr(req, wgAttrPeers|nlaNested, nl.AppendAttr(nil, nlaNested, pa))
+	if err := c.Request(ctx, "WG_CMD_SET_DEVICE", fam.ID, nl.FlagAck, req, func(nl.Message) error { return nil }); err != nil {
+		t.Fatalf("WG_CMD_SET_DEVICE %s: %v", dev, err)
+	}
+}
+
+// sendUDPN sends n datagrams from inside ns to to.
+func sendUDPN(t *testing.T, ns *testns.NS, to string, n int) {
+	t.Helper()
+	h := &netns.Handle{FD: ns.Open(t)}
+	err := h.Do(func() error {
+		dst, err := net.ResolveUDPAddr("udp4", to)
+		if err != nil {
+			return err
+		}
+		// Unconnected: the port unreachable a datagram may bring back
+		// fails no later write.
+		c, err := net.ListenPacket("udp4", ":0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		for range n {
+			if _, err := c.WriteTo([]byte("tunnelstat"), dst); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%s: send to %s: %v", ns.Name, to, err)
+	}
+}
+
+// secretForms are the forms a secret key can take in a document or a log.
+func secretForms(k [32]byte) [][]byte {
+	return [][]byte{k[:], []byte(base64.StdEncoding.EncodeToString(k[:])), fmt.Appendf(nil, "%x", k[:]), []byte(fmt.Sprint(k[:8]))}
+}
+
+// TestVMWireGuardMonitor joins two namespaces with a wireguard tunnel
+// (configured over generic netlink), sends datagrams through it, and reads
+// namespace A through a Reader and a Monitor (without and with Health):
+// the peer arrives in the Snapshot and in the Reading, the Snapshot's
+// document holds public keys only and round-trips byte for byte, a poll
+// reads the peers every interval (a changed endpoint, which moves no
+// counter, makes the interval not Unchanged), and a device deleted
+// between the link dump and the peer dump is an Unread, not a device
+// without peers.
+func TestVMWireGuardMonitor(t *testing.T) {
+	vmtest.RequireRoot(t)
+	vmtest.RequireModules(t, "wireguard", "veth")
+	p := testns.NewPair(t)
+	ctx := context.Background()
+
+	privA, privB, psk := wgPrivate(1), wgPrivate(2), wgPreshared(7)
+	pubA, pubB := wgPublic(t, 1), wgPublic(t, 2)
+	tunA, tunB := netip.MustParseAddr("10.9.0.1"), netip.MustParseAddr("10.9.0.2")
+	const portA, portB = 51820, 51821
+	for _, s := range []struct {
+		ns   *testns.NS
+		addr netip.Addr
+	}{{p.A, tunA}, {p.B, tunB}} {
+		s.ns.IP(t, "link", "add", "wg0", "type", "wireguard")
+		s.ns.IP(t, "addr", "add", s.addr.String()+"/24", "dev", "wg0")
+	}
+	epB := netip.AddrPortFrom(p.BAddr, portB)
+	allowedB := []netip.Prefix{netip.PrefixFrom(tunB, 32), netip.MustParsePrefix("fd00:9::/64")}
+	wgConfigure(t, p.A, "wg0", &privA, portA, pubB, psk, epB, allowedB)
+	wgConfigure(t, p.B, "wg0", &privB, portB, pubA, psk, netip.AddrPortFrom(p.AAddr, portA), []netip.Prefix{netip.PrefixFrom(tunA, 32)})
+	p.A.IP(t, "link", "set", "wg0", "up")
+	p.B.IP(t, "link", "set", "wg0", "up")
+	before := time.Now()
+	sendUDPN(t, p.A, tunB.String()+":9", 5)
+	waitHandshake(t, p.A)
+
+	// Reader: the peer in the Snapshot and in the Reading.
+	r, err := Open(ctx, NetNS{Name: p.A.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	snap, err := r.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := snap.Unreadable("wireguard"); ok {
+		t.Fatalf("unread: %+v", u)
+	}
+	var link *Link
+	for i := range snap.Links {
+		if snap.Links[i].Name == "wg0" {
+			link = &snap.Links[i]
+		}
+	}
+	if link == nil || link.Kind != "wireguard" || !link.IsTunnel() {
+		t.Fatalf("link wg0: %+v", link)
+	}
+	if len(snap.WireGuard) != 1 || snap.WireGuard[0].Index != link.Index || len(snap.WireGuard[0].Peers) != 1 {
+		t.Fatalf("WireGuard = %+v", snap.WireGuard)
+	}
+	dev := &snap.WireGuard[0]
+	peer := &dev.Peers[0]
+	if dev.Name != "wg0" || dev.PublicKey != pubA || dev.ListenPort != portA || peer.PublicKey != pubB || peer.Endpoint != epB ||
+		fmt.Sprint(peer.AllowedIPs) != fmt.Sprint(allowedB) || peer.RxBytes == 0 || peer.TxBytes == 0 ||
+		peer.LastHandshake.Before(before.Add(-2*time.Second)) {
+		t.Errorf("device %+v", *dev)
+	}
+	rd := snap.Reading()
+	if len(rd.WireGuard) != 1 || rd.WireGuard[0].Name != "wg0" || len(rd.WireGuard[0].Peers) != 1 {
+		t.Fatalf("Reading().WireGuard = %+v", rd.WireGuard)
+	}
+	ep := rd.WireGuard[0].Peers[0]
+	if ep.PublicKey != pubB.String() || ep.Endpoint != epB || ep.RxBytes != peer.RxBytes || !ep.LastHandshake.Equal(peer.LastHandshake) {
+		t.Errorf("explain's peer %+v, vtistat's %+v", ep, *peer)
+	}
+
+	// The document: public keys, no secret, byte for byte back.
+	var doc bytes.Buffer
+	if err := snap.Encode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(doc.String(), `"public_key": "`+pubB.String()+`"`) {
+		t.Errorf("the document lacks the peer's public key:\n%s", doc.String())
+	}
+	for _, s := range [][32]byte{privA, privB, psk} {
+		for _, f := range secretForms(s) {
+			if bytes.Contains(doc.Bytes(), f) || strings.Contains(fmt.Sprintf("%+v %+v", *snap, *rd), string(f)) {
+				t.Errorf("a secret key (%x…) appears in the snapshot", s[:4])
+			}
+		}
+	}
+	back, err := Decode(bytes.NewReader(doc.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	if err := back.Encode(&again); err != nil {
+		t.Fatal(err)
+	}
+	if again.String() != doc.String() {
+		t.Errorf("decoded and encoded again, the document differs:\n%s", firstDiff(doc.String(), again.String()))
+	}
+	vmtest.SaveArtifact(t, "snapshot-wg.json", doc.Bytes())
+
+	// Monitor, without and with Health: the peers every poll.
+	for i, cfg := range []*Config{{}, {Health: &explain.HealthConfig{}}} {
+		monitorWireGuard(t, p, cfg, tunB, pubB, psk, netip.AddrPortFrom(p.BAddr, uint16(51990+i)), allowedB)
+	}
+
+	// A device deleted between the link dump and the peer dump.
+	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: p.B.Name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var links vtistat.Snapshot
+	if err := c.Snapshot(ctx, &links); err != nil {
+		t.Fatal(err)
+	}
+	p.B.IP(t, "link", "del", "wg0")
+	wg, un := readWireGuard(ctx, c, nil, links.Links)
+	if wg != nil || un == nil || !errors.Is(un.Err(), os.ErrNotExist) || errors.Is(un.Err(), vtistat.ErrNotSupported) ||
+		!strings.Contains(un.Error, "peers of wg0") {
+		t.Errorf("device gone: got %+v, %+v (%v); want no device, an Unread naming wg0 matching os.ErrNotExist only", wg, un, un.Err())
+	}
+	t.Logf("kernel %s: device gone: %s", vmtest.Kernel(), un.Error)
+}
+
+// waitHandshake waits until ns's wg0 has completed a handshake.
+func waitHandshake(t *testing.T, ns *testns.NS) {
+	t.Helper()
+	waitPeer(t, ns, "a handshake", func(p *vtistat.WireGuardPeer) bool { return !p.LastHandshake.IsZero() && p.RxBytes > 0 })
+}
+
+// waitRx waits until ns's wg0 peer has received more than rx bytes.
+func waitRx(t *testing.T, ns *testns.NS, rx uint64) {
+	t.Helper()
+	waitPeer(t, ns, "more bytes", func(p *vtistat.WireGuardPeer) bool { return p.RxBytes > rx })
+}
+
+func waitPeer(t *testing.T, ns *testns.NS, what string, ok func(p *vtistat.WireGuardPeer) bool) {
+	t.Helper()
+	c, err := vtistat.Dial(&vtistat.Config{NetNS: vtistat.NetNS{Name: ns.Name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var d vtistat.WireGuardDevice
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if err := c.WireGuardDevice(context.Background(), &d, vtistat.ByName("wg0")); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Peers) == 1 && ok(&d.Peers[0]) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %s in 20 s: %+v", ns.Name, what, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// monitorWireGuard watches p.A with a Monitor configured cfg: every
+// interval's Reading has wg0's peer; traffic, then a quiet interval
+// (Unchanged), then a new endpoint ep, which moves no counter (not
+// Unchanged); a poll reads and converts the peers without allocating.
+func monitorWireGuard(t *testing.T, p *testns.Pair, cfg *Config, tunB netip.Addr, pubB vtistat.WireGuardKey, psk [32]byte, newEP netip.AddrPort, allowedB []netip.Prefix) {
+	ctx := context.Background()
+	health := cfg.Health != nil
+	m, err := New(cfg, NetNS{Name: p.A.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	w := m.watched[0]
+	step := func(what string) Update {
+		t.Helper()
+		u := w.step(ctx, m)
+		if u.Err != nil {
+			t.Fatalf("health %v: %s: %v", health, what, u.Err)
+		}
+		if len(u.Reading.WireGuard) != 1 || len(u.Reading.WireGuard[0].Peers) != 1 || (u.Health != nil) != health {
+			t.Fatalf("health %v: %s: Reading.WireGuard = %+v, Health %v", health, what, u.Reading.WireGuard, u.Health != nil)
+		}
+		return u
+	}
+	base := step("baseline")
+	rx0 := base.Reading.WireGuard[0].Peers[0].RxBytes
+	sendUDPN(t, p.A, tunB.String()+":9", 5)
+	waitRx(t, p.A, rx0)
+	u := step("after traffic")
+	if got := u.Reading.WireGuard[0].Peers[0]; got.RxBytes <= rx0 || u.Unchanged {
+		t.Errorf("health %v: after traffic: rx %d (was %d), Unchanged %v", health, got.RxBytes, rx0, u.Unchanged)
+	}
+	// Quiet: the same peers, field by field (IPv6 neighbour discovery on
+	// the veth may move a counter for a while: a few tries).
+	quiet := false
+	for i := 0; i < 20 && !quiet; i++ {
+		time.Sleep(200 * time.Millisecond)
+		quiet = step("quiet").Unchanged
+	}
+	if !quiet {
+		t.Fatalf("health %v: no Unchanged interval in 20", health)
+	}
+	// A new endpoint moves no counter: the interval is not Unchanged, and
+	// its Reading has the new endpoint.
+	wgConfigure(t, p.A, "wg0", nil, 0, pubB, psk, newEP, allowedB)
+	u = step("new endpoint")
+	if got := u.Reading.WireGuard[0].Peers[0].Endpoint; got != newEP || u.Unchanged {
+		t.Errorf("health %v: new endpoint: Reading has %v, Unchanged %v; want %v, false", health, got, u.Unchanged, newEP)
+	}
+	if u.Snapshot != nil {
+		t.Logf("health %v: the new endpoint's interval took a full reading", health)
+	}
+	// A poll reads and converts the peers into kept storage: nothing is
+	// allocated for them.
+	if b := w.prevBuf; u.Snapshot == nil && b >= 0 {
+		if w.p.rawWG == nil {
+			t.Errorf("health %v: the poll kept no wireguard storage", health)
+		}
+		allocs := testing.AllocsPerRun(3, func() {
+			w.p.rawWG, _ = readWireGuard(ctx, w.r.s.links, w.p.rawWG, w.p.snaps[b].Links)
+			w.p.wg[b] = ExplainWireGuard(w.p.wg[b], w.p.rawWG)
+		})
+		if allocs != 0 {
+			t.Errorf("health %v: reading and converting the peers again: %v allocations, want 0", health, allocs)
+		}
+	}
+}
