@@ -272,7 +272,7 @@ func tunnelName(name string) bool {
 	case "ip_vti0", "ip6_vti0", "tunl0", "ip6tnl0", "ip6gre0":
 		return true
 	}
-	for _, p := range []string{"vti6", "vti", "xfrm", "ipsec", "gretap", "gre", "erspan", "sit"} {
+	for _, p := range []string{"vti6", "vti", "xfrm", "ipsec", "gretap", "gre", "erspan", "sit", "wg"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
