@@ -19,10 +19,12 @@ package explain_test
 // after. The captures (JSON, public keys only) are in
 // testdata/wireguard/<kernel>/<scenario>.json.
 //
-// What the four kernels showed (5.10.223, 6.1.176, 6.12.117, 7.3.4:
-// identical in every counter; 28 of 28 passed, run of 2026-12-03). "A" is
-// the side that sends, "+n" a delta of wg0's stats64 (or of the peer's
-// byte counters), and every counter not named stayed where it was:
+// What the four kernels showed (5.10.223, 6.1.176, 6.12.117, 7.3.4; last
+// run 2026-12-03 04:34–04:46 UTC, 36 of 36 passed, captures from it).
+// "A" is the side that sends, "+n" a delta of wg0's stats64 (or of the
+// peer's byte counters, or of the namespace's Icmp counters), and every
+// counter not named stayed where it was. Identical on the four kernels
+// except where 7.3 is named:
 //
 //	scenario              A (sender)                                 B (receiver)
 //	no-allowed-ip         tx_errors +5; each send fails ENOKEY;      nothing
@@ -39,24 +41,46 @@ package explain_test
 //	                                                                 and the peer's rx_bytes flat
 //	wrong-key (200 sent   tx_dropped +71 (200 − 129 kept staged),    nothing (no counter for an
 //	  at once)            tx_packets +3, tx_bytes +444: three        initiation it cannot open)
-//	                      initiations of 148 bytes, seen at 0,
-//	                      5.6–5.8 and 10.8–11.3 s; peer tx_bytes
-//	                      +444, rx_bytes 0, last handshake zero;
-//	                      sends succeed
+//	                      initiations of 148 bytes, the 2nd seen at
+//	                      5.1–5.8 s, the 3rd at 10.7–11.3 s; peer
+//	                      tx_bytes +444, rx_bytes 0, last handshake
+//	                      zero; sends succeed
+//	wrong-key-gives-up    20 initiations (tx_packets +20, tx_bytes   B still had the session and
+//	  (as wrong-key,      and peer tx_bytes +2960), then, at 105.2–  sent its last data: 15 s
+//	  watched ≤ 115 s)    106.9 s, the 129 staged packets dropped    later it initiates too,
+//	                      at once: tx_dropped 71 → 200               every 5 s (17–18 by the end:
+//	                                                                 tx_packets, tx_bytes, peer
+//	                                                                 tx_bytes, 148 each), rx nothing
 //	handshake-stops       tx_packets +24, tx_bytes +2408 =           nothing (data for an index
 //	  (B removed peer A;  22 × 96 + 2 × 148: data goes on with the   it no longer has and
 //	  A sends 1/s, 22 s)  old session, and new initiations start     initiations from an unknown
 //	                      between 15.1 and 16.0 s after the first    key are dropped uncounted);
 //	                      unanswered datagram, then 5 s apart; no    nothing delivered
 //	                      error or drop; peer rx_bytes flat, last
-//	                      handshake unchanged; sends succeed
+//	                      handshake unchanged; sends succeed.
+//	                      7.3: the same, or initiations from ~6 s
+//	                      (seen at 6.0 s, then 11, 16, 21 s: 3 or 4
+//	                      in 22 s, tx_bytes up by 148 each)
+//	handshake-stops-      A's wg0 and peer as in handshake-stops     wg0 nothing; its closed UDP
+//	  device-down (B's    (7.3 alike, including the ~6 s start);     port answers every message:
+//	  wg0 down)           each message comes back as an ICMP port    Icmp OutDestUnreachs +24
+//	                      unreachable: Icmp InDestUnreachs +24       (one per message A sent: 25
+//	                      (25 with 7.3's third initiation)           with 7.3's third initiation)
+//
+// 7.3's early start of new initiations: in three full runs, the first new
+// initiation came at 16.0 s in 2 of the 5 handshake-stops scenarios of
+// 7.3 and at 6.0 s in 3 (both kinds of scenario, 5.0–6.0 s after the
+// first unanswered datagram, i.e. REKEY_TIMEOUT rather than KEEPALIVE +
+// REKEY_TIMEOUT); 5.10, 6.1 and 6.12 started at 16.0 s every time. The
+// cause is not established here (the 7.3 source was not read).
 //
 // wg0's tx_packets and tx_bytes count UDP messages and their payload
 // (data, handshake), exactly as the peer's tx_bytes do: a data message of
-// a 32-byte datagram is 96 bytes, an initiation 148. Not measured here
-// (longer than the test's bound): the purge of the staged packets when the
-// handshake is given up (REKEY_ATTEMPT_TIME, 90 s) and the end of the old
-// session (REJECT_AFTER_TIME, 180 s).
+// a 32-byte datagram is 96 bytes, an initiation 148; rx_packets and
+// rx_bytes count only what is delivered. Not measured here: the end of the
+// old session (REJECT_AFTER_TIME, 180 s). In the VMs (one vCPU) the
+// subtests marked parallel run one after the other: about 3 minutes a
+// kernel, most of it wrong-key-gives-up.
 
 import (
 	"bufio"
@@ -600,7 +624,10 @@ func TestVMWireGuardSignatures(t *testing.T) {
 		expectDeltas(t, "A", da, map[string]int64{
 			"tx_dropped": n - 129, "peer_tx_bytes": 3 * wgMessageInitiation,
 			"tx_packets": 3, "tx_bytes": 3 * wgMessageInitiation})
-		expectDeltas(t, "B", wgDeltas(t, &c.Before.B, &c.After.B), map[string]int64{})
+		// B receives nothing it counts. It may itself begin initiating
+		// 15 s after the last data it sent (see wrong-key-gives-up),
+		// which a slow setup can bring into this window.
+		expectInitiationsOnly(t, "B", wgDeltas(t, &c.Before.B, &c.After.B))
 		// The retries: REKEY_TIMEOUT (5 s) plus up to 1/3 s of jitter
 		// apart, never sooner.
 		second, third := firstSample(t, c, func(d *vtistat.WireGuardDevice) bool { return d.Peers[0].TxBytes >= 2*wgMessageInitiation }),
@@ -621,50 +648,154 @@ func TestVMWireGuardSignatures(t *testing.T) {
 	// goes on with its session, then tries new handshakes.
 	t.Run("handshake-stops", func(t *testing.T) {
 		t.Parallel()
+		wgHandshakeStops(t, top, "handshake-stops", "B removes its peer A after a working exchange", false, func(r *wgRig) {
+			wgtest.RemovePeer(t, r.b.ns, "wg0", wgtest.Public(t, wgIdentA))
+		})
+	})
+	t.Run("handshake-stops-device-down", func(t *testing.T) {
+		t.Parallel()
+		wgHandshakeStops(t, top, "handshake-stops-device-down", "B sets its wg0 down after a working exchange (its UDP socket closes)", true, func(r *wgRig) {
+			r.b.ns.IP(t, "link", "set", "wg0", "down")
+		})
+	})
+
+	// 7. The wrong key kept long enough for the handshake to be given up.
+	t.Run("wrong-key-gives-up", func(t *testing.T) {
+		t.Parallel()
 		r := newWGRig(t)
-		wgtest.RemovePeer(t, r.b.ns, "wg0", wgtest.Public(t, wgIdentA))
-		const seconds = 22
-		c := &wgCapture{Scenario: "handshake-stops", Sent: seconds,
-			Note: fmt.Sprintf("B removes its peer A after a working exchange; A sends one datagram a second for %d s; sampled after each", seconds)}
+		wgtest.RemovePeer(t, r.a.ns, "wg0", wgtest.Public(t, wgIdentB))
+		wgtest.SetPeers(t, r.a.ns, "wg0", []wgtest.Peer{r.peerOf(r.b, wgIdentWrong, true)})
+		const n = 200
+		c := &wgCapture{Scenario: "wrong-key-gives-up", Sent: n,
+			Note: "as wrong-key, watched every second for up to 115 s until every datagram is dropped; a sample is kept when A's wg0 or peer counters moved"}
 		c.Before = r.moment()
 		t0 := c.Before.Time
-		for i := range seconds {
-			if d := time.Until(t0.Add(time.Duration(i) * time.Second)); d > 0 {
-				time.Sleep(d)
+		r.send(r.a, "", wgInnerB, n)
+		last := ""
+		for time.Since(t0) < 115*time.Second {
+			a := r.readSide(r.a)
+			d := wgDeltas(t, &c.Before.A, &a)
+			if k := formatDeltas(d); k != last {
+				c.Timeline = append(c.Timeline, wgSample{Seconds: time.Since(t0).Seconds(), Sent: n, A: a, B: r.readSide(r.b)})
+				last = k
 			}
-			r.send(r.a, "", wgInnerB, 1)
-			c.Timeline = append(c.Timeline, wgSample{Seconds: time.Since(t0).Seconds(), Sent: i + 1, A: r.readSide(r.a), B: r.readSide(r.b)})
+			if d["tx_dropped"] >= n {
+				break
+			}
+			time.Sleep(time.Second)
 		}
 		c.After = r.moment()
 		r.logTimeline(c)
 		da := wgDeltas(t, &c.Before.A, &c.After.A)
-		_, before := c.Before.A.wg0(t)
-		_, after := c.After.A.wg0(t)
-		if !after.Peers[0].LastHandshake.Equal(before.Peers[0].LastHandshake) || da["peer_rx_bytes"] != 0 {
-			t.Errorf("A's peer: last handshake %v → %v, rx +%d bytes", before.Peers[0].LastHandshake, after.Peers[0].LastHandshake, da["peer_rx_bytes"])
+		inits := da["peer_tx_bytes"] / wgMessageInitiation
+		gaveUp := -1.0
+		for i := range c.Timeline {
+			if wgDeltas(t, &c.Before.A, &c.Timeline[i].A)["tx_dropped"] >= n {
+				gaveUp = c.Timeline[i].Seconds
+				break
+			}
 		}
-		extra := da["peer_tx_bytes"] - seconds*wgData32
-		if extra <= 0 || extra%wgMessageInitiation != 0 {
-			t.Errorf("A's peer sent %d bytes for %d data messages of %d: %d left, not a whole number of initiations", da["peer_tx_bytes"], seconds, wgData32, extra)
+		t.Logf("kernel %s: %d initiations, every datagram dropped at %.1f s", vmtest.Kernel(), inits, gaveUp)
+		// The first initiation and 19 retries (MAX_TIMER_HANDSHAKES
+		// 18 + 1) each REKEY_TIMEOUT (5 s, plus up to 1/3 s of jitter)
+		// apart; at the next expiry the handshake is given up and the
+		// 129 staged packets are dropped at once.
+		if inits != 20 || gaveUp < 100 || gaveUp > 112 {
+			t.Errorf("kernel %s: %d initiations, every datagram dropped at %.1f s: want 20, after 100 s", vmtest.Kernel(), inits, gaveUp)
 		}
-		inits := extra / wgMessageInitiation
-		// The first new initiation: KEEPALIVE_TIMEOUT + REKEY_TIMEOUT
-		// (15 s) after the first data sent without an answer; then
-		// every REKEY_TIMEOUT (5 s).
-		first := firstSample(t, c, func(d *vtistat.WireGuardDevice) bool {
-			return d.Peers[0].TxBytes > before.Peers[0].TxBytes && (d.Peers[0].TxBytes-before.Peers[0].TxBytes)%wgData32 != 0
-		})
-		t.Logf("kernel %s: %d new initiations in %d s, the first seen at %.1f s", vmtest.Kernel(), inits, seconds, first)
+		expectDeltas(t, "A", da, map[string]int64{
+			"tx_dropped": n, "peer_tx_bytes": inits * wgMessageInitiation,
+			"tx_packets": inits, "tx_bytes": inits * wgMessageInitiation})
+		// B had a session with A (the working exchange) and sent the
+		// last data of it: 15 s later, nothing authenticated having
+		// come back (A no longer knows B's key), B starts initiating
+		// too, every 5 s; A drops them uncounted.
+		binits := expectInitiationsOnly(t, "B", wgDeltas(t, &c.Before.B, &c.After.B))
+		if binits < 16 {
+			t.Errorf("kernel %s: B sent %d initiations in %.0f s", vmtest.Kernel(), binits, c.After.Time.Sub(t0).Seconds())
+		}
+		r.save(top, c)
+	})
+}
+
+// wgHandshakeStops: a working tunnel, then breakIt stops B from answering;
+// A sends one datagram a second for 22 s. A goes on with its session,
+// then tries new handshakes.
+func wgHandshakeStops(t *testing.T, top *testing.T, name, what string, icmpBack bool, breakIt func(*wgRig)) {
+	r := newWGRig(t)
+	breakIt(r)
+	const seconds = 22
+	c := &wgCapture{Scenario: name, Sent: seconds,
+		Note: fmt.Sprintf("%s; A sends one datagram a second for %d s; sampled after each", what, seconds)}
+	c.Before = r.moment()
+	t0 := c.Before.Time
+	for i := range seconds {
+		if d := time.Until(t0.Add(time.Duration(i) * time.Second)); d > 0 {
+			time.Sleep(d)
+		}
+		r.send(r.a, "", wgInnerB, 1)
+		c.Timeline = append(c.Timeline, wgSample{Seconds: time.Since(t0).Seconds(), Sent: i + 1, A: r.readSide(r.a), B: r.readSide(r.b)})
+	}
+	c.After = r.moment()
+	r.logTimeline(c)
+	da := wgDeltas(t, &c.Before.A, &c.After.A)
+	_, before := c.Before.A.wg0(t)
+	_, after := c.After.A.wg0(t)
+	if !after.Peers[0].LastHandshake.Equal(before.Peers[0].LastHandshake) || da["peer_rx_bytes"] != 0 {
+		t.Errorf("A's peer: last handshake %v → %v, rx +%d bytes", before.Peers[0].LastHandshake, after.Peers[0].LastHandshake, da["peer_rx_bytes"])
+	}
+	extra := da["peer_tx_bytes"] - seconds*wgData32
+	if extra <= 0 || extra%wgMessageInitiation != 0 {
+		t.Errorf("A's peer sent %d bytes for %d data messages of %d: %d left, not a whole number of initiations", da["peer_tx_bytes"], seconds, wgData32, extra)
+	}
+	inits := extra / wgMessageInitiation
+	// The first new initiation: KEEPALIVE_TIMEOUT + REKEY_TIMEOUT
+	// (15 s) after the first data sent without an answer; then
+	// every REKEY_TIMEOUT (5 s).
+	first := firstSample(t, c, func(d *vtistat.WireGuardDevice) bool {
+		return d.Peers[0].TxBytes > before.Peers[0].TxBytes && (d.Peers[0].TxBytes-before.Peers[0].TxBytes)%wgData32 != 0
+	})
+	t.Logf("kernel %s: %d new initiations in %d s, the first seen at %.1f s", vmtest.Kernel(), inits, seconds, first)
+	if vmtest.IsKernelLessThan(t, "7.0") {
 		if inits != 2 || first < 15 || first > 18 {
 			t.Errorf("kernel %s: %d new initiations in %d s, the first seen at %.1f s: want 2, the first after 15 s", vmtest.Kernel(), inits, seconds, first)
 		}
-		expectDeltas(t, "A", da, map[string]int64{
-			"tx_packets": seconds + inits, "tx_bytes": seconds*wgData32 + inits*wgMessageInitiation,
-			"peer_tx_bytes": seconds*wgData32 + inits*wgMessageInitiation})
-		expectDeltas(t, "B", wgDeltas(t, &c.Before.B, &c.After.B), map[string]int64{})
-		r.expectNothing(r.b)
-		r.save(top, c)
-	})
+	} else if inits < 2 || inits > 4 || first < 5 || first > 18 {
+		// 7.3 began its new initiations at 16 s in one run and at 6 s
+		// (then 11, 16, 21) in another: see the table at the top.
+		t.Errorf("kernel %s: %d new initiations in %d s, the first seen at %.1f s: want 2 to 4, the first after 5 s", vmtest.Kernel(), inits, seconds, first)
+	}
+	// With B's wg0 down its UDP port is closed: every message A sends
+	// (data and initiations) comes back as an ICMP port unreachable,
+	// counted on both sides' ICMP counters (the wg0 counters do not
+	// show it).
+	want := map[string]int64{
+		"tx_packets": seconds + inits, "tx_bytes": seconds*wgData32 + inits*wgMessageInitiation,
+		"peer_tx_bytes": seconds*wgData32 + inits*wgMessageInitiation}
+	wantB := map[string]int64{}
+	if icmpBack {
+		want["icmp_InDestUnreachs"] = seconds + inits
+		wantB["icmp_OutDestUnreachs"] = seconds + inits
+	}
+	expectDeltas(t, "A", da, want)
+	expectDeltas(t, "B", wgDeltas(t, &c.Before.B, &c.After.B), wantB)
+	r.expectNothing(r.b)
+	r.save(top, c)
+}
+
+// expectInitiationsOnly fails unless what moved on side name is only
+// handshake initiations sent (tx_packets, and tx_bytes and the peer's
+// tx_bytes at 148 bytes each), and returns how many.
+func expectInitiationsOnly(t testing.TB, name string, got map[string]int64) int64 {
+	t.Helper()
+	k := got["tx_packets"]
+	want := map[string]int64{}
+	if k != 0 {
+		want = map[string]int64{"tx_packets": k, "tx_bytes": k * wgMessageInitiation, "peer_tx_bytes": k * wgMessageInitiation}
+	}
+	expectDeltas(t, name, got, want)
+	t.Logf("kernel %s: %s sent %d handshake initiations", vmtest.Kernel(), name, k)
+	return k
 }
 
 // expectSendErrors fails unless every one of n sends failed with errno.
