@@ -2,12 +2,13 @@ package vtistat
 
 import (
 	"bytes"
-	"crypto/ecdh"
 	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tunnelstat/tunnelstat/internal/wgtest"
 )
 
 // The wireguard test world, shared by the VM test that builds it in a
@@ -15,39 +16,14 @@ import (
 // address follows from an index, so a capture can be checked field by
 // field on any machine.
 
-// wgTestPrivate returns the private key of test identity i, clamped as
-// curve25519 keys are (the kernel stores it clamped): 32 bytes no real
-// key would have, distinct per i, easy to find in a dump.
-func wgTestPrivate(i int) [32]byte {
-	var k [32]byte
-	for j := range k {
-		k[j] = byte(0xa0 + j + 7*i)
-	}
-	k[1], k[2] = byte(i), byte(i>>8) // distinct for every i, not only mod 256
-	k[0] &= 248
-	k[31] = k[31]&127 | 64
-	return k
-}
+// The keys of the test identities are package wgtest's, shared with
+// explain's wireguard VM test.
 
-// wgTestPreshared returns the preshared key of test peer i.
-func wgTestPreshared(i int) [32]byte {
-	var k [32]byte
-	for j := range k {
-		k[j] = byte(0x3c ^ (j + 11*i))
-	}
-	k[1], k[2] = byte(i), byte(i>>8)
-	return k
-}
-
-// wgTestPublic is the public key of test identity i.
+func wgTestPrivate(i int) [32]byte   { return wgtest.Private(i) }
+func wgTestPreshared(i int) [32]byte { return wgtest.Preshared(i) }
 func wgTestPublic(t testing.TB, i int) WireGuardKey {
 	t.Helper()
-	priv := wgTestPrivate(i)
-	k, err := ecdh.X25519().NewPrivateKey(priv[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return WireGuardKey(k.PublicKey().Bytes())
+	return WireGuardKey(wgtest.Public(t, i))
 }
 
 // The big device: wgBigPeers peers of identities 1000+i, each with three

@@ -9,12 +9,12 @@ package vtistat
 //
 // To refresh the fixtures TestDecodeWireGuardFixtures reads, run it with
 // -captures DIR and copy DIR/<kernel>/TestVMWireGuard/*.bin to
-// testdata/wg/<kernel>/ (the key bytes are zero in them already).
+// testdata/wg/<kernel>/ (the key bytes are zero in them already). The
+// configuration helpers are package internal/wgtest's.
 
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -25,7 +25,7 @@ import (
 	"github.com/tunnelstat/tunnelstat/internal/nl"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
 	"github.com/tunnelstat/tunnelstat/internal/vmtest"
-	"golang.org/x/sys/unix"
+	"github.com/tunnelstat/tunnelstat/internal/wgtest"
 )
 
 // wgSetPeer is one peer of a WG_CMD_SET_DEVICE request.
@@ -37,86 +37,15 @@ type wgSetPeer struct {
 	keepalive uint16
 }
 
-// wgSet configures a wireguard device over generic netlink, as wg(8)
-// would (the VMs have no wg tool): private key, listen port, fwmark and
-// peers, in requests of at most 50 peers.
+// wgSet configures a wireguard device with package wgtest: private key,
+// listen port, fwmark and peers, in requests of at most wgtest.Batch peers.
 func wgSet(t *testing.T, ns *testns.NS, dev string, private [32]byte, port uint16, fwmark uint32, peers []wgSetPeer) {
 	t.Helper()
-	c, fam := wgDial(t, ns)
-	defer c.Close()
-	ctx := context.Background()
-	first := true
-	for len(peers) > 0 || first {
-		batch := peers[:min(50, len(peers))]
-		peers = peers[len(batch):]
-		req := nl.AppendGenlHeader(nil, wgCmdSetDev, wgGenlVersion)
-		req = nl.AppendStringAttr(req, wgDeviceIfName, dev)
-		if first {
-			req = nl.AppendAttr(req, wgDevicePrivateKey, private[:])
-			var p [2]byte
-			binary.NativeEndian.PutUint16(p[:], port)
-			req = nl.AppendAttr(req, wgDeviceListenPort, p[:])
-			req = nl.AppendUint32Attr(req, wgDeviceFwMark, fwmark)
-		}
-		var ps []byte
-		for _, p := range batch {
-			var pa []byte
-			pa = nl.AppendAttr(pa, wgPeerPublicKey, p.public[:])
-			pa = nl.AppendAttr(pa, wgPeerPresharedKey, p.preshared[:])
-			if p.endpoint.IsValid() {
-				pa = nl.AppendAttr(pa, wgPeerEndpoint, wgSockaddr(p.endpoint))
-			}
-			var ka [2]byte
-			binary.NativeEndian.PutUint16(ka[:], p.keepalive)
-			pa = nl.AppendAttr(pa, wgPeerKeepalive, ka[:])
-			var ips []byte
-			for _, pfx := range p.allowed {
-				var e []byte
-				fam := uint16(afInet)
-				if pfx.Addr().Is6() {
-					fam = afInet6
-				}
-				var f [2]byte
-				binary.NativeEndian.PutUint16(f[:], fam)
-				e = nl.AppendAttr(e, wgAllowedIPFamily, f[:])
-				e = nl.AppendAttr(e, wgAllowedIPAddr, pfx.Addr().AsSlice())
-				e = nl.AppendAttr(e, wgAllowedIPCIDR, []byte{byte(pfx.Bits())})
-				ips = nl.AppendAttr(ips, nlaFNested, e)
-			}
-			pa = nl.AppendAttr(pa, wgPeerAllowedIPs|nlaFNested, ips)
-			ps = nl.AppendAttr(ps, nlaFNested, pa)
-		}
-		if len(ps) > 0 {
-			req = nl.AppendAttr(req, wgDevicePeers|nlaFNested, ps)
-		}
-		if err := c.Request(ctx, "WG_CMD_SET_DEVICE", fam.ID, nl.FlagAck, req, func(nl.Message) error { return nil }); err != nil {
-			t.Fatalf("WG_CMD_SET_DEVICE %s: %v", dev, err)
-		}
-		first = false
+	ps := make([]wgtest.Peer, len(peers))
+	for i, p := range peers {
+		ps[i] = wgtest.Peer{Public: wgtest.Key(p.public), Preshared: p.preshared, Endpoint: p.endpoint, Allowed: p.allowed, Keepalive: p.keepalive}
 	}
-}
-
-// wgRawDump returns the messages of one WG_CMD_GET_DEVICE dump, each with
-// its netlink header, as the kernel sent them (keys included: the caller
-// scrubs them before saving anything).
-func wgRawDump(t *testing.T, ns *testns.NS, dev string) [][]byte {
-	t.Helper()
-	c, fam := wgDial(t, ns)
-	defer c.Close()
-	ctx := context.Background()
-	req := nl.AppendGenlHeader(nil, wgCmdGetDev, wgGenlVersion)
-	req = nl.AppendStringAttr(req, wgDeviceIfName, dev)
-	var msgs [][]byte
-	err := c.Dump(ctx, "WG_CMD_GET_DEVICE dump", fam.ID, nl.FlagDump, req, func() { msgs = nil }, func(m nl.Message) error {
-		b := nl.AppendHeader(nil, m.Type, m.Flags, 0, 0, len(m.Data))
-		msgs = append(msgs, append(b, m.Data...))
-		return nil
-	}, nil)
-	c.ClearBuffer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return msgs
+	wgtest.Set(t, ns, dev, wgtest.Device{Private: private, ListenPort: port, FwMark: fwmark}, ps)
 }
 
 // TestVMWireGuard joins two namespaces with a wireguard tunnel configured
@@ -141,7 +70,7 @@ func TestVMWireGuard(t *testing.T) {
 		ns   *testns.NS
 		addr netip.Addr
 	}{{p.A, tunA}, {p.B, tunB}} {
-		s.ns.IP(t, "link", "add", "wg0", "type", "wireguard")
+		wgtest.AddDevice(t, s.ns, "wg0")
 		s.ns.IP(t, "addr", "add", s.addr.String()+"/24", "dev", "wg0")
 	}
 	wgSet(t, p.A, "wg0", privA, portA, 0, []wgSetPeer{{public: pubB, preshared: psk,
@@ -161,7 +90,7 @@ func TestVMWireGuard(t *testing.T) {
 		big = append(big, wgSetPeer{public: wgTestPublic(t, 1000+i), preshared: wgTestPreshared(1000 + i),
 			endpoint: wgBigEndpoint(i), allowed: wgBigAllowed(i), keepalive: ka})
 	}
-	p.A.IP(t, "link", "add", "wg1", "type", "wireguard")
+	wgtest.AddDevice(t, p.A, "wg1")
 	wgSet(t, p.A, "wg1", wgTestPrivate(999), wgBigPort, wgBigMark, big)
 
 	// Traffic: n datagrams from A's tunnel address to B's, received in B.
@@ -260,7 +189,7 @@ func TestVMWireGuard(t *testing.T) {
 		name string
 		priv [32]byte
 	}{{p.A, "wg0", privA}, {p.A, "wg1", wgTestPrivate(999)}} {
-		msgs := wgRawDump(t, dev.ns, dev.name)
+		msgs := wgtest.RawDump(t, dev.ns, dev.name)
 		raw := bytes.Join(msgs, nil)
 		if !bytes.Contains(raw, dev.priv[:]) {
 			t.Errorf("%s: the raw dump does not hold the private key: the audit would prove nothing", dev.name)
@@ -276,20 +205,4 @@ func TestVMWireGuard(t *testing.T) {
 		}
 		vmtest.SaveArtifact(t, "wg_get_device-"+dev.name+".bin", raw)
 	}
-}
-
-// wgDial opens a generic netlink socket in ns and resolves the wireguard
-// family.
-func wgDial(t *testing.T, ns *testns.NS) (*nl.Conn, nl.Family) {
-	t.Helper()
-	c, err := nl.Dial(unix.NETLINK_GENERIC, ns.Open(t), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fam, err := c.ResolveFamily(context.Background(), wgGenlName)
-	if err != nil {
-		c.Close()
-		t.Fatal(err)
-	}
-	return c, fam
 }
