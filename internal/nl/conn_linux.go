@@ -41,6 +41,14 @@ func DumpRetries(configured int) int {
 // buffer never truncates a dump and keeps the syscall count minimal.
 const recvBufSize = 64 << 10
 
+// recvBufs are the receive buffers of the conns that carry no secret. A
+// conn holds one only while it exchanges or handles a notification: a
+// process with a hundred namespaces open (four conns each, two of them
+// subscriptions that wait for hours) then keeps a few buffers, not four
+// hundred. Replies are decoded while they are walked (Message.Data is valid
+// only during the call), so nothing refers into a buffer once it is back.
+var recvBufs = sync.Pool{New: func() any { b := make([]byte, recvBufSize); return &b }}
+
 // Conn is a netlink socket that streams replies through one reused buffer.
 // It is safe for concurrent use: requests are serialised.
 type Conn struct {
@@ -58,8 +66,14 @@ type Conn struct {
 	// Retries bounds restarts of dumps interrupted by concurrent changes.
 	Retries int
 
-	req     []byte
+	req []byte
+	// buf is the receive buffer: the conn's own for generic netlink (its
+	// replies may carry secrets, which ClearBuffer zeroes, so the buffer is
+	// never shared), else one of recvBufs, held by bufp from holdBuf to
+	// releaseBuf and nil in between.
 	buf     []byte
+	bufp    *[]byte
+	own     bool
 	n       int
 	rerr    error
 	from    unix.RawSockaddrNetlink
@@ -92,7 +106,10 @@ func Dial(family int, netnsFD int, groups uint32) (*Conn, error) {
 		nc.Close()
 		return nil, err
 	}
-	c := &Conn{nc: nc, raw: raw, pid: nc.PID(), Retries: DefaultDumpRetries, buf: make([]byte, recvBufSize)}
+	c := &Conn{nc: nc, raw: raw, pid: nc.PID(), Retries: DefaultDumpRetries}
+	if family == unix.NETLINK_GENERIC {
+		c.own, c.buf = true, make([]byte, recvBufSize)
+	}
 	// Best effort: extended ACK gives the kernel's reason with an error;
 	// strict checking makes the kernel honour dump filters.
 	_ = nc.SetOption(netlink.ExtendedAcknowledge, true)
@@ -128,6 +145,24 @@ func Dial(family int, netnsFD int, groups uint32) (*Conn, error) {
 		return true
 	}
 	return c, nil
+}
+
+// holdBuf gives the conn a receive buffer until releaseBuf. Call both
+// with c.mu held.
+func (c *Conn) holdBuf() {
+	if c.buf == nil {
+		c.bufp = recvBufs.Get().(*[]byte)
+		c.buf = *c.bufp
+	}
+}
+
+// releaseBuf returns a pooled receive buffer; a conn's own stays.
+func (c *Conn) releaseBuf() {
+	if c.own || c.bufp == nil {
+		return
+	}
+	recvBufs.Put(c.bufp)
+	c.buf, c.bufp = nil, nil
 }
 
 func errnoErr(e syscall.Errno) error {
@@ -215,6 +250,8 @@ func (c *Conn) exchange(ctx context.Context, op string, typ, flags uint16, paylo
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	c.holdBuf()
+	defer c.releaseBuf()
 	if c.dirty {
 		c.drain()
 	}

@@ -31,9 +31,21 @@ func (c *Conn) Receive(ctx context.Context, fn func(Message) error) error {
 	}
 	stop, armed := c.watchContext(ctx)
 	defer c.releaseContext(stop, armed)
+	// A buffer is held only from a datagram's arrival until it has been
+	// handled: a subscription waits with none.
+	defer c.releaseBuf()
+	recv := func(fd uintptr) bool {
+		c.holdBuf()
+		if !c.recvFn(fd) {
+			c.releaseBuf() // nothing yet: wait without it
+			return false
+		}
+		return true
+	}
 	for {
 		c.rerr = nil
-		if rerr := c.raw.Read(c.recvFn); rerr != nil {
+		c.releaseBuf()
+		if rerr := c.raw.Read(recv); rerr != nil {
 			return recvError(ctx, "receive", rerr)
 		}
 		if c.rerr != nil {
