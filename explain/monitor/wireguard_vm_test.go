@@ -14,9 +14,6 @@ package monitor
 import (
 	"bytes"
 	"context"
-	"crypto/ecdh"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -28,110 +25,22 @@ import (
 
 	"github.com/tunnelstat/tunnelstat/explain"
 	"github.com/tunnelstat/tunnelstat/internal/netns"
-	"github.com/tunnelstat/tunnelstat/internal/nl"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
 	"github.com/tunnelstat/tunnelstat/internal/vmtest"
+	"github.com/tunnelstat/tunnelstat/internal/wgtest"
 	"github.com/tunnelstat/tunnelstat/vtistat"
-	"golang.org/x/sys/unix"
 )
 
-// The minimum of WG_CMD_SET_DEVICE this test needs, after vtistat's
-// wgSet (vtistat/wireguard_vm_test.go): keys follow from small integers,
-// as there.
-const (
-	wgSetDevice        = 1
-	wgAttrIfName       = 2
-	wgAttrPrivateKey   = 3
-	wgAttrListenPort   = 6
-	wgAttrPeers        = 8
-	wgPeerAttrPublic   = 1
-	wgPeerAttrPSK      = 2
-	wgPeerAttrEndpoint = 4
-	wgPeerAttrAllowed  = 9
-	wgIPAttrFamily     = 1
-	wgIPAttrAddr       = 2
-	wgIPAttrCIDR       = 3
-	nlaNested          = 1 << 15
-)
-
-// wgPrivate is the private key of test identity i (clamped).
-func wgPrivate(i int) [32]byte {
-	var k [32]byte
-	for j := range k {
-		k[j] = byte(0xa0 + j + 7*i)
-	}
-	k[1], k[2] = byte(i), byte(i>>8)
-	k[0] &= 248
-	k[31] = k[31]&127 | 64
-	return k
-}
-
-func wgPreshared(i int) [32]byte {
-	var k [32]byte
-	for j := range k {
-		k[j] = byte(0x3c ^ (j + 11*i))
-	}
-	return k
-}
-
-func wgPublic(t *testing.T, i int) vtistat.WireGuardKey {
-	priv := wgPrivate(i)
-	k, err := ecdh.X25519().NewPrivateKey(priv[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return vtistat.WireGuardKey(k.PublicKey().Bytes())
-}
-
-// wgConfigure sets dev's private key and listen port (when port is not
-// 0) and adds or updates one peer.
-func wgConfigure(t *testing.T, ns *testns.NS, dev string, priv *[32]byte, port uint16, peer vtistat.WireGuardKey, psk [32]byte, ep netip.AddrPort, allowed []netip.Prefix) {
+// wgConfigure sets dev's private key and listen port (when priv is not
+// nil) and adds or updates one peer (internal/wgtest).
+func wgConfigure(t *testing.T, ns *testns.NS, dev string, priv *wgtest.Key, port uint16, peer vtistat.WireGuardKey, psk wgtest.Key, ep netip.AddrPort, allowed []netip.Prefix) {
 	t.Helper()
-	c, err := nl.Dial(unix.NETLINK_GENERIC, ns.Open(t), 0)
-	if err != nil {
-		t.Fatal(err)
+	peers := []wgtest.Peer{{Public: wgtest.Key(peer), Preshared: psk, Endpoint: ep, Allowed: allowed}}
+	if priv == nil {
+		wgtest.SetPeers(t, ns, dev, peers)
+		return
 	}
-	defer c.Close()
-	ctx := context.Background()
-	fam, err := c.ResolveFamily(ctx, "wireguard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := nl.AppendGenlHeader(nil, wgSetDevice, 1)
-	req = nl.AppendStringAttr(req, wgAttrIfName, dev)
-	if priv != nil {
-		req = nl.AppendAttr(req, wgAttrPrivateKey, priv[:])
-		var p [2]byte
-		binary.NativeEndian.PutUint16(p[:], port)
-		req = nl.AppendAttr(req, wgAttrListenPort, p[:])
-	}
-	var pa []byte
-	pa = nl.AppendAttr(pa, wgPeerAttrPublic, peer[:])
-	pa = nl.AppendAttr(pa, wgPeerAttrPSK, psk[:])
-	sa := make([]byte, 16) // struct sockaddr_in
-	binary.NativeEndian.PutUint16(sa, unix.AF_INET)
-	binary.BigEndian.PutUint16(sa[2:], ep.Port())
-	a4 := ep.Addr().As4()
-	copy(sa[4:], a4[:])
-	pa = nl.AppendAttr(pa, wgPeerAttrEndpoint, sa)
-	var ips []byte
-	for _, pfx := range allowed {
-		fam := uint16(unix.AF_INET)
-		if pfx.Addr().Is6() {
-			fam = unix.AF_INET6
-		}
-		var e, f []byte
-		f = binary.NativeEndian.AppendUint16(f, fam)
-		e = nl.AppendAttr(e, wgIPAttrFamily, f)
-		e = nl.AppendAttr(e, wgIPAttrAddr, pfx.Addr().AsSlice())
-		e = nl.AppendAttr(e, wgIPAttrCIDR, []byte{byte(pfx.Bits())})
-		ips = nl.AppendAttr(ips, nlaNested, e)
-	}
-	pa = nl.AppendAttr(pa, wgPeerAttrAllowed|nlaNested, ips)
-	req = nl.AppendAttr(req, wgAttrPeers|nlaNested, nl.AppendAttr(nil, nlaNested, pa))
-	if err := c.Request(ctx, "WG_CMD_SET_DEVICE", fam.ID, nl.FlagAck, req, func(nl.Message) error { return nil }); err != nil {
-		t.Fatalf("WG_CMD_SET_DEVICE %s: %v", dev, err)
-	}
+	wgtest.Set(t, ns, dev, wgtest.Device{Private: *priv, ListenPort: port}, peers)
 }
 
 // sendUDPN sends n datagrams from inside ns to to.
@@ -162,11 +71,6 @@ func sendUDPN(t *testing.T, ns *testns.NS, to string, n int) {
 	}
 }
 
-// secretForms are the forms a secret key can take in a document or a log.
-func secretForms(k [32]byte) [][]byte {
-	return [][]byte{k[:], []byte(base64.StdEncoding.EncodeToString(k[:])), fmt.Appendf(nil, "%x", k[:]), []byte(fmt.Sprint(k[:8]))}
-}
-
 // TestVMWireGuardMonitor joins two namespaces with a wireguard tunnel
 // (configured over generic netlink), sends datagrams through it, and reads
 // namespace A through a Reader and a Monitor (without and with Health):
@@ -182,8 +86,8 @@ func TestVMWireGuardMonitor(t *testing.T) {
 	p := testns.NewPair(t)
 	ctx := context.Background()
 
-	privA, privB, psk := wgPrivate(1), wgPrivate(2), wgPreshared(7)
-	pubA, pubB := wgPublic(t, 1), wgPublic(t, 2)
+	privA, privB, psk := wgtest.Private(1), wgtest.Private(2), wgtest.Preshared(7)
+	pubA, pubB := vtistat.WireGuardKey(wgtest.Public(t, 1)), vtistat.WireGuardKey(wgtest.Public(t, 2))
 	tunA, tunB := netip.MustParseAddr("10.9.0.1"), netip.MustParseAddr("10.9.0.2")
 	const portA, portB = 51820, 51821
 	for _, s := range []struct {
@@ -252,8 +156,8 @@ func TestVMWireGuardMonitor(t *testing.T) {
 	if !strings.Contains(doc.String(), `"public_key": "`+pubB.String()+`"`) {
 		t.Errorf("the document lacks the peer's public key:\n%s", doc.String())
 	}
-	for _, s := range [][32]byte{privA, privB, psk} {
-		for _, f := range secretForms(s) {
+	for _, s := range []wgtest.Key{privA, privB, psk} {
+		for _, f := range wgtest.SecretForms(s) {
 			if bytes.Contains(doc.Bytes(), f) || strings.Contains(fmt.Sprintf("%+v %+v", *snap, *rd), string(f)) {
 				t.Errorf("a secret key (%x…) appears in the snapshot", s[:4])
 			}
@@ -335,7 +239,7 @@ func waitPeer(t *testing.T, ns *testns.NS, what string, ok func(p *vtistat.WireG
 // interval's Reading has wg0's peer; traffic, then a quiet interval
 // (Unchanged), then a new endpoint ep, which moves no counter (not
 // Unchanged); a poll reads and converts the peers without allocating.
-func monitorWireGuard(t *testing.T, p *testns.Pair, cfg *Config, tunB netip.Addr, pubB vtistat.WireGuardKey, psk [32]byte, newEP netip.AddrPort, allowedB []netip.Prefix) {
+func monitorWireGuard(t *testing.T, p *testns.Pair, cfg *Config, tunB netip.Addr, pubB vtistat.WireGuardKey, psk wgtest.Key, newEP netip.AddrPort, allowedB []netip.Prefix) {
 	ctx := context.Background()
 	health := cfg.Health != nil
 	m, err := New(cfg, NetNS{Name: p.A.Name})
