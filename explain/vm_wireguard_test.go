@@ -533,6 +533,7 @@ func TestVMWireGuardSignatures(t *testing.T) {
 			"tx_errors": wgDatagrams, "icmp_InDestUnreachs": wgDatagrams, "icmp_OutDestUnreachs": wgDatagrams})
 		expectDeltas(t, "B", wgDeltas(t, &c.Before.B, &c.After.B), map[string]int64{})
 		r.save(top, c)
+		r.explain(c)
 	})
 
 	// 2. The sender's peer has no endpoint.
@@ -555,6 +556,7 @@ func TestVMWireGuardSignatures(t *testing.T) {
 		}
 		r.expectNothing(r.b)
 		r.save(top, c)
+		r.explain(c)
 	})
 
 	// 3. A source address the receiver's allowed IPs for the peer do not
@@ -574,6 +576,7 @@ func TestVMWireGuardSignatures(t *testing.T) {
 			"tx_packets": wgDatagrams, "tx_bytes": wgDatagrams * wgData32, "peer_tx_bytes": wgDatagrams * wgData32})
 		r.expectNothing(r.a)
 		r.save(top, c)
+		r.explain(c)
 	})
 
 	// 4. A packet that is not IP, into wg0 through AF_PACKET.
@@ -589,6 +592,7 @@ func TestVMWireGuardSignatures(t *testing.T) {
 		expectDeltas(t, "A", wgDeltas(t, &c.Before.A, &c.After.A), map[string]int64{"tx_errors": wgDatagrams})
 		expectDeltas(t, "B", wgDeltas(t, &c.Before.B, &c.After.B), map[string]int64{})
 		r.save(top, c)
+		r.explain(c)
 	})
 
 	// 5. The sender has a wrong public key for its peer: the handshake
@@ -642,6 +646,7 @@ func TestVMWireGuardSignatures(t *testing.T) {
 		}
 		r.expectNothing(r.b)
 		r.save(top, c)
+		r.explain(c)
 	})
 
 	// 6. A working tunnel whose other side forgets the peer: the sender
@@ -715,6 +720,7 @@ func TestVMWireGuardSignatures(t *testing.T) {
 			t.Errorf("kernel %s: B sent %d initiations in %.0f s", vmtest.Kernel(), binits, c.After.Time.Sub(t0).Seconds())
 		}
 		r.save(top, c)
+		r.explain(c)
 	})
 }
 
@@ -781,6 +787,7 @@ func wgHandshakeStops(t *testing.T, top *testing.T, name, what string, icmpBack 
 	expectDeltas(t, "B", wgDeltas(t, &c.Before.B, &c.After.B), wantB)
 	r.expectNothing(r.b)
 	r.save(top, c)
+	r.explain(c)
 }
 
 // expectInitiationsOnly fails unless what moved on side name is only
@@ -871,4 +878,13 @@ func TestWireGuardCapturesHoldNoPrivateKey(t *testing.T) {
 			t.Errorf("%s: scenario %q kernel %q", f, c.Scenario, c.Kernel)
 		}
 	}
+}
+
+// explain runs explain and the Tracker on the readings the scenario took
+// (after save, which names the kernel) and checks them against
+// wgExpectations, as TestWireGuardCaptureFindings does with the saved
+// captures.
+func (r *wgRig) explain(c *wgCapture) {
+	r.t.Helper()
+	r.t.Logf("kernel %s %s: explain says: %s", c.Kernel, c.Scenario, checkWGFindings(r.t, c))
 }
