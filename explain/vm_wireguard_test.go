@@ -74,6 +74,12 @@ package explain_test
 // REKEY_TIMEOUT); 5.10, 6.1 and 6.12 started at 16.0 s every time. The
 // cause is not established here (the 7.3 source was not read).
 //
+// Each scenario also runs explain on both sides' readings (and a Tracker
+// on them: every sample, samples 10 s apart, before and after) and checks
+// the findings and risks against wgExpectations
+// (wireguard_captures_test.go), which TestWireGuardCaptureFindings checks
+// on the saved captures on the host.
+//
 // wg0's tx_packets and tx_bytes count UDP messages and their payload
 // (data, handshake), exactly as the peer's tx_bytes do: a data message of
 // a 32-byte datagram is 96 bytes, an initiation 148; rx_packets and

@@ -192,9 +192,14 @@ func checkWGFindings(t testing.TB, c *wgCapture) string {
 // checkWGReport fails unless rep's findings are exactly want, all on wg0.
 func checkWGReport(t testing.TB, what string, rep explain.Report, want []wgWantFinding) []string {
 	t.Helper()
-	var got []string
+	var got, named []string
 	for _, f := range rep.Findings {
 		got = append(got, fmt.Sprintf("%s %s %s %d", f.Interface, f.Cause, f.Certainty, f.Count))
+		for _, e := range f.Evidence {
+			if e.Peer != nil {
+				named = append(named, fmt.Sprintf("%s %s peer %.8s %s %d", f.Interface, f.Cause, e.Peer.PublicKey, e.Counter, e.Delta))
+			}
+		}
 	}
 	var exp []string
 	for _, w := range want {
@@ -234,7 +239,7 @@ func checkWGReport(t testing.TB, what string, rep explain.Report, want []wgWantF
 			t.Errorf("%s: %s: no check names peer %s: %+v", what, w.cause, key, f.Checks)
 		}
 	}
-	return got
+	return append(got, named...)
 }
 
 // checkWGTracker feeds a Tracker side's readings of c: all of them (the
