@@ -273,8 +273,9 @@ func (e *engine) wgAnnotate(m *movedLink) {
 			// Each of these packets was decrypted and authenticated, so it
 			// came from a peer with a session: one that has completed a
 			// handshake (a responder's completes with the first data
-			// packet, in wg_packet_rx_poll before
-			// wg_packet_consume_data_done). With the same peers in both
+			// packet: wg_packet_consume_data_done calls
+			// wg_timers_handshake_complete before its checks, in the four
+			// trees read). With the same peers in both
 			// readings and exactly one of them with a handshake at the
 			// later one, it is that peer.
 			if bdev == nil || !samePeers(bdev, a) {
