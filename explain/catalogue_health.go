@@ -85,10 +85,10 @@ var causesHealthWireGuard = []Cause{
 		Kernels: wgKernels + ". REKEY_TIMEOUT 5 s, REJECT_AFTER_TIME 180 s and the 148-byte initiation are the " +
 			"same in all of them; a peer's tx_bytes count every UDP payload sent to it (wg_socket_send_skb_to_peer), its rx_bytes " +
 			"every one received and authenticated (receive.c)",
-		Explanation: "Between two readings the peer had no session (no handshake completed in the interval, and " +
-			"the last one was over 180 seconds old already), received nothing, and was sent at least two " +
-			"handshake initiations' worth of bytes: an initiation is resent only after REKEY_TIMEOUT (5 s) without " +
-			"an answer. The traffic for it waits in its staged queue and is dropped (tx-wg-staged-overflow, then " +
+		Explanation: "Over one or more intervals between readings in a row the peer had no session (no handshake " +
+			"completed in them, and the last one was over 180 seconds old already at their start), received nothing, " +
+			"and was sent at least two handshake initiations' worth of bytes: an initiation is resent only after " +
+			"REKEY_TIMEOUT (5 s) without an answer. The traffic for it waits in its staged queue and is dropped (tx-wg-staged-overflow, then " +
 			"tx-wg-staged-purged when the kernel gives up after about 90 s). WireGuard counts no failed handshake: " +
 			"a wrong public key on either side, a preshared key that differs, the peer down or unreachable at its " +
 			"endpoint, a firewall on the UDP port, or a clock that went back on the peer all look the same here.",

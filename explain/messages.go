@@ -320,7 +320,9 @@ const (
 	msgWGHandshakeAge    message = "{peer} has not completed a handshake for {age}."
 	msgWGHandshakeAt     message = "{peer} last completed a handshake at {at}."
 	msgWGFuture          message = "a time after the reading (clocks disagree)"
-	msgWGAllUp           message = "Every peer of {dev} completed a handshake in the last 180 seconds at the later " +
+	msgWGOnlySession     message = "Only {peer} has completed a handshake on {dev}, with the same peers in both " +
+		"readings: only a peer with a session can send a packet that decrypts, so it came from {peer}."
+	msgWGAllUp message = "Every peer of {dev} completed a handshake in the last 180 seconds at the later " +
 		"reading: the staged packets were dropped earlier in the interval, or the device went down or a peer was removed."
 
 	msgHintWGPeers    message = "the peer list (wg show) settles some of them"

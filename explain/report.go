@@ -83,7 +83,8 @@ type Evidence struct {
 	// SourceWireGuard). Counter is then "no_endpoint" (the peer had no
 	// endpoint in either reading), "no_handshake" (it never completed
 	// one), "handshake_age" (Delta: seconds since its last handshake at
-	// the later reading) or "tx_bytes" (Delta: bytes sent to it in the
+	// the later reading; on a received-packet finding, the one peer that
+	// can have sent it) or "tx_bytes" (Delta: bytes sent to it in the
 	// interval); "allowed_ips" without a Peer: Delta is how many of the
 	// link's peers have any allowed IP.
 	Peer *PeerRef `json:"peer,omitempty"`

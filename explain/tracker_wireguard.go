@@ -45,6 +45,11 @@ type peerTrack struct {
 	in, out  Traffic   // the totals, monotonic
 	oneWay   [2]int    // readings in a row with data out only (0), in only (1)
 	oneSince [2]time.Time
+	// The readings in a row in which the peer had no session, completed
+	// no handshake and received nothing: since when, and the bytes sent
+	// to it in them (zero time: the last interval was not one of them).
+	failSince time.Time
+	failOut   uint64
 }
 
 // addPeers sets dst.Peers and the peers' risks from r.WireGuard.
@@ -93,6 +98,7 @@ func (t *Tracker) addPeers(dst *Health, r *Reading) {
 				dst.Risks = t.peerRisks(dst.Risks, id, p, tr, dIn, dOut, r.Time, oneWayAfter)
 			} else {
 				tr.oneWay = [2]int{}
+				tr.failSince, tr.failOut = time.Time{}, 0
 			}
 			tr.index, tr.rx, tr.tx, tr.hs, tr.at, tr.missed = d.Index, p.RxBytes, p.TxBytes, p.LastHandshake, r.Time, false
 			dst.Peers = append(dst.Peers, PeerStatus{ID: id, Endpoint: p.Endpoint, Up: wgUp(p, r.Time),
@@ -162,15 +168,29 @@ func hasDevice(r *Reading, name string) bool {
 func (t *Tracker) peerRisks(out []Risk, id TunnelID, p *WireGuardPeer, tr *peerTrack, dIn, dOut uint64, now time.Time, oneWayAfter int) []Risk {
 	prev := tr.at
 	dt := now.Sub(prev)
-	// Handshake failing: no session the whole interval (no handshake in
-	// it, the last one already too old at the previous reading), nothing
-	// received, and at least two initiations' worth of bytes sent. An
-	// initiation goes out at most once per REKEY_TIMEOUT unless one
-	// completes, so the first went unanswered for 5 s at least.
+	// Handshake failing: no session over one or more intervals in a row
+	// (no handshake in them, the last one already too old at the reading
+	// they start from), nothing received, and at least two initiations'
+	// worth of bytes sent in them. An initiation goes out at most once
+	// per REKEY_TIMEOUT unless one completes, so the first went
+	// unanswered for 5 s at least. Readings closer than REKEY_TIMEOUT
+	// each see one initiation at most: the bytes of the run add up.
 	noSession := p.LastHandshake.IsZero() || prev.Sub(p.LastHandshake) >= wgRejectAfter
-	if !p.LastHandshake.After(tr.hs) && noSession && dIn == 0 && dOut >= 2*wgInitiationBytes {
-		why := fmt.Sprintf("%s sent %d bytes to %s since the previous reading (%s before) and received nothing; %s",
-			showName(id.Interface), dOut, peerRef(p), dt.Round(time.Second), handshakeAgo(p, now))
+	if !p.LastHandshake.After(tr.hs) && noSession && dIn == 0 {
+		if tr.failSince.IsZero() {
+			tr.failSince, tr.failOut = prev, 0
+		}
+		tr.failOut = satAdd(tr.failOut, dOut)
+	} else {
+		tr.failSince, tr.failOut = time.Time{}, 0
+	}
+	if !tr.failSince.IsZero() && tr.failOut >= 2*wgInitiationBytes {
+		since := fmt.Sprintf("since the previous reading (%s before)", dt.Round(time.Second))
+		if !tr.failSince.Equal(prev) {
+			since = fmt.Sprintf("since %s (%s before)", tr.failSince.UTC().Format(time.RFC3339), now.Sub(tr.failSince).Round(time.Second))
+		}
+		why := fmt.Sprintf("%s sent %d bytes to %s %s and received nothing; %s",
+			showName(id.Interface), tr.failOut, peerRef(p), since, handshakeAgo(p, now))
 		out = append(out, newPeerRisk("tunnel-wg-handshake-failing", id, why))
 	}
 	// One way: data in one direction, not a byte in the other. The

@@ -1,6 +1,8 @@
 package explain
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +255,51 @@ func TestTrackerPeersOddInput(t *testing.T) {
 			t.Errorf("reading %d: totals went down: %+v after %v", i, ps, last)
 		}
 		last = [2]uint64{ps.In.Bytes, ps.Out.Bytes}
+	}
+}
+
+// Readings closer than REKEY_TIMEOUT see one initiation each at most: the
+// bytes sent over readings in a row without a session or an answer add up
+// (wrong-key in the VM captures: samples 0.5 s apart), and an answer
+// starts the count again.
+func TestTrackerPeerHandshakeFailingShortIntervals(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		answers []int // the seconds at which 92 bytes come back
+		want    int   // the first second with the risk; 0: none
+	}{
+		{"never answered", nil, 5},
+		{"answered after the first", []int{3}, 10},
+		{"answered after each", []int{3, 7}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var tr Tracker
+			p := wg1Peers()[1] // never a handshake
+			add(&tr, wgReading(trT0, wgDev("wg1", 4, p)))
+			first := 0
+			var sent, recv uint64
+			for s := 1; s <= 10; s++ {
+				if s%5 == 0 || s == 1 { // initiations at 1, 5, 10 s
+					sent += 148
+				}
+				if slices.Contains(c.answers, s) {
+					recv += 92
+				}
+				h := add(&tr, wgReading(trT0.Add(time.Duration(s)*time.Second), wgDev("wg1", 4, traffic(p, recv, sent))))
+				rs := risksOf(h, "tunnel-wg-handshake-failing")
+				if len(rs) != len(h.Risks) {
+					t.Fatalf("%d s: risks %+v", s, h.Risks)
+				}
+				if len(rs) > 0 && first == 0 {
+					first = s
+					if want := fmt.Sprintf("sent 296 bytes to peer %s ([2001:db8::1]:40001) since ", wgKeyB); !strings.Contains(rs[0].Explanation, want) {
+						t.Errorf("%s: want %q", rs[0].Explanation, want)
+					}
+				}
+			}
+			if first != c.want {
+				t.Errorf("risk first at %d s, want %d", first, c.want)
+			}
+		})
 	}
 }

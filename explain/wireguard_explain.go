@@ -212,8 +212,10 @@ func (e *engine) wgAnnotate(m *movedLink) {
 		return
 	}
 	var before map[string]*WireGuardPeer
+	var bdev *WireGuardDevice
 	if e.before != nil && m.since == "" {
-		before = peerIndex(wgSameDevice(e.before, a))
+		bdev = wgSameDevice(e.before, a)
+		before = peerIndex(bdev)
 	}
 	// What the peers say about one candidate of a group is said in the
 	// group's shared words too, which Format prints.
@@ -267,6 +269,28 @@ func (e *engine) wgAnnotate(m *movedLink) {
 			if len(named) == 0 && len(a.Peers) > 0 && !e.after.Time.IsZero() {
 				words = append(words, msgWGAllUp.text("dev", showName(l.Name)))
 			}
+		case "rx-wg-src-not-allowed", "rx-wg-bad-protocol", "rx-wg-bad-length":
+			// Each of these packets was decrypted and authenticated, so it
+			// came from a peer with a session: one that has completed a
+			// handshake (a responder's completes with the first data
+			// packet: wg_packet_consume_data_done calls
+			// wg_timers_handshake_complete before its checks, in the four
+			// trees read). With the same peers in both
+			// readings and exactly one of them with a handshake at the
+			// later one, it is that peer.
+			if bdev == nil || !samePeers(bdev, a) {
+				continue
+			}
+			for pi := range a.Peers {
+				if !a.Peers[pi].LastHandshake.IsZero() {
+					named = append(named, &a.Peers[pi])
+				}
+			}
+			if len(named) != 1 {
+				continue
+			}
+			ev = append(ev, handshakeEvidence(named[0], e.after.Time))
+			words = append(words, msgWGOnlySession.text("peer", peerRef(named[0]).String(), "dev", showName(l.Name)))
 		default:
 			continue
 		}

@@ -176,6 +176,8 @@ func TestWireGuardExplain(t *testing.T) {
 			before: []WireGuardPeer{wg0Peer(recent)}, after: []WireGuardPeer{wg0Peer(recent)},
 			want:   []want{{"wg0", "rx-wg-src-not-allowed", 3, Candidate}, {"wg0", "rx-wg-bad-protocol", 3, Candidate}},
 			causes: ids("rx-wg-src-not-allowed", "rx-wg-bad-protocol"),
+			// The packets decrypted: the only peer with a handshake sent them.
+			why: "so it came from peer " + wgKey0,
 		},
 		{
 			// The only peer may send from anywhere: no source is refused.
@@ -336,5 +338,56 @@ func TestWireGuardCraftedKey(t *testing.T) {
 				t.Errorf("control byte in %q", ch.Command)
 			}
 		}
+	}
+}
+
+// A received packet that wireguard refuses after decrypting it names its
+// sender only when the peer list proves it: the same peers in both
+// readings, and exactly one of them with a handshake (only a peer with a
+// session can send a packet that decrypts).
+func TestWireGuardRxSender(t *testing.T) {
+	at := t0.Add(10 * time.Second)
+	recent := at.Add(-40 * time.Second)
+	never := wg1Peers()[0] // no handshake
+	other := wg1Peers()[1]
+	other.LastHandshake = recent
+	d := Stats64{RxErrors: 3, RxFrameErrors: 3}
+	for _, c := range []struct {
+		name          string
+		before, after []WireGuardPeer
+		sender        string // "": none named
+	}{
+		{"one peer with a handshake", []WireGuardPeer{wg0Peer(recent), never}, []WireGuardPeer{wg0Peer(recent), never}, wgKey0},
+		{"two peers with a handshake", []WireGuardPeer{wg0Peer(recent), other}, []WireGuardPeer{wg0Peer(recent), other}, ""},
+		{"peers changed", []WireGuardPeer{wg0Peer(recent), never}, []WireGuardPeer{wg0Peer(recent)}, ""},
+		{"earlier peer list not read", nil, []WireGuardPeer{wg0Peer(recent)}, ""},
+		{"no handshake at all", []WireGuardPeer{never}, []WireGuardPeer{never}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, a := wgReadings(d, c.before, c.after)
+			rep := Explain(b, a)
+			fs := findingsOf(rep, "wg0")
+			if len(fs) != 2 {
+				t.Fatalf("findings %v", linkCauses(rep, "wg0"))
+			}
+			for _, f := range fs {
+				if f.Certainty != Candidate {
+					t.Errorf("%s: %s", f.Cause, f.Certainty)
+				}
+				var named []string
+				for _, ev := range f.Evidence {
+					if ev.Peer != nil {
+						named = append(named, ev.Counter+" "+ev.Peer.PublicKey)
+					}
+				}
+				switch {
+				case c.sender == "" && len(named) > 0:
+					t.Errorf("%s names %q", f.Cause, named)
+				case c.sender != "" && !slices.Equal(named, []string{"handshake_age " + c.sender}):
+					t.Errorf("%s names %q, want %s", f.Cause, named, c.sender)
+				}
+			}
+			checkJSONRoundTrip(t, rep)
+		})
 	}
 }
