@@ -47,7 +47,38 @@ const recvBufSize = 64 << 10
 // subscriptions that wait for hours) then keeps a few buffers, not four
 // hundred. Replies are decoded while they are walked (Message.Data is valid
 // only during the call), so nothing refers into a buffer once it is back.
-var recvBufs = sync.Pool{New: func() any { b := make([]byte, recvBufSize); return &b }}
+// A free list, not a sync.Pool: a collection would empty the pool, and the
+// next poll would allocate again (polls that reuse their storage allocate
+// nothing).
+var recvBufs struct {
+	mu   sync.Mutex
+	free []*[]byte
+}
+
+// maxFreeRecvBufs bounds the buffers kept for reuse (1 MiB): as many as
+// exchanges run at once in a busy process.
+const maxFreeRecvBufs = 16
+
+func getRecvBuf() *[]byte {
+	recvBufs.mu.Lock()
+	defer recvBufs.mu.Unlock()
+	if n := len(recvBufs.free); n > 0 {
+		b := recvBufs.free[n-1]
+		recvBufs.free[n-1] = nil
+		recvBufs.free = recvBufs.free[:n-1]
+		return b
+	}
+	b := make([]byte, recvBufSize)
+	return &b
+}
+
+func putRecvBuf(b *[]byte) {
+	recvBufs.mu.Lock()
+	defer recvBufs.mu.Unlock()
+	if len(recvBufs.free) < maxFreeRecvBufs {
+		recvBufs.free = append(recvBufs.free, b)
+	}
+}
 
 // Conn is a netlink socket that streams replies through one reused buffer.
 // It is safe for concurrent use: requests are serialised.
@@ -151,7 +182,7 @@ func Dial(family int, netnsFD int, groups uint32) (*Conn, error) {
 // with c.mu held.
 func (c *Conn) holdBuf() {
 	if c.buf == nil {
-		c.bufp = recvBufs.Get().(*[]byte)
+		c.bufp = getRecvBuf()
 		c.buf = *c.bufp
 	}
 }
@@ -161,7 +192,7 @@ func (c *Conn) releaseBuf() {
 	if c.own || c.bufp == nil {
 		return
 	}
-	recvBufs.Put(c.bufp)
+	putRecvBuf(c.bufp)
 	c.buf, c.bufp = nil, nil
 }
 
