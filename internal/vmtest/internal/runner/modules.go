@@ -180,7 +180,9 @@ func eachLine(file string, fn func(n int, line string) error) error {
 
 func scanLines(r io.Reader, name string, fn func(n int, line string) error) error {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	// A results line holds one test2json event, and a test may log a
+	// whole capture in one: allow twice what the guest forwards (16 MiB).
+	sc.Buffer(make([]byte, 64<<10), 32<<20)
 	n := 0
 	for sc.Scan() {
 		n++
