@@ -101,8 +101,9 @@ var causesHealthWireGuard = []Cause{
 		Title:      "A WireGuard peer carries data in one direction only",
 		KernelRefs: []string{"drivers/net/wireguard/socket.c:wg_socket_send_skb_to_peer", "drivers/net/wireguard/receive.c:update_rx_stats", "drivers/net/wireguard/timers.c:wg_timers_data_received"},
 		Kernels:    wgKernels + ". KEEPALIVE_TIMEOUT is 10 s in all of them",
-		Explanation: "For several readings in a row, over more than 20 seconds, more bytes went one way than " +
-			"handshakes and keepalives can account for, and not a byte came the other way. A peer that receives " +
+		Explanation: "In several readings, over more than 20 seconds, more bytes went one way than " +
+			"handshakes and keepalives can account for, and since the first of them not a byte came the other " +
+			"way (readings in which nothing moved either way do not end the run). A peer that receives " +
 			"data sends a keepalive within KEEPALIVE_TIMEOUT (10 s) when it has nothing else to send, so silence " +
 			"the other way means the data does not arrive or the answers are lost: the peer's endpoint is stale " +
 			"(it roamed), a firewall or NAT drops one direction, or the peer decrypts nothing (WireGuard counts " +

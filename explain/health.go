@@ -225,8 +225,9 @@ type HealthConfig struct {
 	// OneWayAfter is how many readings in a row one direction of a tunnel
 	// must carry packets while the other carries none before a
 	// tunnel-one-way risk is raised (for a WireGuard peer:
-	// tunnel-wg-one-way, data one way and not a byte the other); 0 (or
-	// less) means DefaultOneWayAfter.
+	// tunnel-wg-one-way: that many readings with data one way, and not a
+	// byte the other way since the first of them; readings with neither
+	// do not end the run); 0 (or less) means DefaultOneWayAfter.
 	OneWayAfter int
 	// RekeyMargin is the least time a key manager should have between an
 	// SA's soft and hard limits to install its replacement; 0 (or less)

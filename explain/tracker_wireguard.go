@@ -43,7 +43,7 @@ type peerTrack struct {
 	at       time.Time // when it was last seen
 	missed   bool      // a reading of its device did not list it since
 	in, out  Traffic   // the totals, monotonic
-	oneWay   [2]int    // readings in a row with data out only (0), in only (1)
+	oneWay   [2]int    // readings with data out (0), in (1), nothing back since the first
 	oneSince [2]time.Time
 	// The readings in a row in which the peer had no session, completed
 	// no handshake and received nothing: since when, and the bytes sent
@@ -194,16 +194,22 @@ func (t *Tracker) peerRisks(out []Risk, id TunnelID, p *WireGuardPeer, tr *peerT
 		out = append(out, newPeerRisk("tunnel-wg-handshake-failing", id, why))
 	}
 	// One way: data in one direction, not a byte in the other. The
-	// allowance is what handshakes and keepalives can send in dt.
+	// allowance is what handshakes and keepalives can send in dt. A
+	// reading with neither (nothing beyond the allowance one way, nothing
+	// the other) does not end the run: at a poll every second a data
+	// packet a second lands in some intervals twice and in others not at
+	// all, and silence both ways says nothing against one-way traffic.
+	// Only a byte the other way does.
 	allow := uint64(wgInitiationBytes*(dt/wgRekeyTimeout+1) + wgKeepaliveBytes*(dt/wgMinKeepalive+1))
 	for dir, moved := range [2][2]uint64{{dOut, dIn}, {dIn, dOut}} {
-		if dt > 0 && moved[0] > allow && moved[1] == 0 {
+		switch {
+		case dt <= 0 || moved[1] > 0:
+			tr.oneWay[dir] = 0
+		case moved[0] > allow:
 			if tr.oneWay[dir] == 0 {
 				tr.oneSince[dir] = prev
 			}
 			tr.oneWay[dir]++
-		} else {
-			tr.oneWay[dir] = 0
 		}
 		// A peer that receives data answers it within KEEPALIVE_TIMEOUT
 		// at the latest (a keepalive, if nothing else): the streak must
@@ -213,7 +219,7 @@ func (t *Tracker) peerRisks(out []Risk, id TunnelID, p *WireGuardPeer, tr *peerT
 			if dir == 1 {
 				what, back = "received data from", "sent nothing to it"
 			}
-			why := fmt.Sprintf("%s %s %s in each of the last %d readings (since %s) and %s.",
+			why := fmt.Sprintf("%s %s %s in %d readings since %s and %s.",
 				showName(id.Interface), what, peerRef(p), tr.oneWay[dir], tr.oneSince[dir].UTC().Format(time.RFC3339), back)
 			out = append(out, newPeerRisk("tunnel-wg-one-way", id, why))
 		}

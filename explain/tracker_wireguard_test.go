@@ -178,13 +178,30 @@ func TestTrackerPeerOneWay(t *testing.T) {
 		out, in  uint64 // per reading
 		readings int
 		want     int // readings with the risk
+		// moved, when set, is what moves in interval i (1, 2, …)
+		// instead of out and in.
+		moved func(i int) (out, in uint64)
 	}{
-		{"data out, nothing back", 10 * time.Second, 50_000, 0, 5, 2}, // the 3rd and 4th intervals
-		{"data in, nothing out", 10 * time.Second, 0, 50_000, 5, 2},   // our keepalives do not leave
-		{"keepalives back", 10 * time.Second, 50_000, 32, 5, 0},       // the peer answers
-		{"only keepalives out", 10 * time.Second, 3 * 32, 0, 5, 0},    // persistent keepalive, idle
-		{"too short to tell", 2 * time.Second, 50_000, 0, 8, 0},       // under 20 s: a keepalive may be due
-		{"long enough at last", 4 * time.Second, 50_000, 0, 9, 3},     // at 24, 28 and 32 s
+		{"data out, nothing back", 10 * time.Second, 50_000, 0, 5, 2, nil}, // the 3rd and 4th intervals
+		{"data in, nothing out", 10 * time.Second, 0, 50_000, 5, 2, nil},   // our keepalives do not leave
+		{"keepalives back", 10 * time.Second, 50_000, 32, 5, 0, nil},       // the peer answers
+		{"only keepalives out", 10 * time.Second, 3 * 32, 0, 5, 0, nil},    // persistent keepalive, idle
+		{"too short to tell", 2 * time.Second, 50_000, 0, 8, 0, nil},       // under 20 s: a keepalive may be due
+		{"long enough at last", 4 * time.Second, 50_000, 0, 9, 3, nil},     // at 24, 28 and 32 s
+		// A poll every second and a data packet a second: some
+		// intervals see none. Silence both ways does not end the run.
+		{"idle intervals in between", time.Second, 0, 0, 31, 10, func(i int) (uint64, uint64) { // at 21 … 30 s
+			if i%3 == 0 {
+				return 0, 0
+			}
+			return 1056, 0
+		}},
+		{"a byte back ends it", time.Second, 0, 0, 31, 0, func(i int) (uint64, uint64) { // a new run from 15 s
+			if i == 15 {
+				return 1056, 32
+			}
+			return 1056, 0
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var tr Tracker
@@ -194,7 +211,11 @@ func TestTrackerPeerOneWay(t *testing.T) {
 			for i := range c.readings {
 				now := trT0.Add(time.Duration(i) * c.step)
 				if i > 0 {
-					rx, tx = rx+c.in, tx+c.out
+					out, in := c.out, c.in
+					if c.moved != nil {
+						out, in = c.moved(i)
+					}
+					rx, tx = rx+in, tx+out
 				}
 				h := add(&tr, wgReading(now, wgDev("wg0", 3, traffic(p, rx, tx))))
 				if rs := risksOf(h, "tunnel-wg-one-way"); len(rs) > 0 {

@@ -20,7 +20,8 @@ package explain_test
 // testdata/wireguard/<kernel>/<scenario>.json.
 //
 // What the four kernels showed (5.10.223, 6.1.176, 6.12.117, 7.3.4; last
-// run 2026-12-03 04:34–04:46 UTC, 36 of 36 passed, captures from it).
+// run 2026-12-03 07:11–07:19 UTC, every scenario passed on every kernel,
+// captures from it; the rows but handshake-stops as in the runs before).
 // "A" is the side that sends, "+n" a delta of wg0's stats64 (or of the
 // peer's byte counters, or of the namespace's Icmp counters), and every
 // counter not named stayed where it was. Identical on the four kernels
@@ -51,27 +52,29 @@ package explain_test
 //	                      at once: tx_dropped 71 → 200               every 5 s (17–18 by the end:
 //	                                                                 tx_packets, tx_bytes, peer
 //	                                                                 tx_bytes, 148 each), rx nothing
-//	handshake-stops       tx_packets +24, tx_bytes +2408 =           nothing (data for an index
-//	  (B removed peer A;  22 × 96 + 2 × 148: data goes on with the   it no longer has and
-//	  A sends 1/s, 22 s)  old session, and new initiations start     initiations from an unknown
-//	                      between 15.1 and 16.0 s after the first    key are dropped uncounted);
-//	                      unanswered datagram, then 5 s apart; no    nothing delivered
-//	                      error or drop; peer rx_bytes flat, last
-//	                      handshake unchanged; sends succeed.
-//	                      7.3: the same, or initiations from ~6 s
-//	                      (seen at 6.0 s, then 11, 16, 21 s: 3 or 4
-//	                      in 22 s, tx_bytes up by 148 each)
+//	handshake-stops       tx_packets +45, tx_bytes +42 980 =         nothing (data for an index
+//	  (B removed peer A;  40 × 1 056 + 5 × 148: data goes on with    it no longer has and
+//	  A sends one 996-    the old session, and new initiations       initiations from an unknown
+//	  byte datagram a     start between 15.1 and 16.0 s after the    key are dropped uncounted);
+//	  second, 40 s)       first unanswered datagram, then 5 s        nothing delivered
+//	                      apart; no error or drop; peer rx_bytes
+//	                      flat, last handshake unchanged; sends
+//	                      succeed. 7.3: the same, or initiations
+//	                      from ~6 s (7 in 40 s, tx_bytes +43 276)
 //	handshake-stops-      A's wg0 and peer as in handshake-stops     wg0 nothing; its closed UDP
 //	  device-down (B's    (7.3 alike, including the ~6 s start);     port answers every message:
-//	  wg0 down)           each message comes back as an ICMP port    Icmp OutDestUnreachs +24
-//	                      unreachable: Icmp InDestUnreachs +24       (one per message A sent: 25
-//	                      (25 with 7.3's third initiation)           with 7.3's third initiation)
+//	  wg0 down; its       each message comes back as an ICMP port    Icmp OutDestUnreachs +45
+//	  icmp_ratelimit 0)   unreachable: Icmp InDestUnreachs +45       (47 with 7.3's early start).
+//	                      (47 with 7.3's early start)                With the default rate limit
+//	                                                                 (1 a second per destination,
+//	                                                                 a burst of 6) 44 came back
 //
-// 7.3's early start of new initiations: in three full runs, the first new
-// initiation came at 16.0 s in 2 of the 5 handshake-stops scenarios of
-// 7.3 and at 6.0 s in 3 (both kinds of scenario, 5.0–6.0 s after the
-// first unanswered datagram, i.e. REKEY_TIMEOUT rather than KEEPALIVE +
-// REKEY_TIMEOUT); 5.10, 6.1 and 6.12 started at 16.0 s every time. The
+// 7.3's early start of new initiations: in the runs of 2026-12-03, the
+// first new initiation came at 16.0 s in 6 of the 11 handshake-stops
+// scenarios of 7.3 and at 6.0 s in 5 (both kinds of scenario, 5.0–6.0 s
+// after the first unanswered datagram, i.e. REKEY_TIMEOUT rather than
+// KEEPALIVE + REKEY_TIMEOUT); 5.10, 6.1 and 6.12 started at 16.0 s every
+// time. The
 // cause is not established here (the 7.3 source was not read).
 //
 // Each scenario also runs explain on both sides' readings (and a Tracker
@@ -85,7 +88,7 @@ package explain_test
 // a 32-byte datagram is 96 bytes, an initiation 148; rx_packets and
 // rx_bytes count only what is delivered. Not measured here: the end of the
 // old session (REJECT_AFTER_TIME, 180 s). In the VMs (one vCPU) the
-// subtests marked parallel run one after the other: about 3 minutes a
+// subtests marked parallel run one after the other: about 4 minutes a
 // kernel, most of it wrong-key-gives-up.
 
 import (
@@ -233,7 +236,13 @@ func (r *wgRig) listen(s *wgSide) *net.UDPConn {
 // not fail the next send), and fails the test if a send fails.
 func (r *wgRig) send(s *wgSide, src, dst string, n int) {
 	r.t.Helper()
-	if errs := r.trySend(s, src, dst, n); len(errs) > 0 {
+	r.sendSized(s, src, dst, n, 32)
+}
+
+// sendSized is send with datagrams of size bytes.
+func (r *wgRig) sendSized(s *wgSide, src, dst string, n, size int) {
+	r.t.Helper()
+	if errs := r.trySendSized(s, src, dst, n, size); len(errs) > 0 {
 		r.t.Fatalf("%s: datagrams to %s: send errors %v", s.name, dst, errs)
 	}
 }
@@ -241,6 +250,12 @@ func (r *wgRig) send(s *wgSide, src, dst string, n int) {
 // trySend is send that counts the send errors by message instead: the
 // wireguard driver's ndo_start_xmit returns its errno to the sender.
 func (r *wgRig) trySend(s *wgSide, src, dst string, n int) map[string]int {
+	r.t.Helper()
+	return r.trySendSized(s, src, dst, n, 32)
+}
+
+// trySendSized is trySend with datagrams of size bytes.
+func (r *wgRig) trySendSized(s *wgSide, src, dst string, n, size int) map[string]int {
 	r.t.Helper()
 	var c *net.UDPConn
 	if err := s.h.Do(func() error {
@@ -256,7 +271,7 @@ func (r *wgRig) trySend(s *wgSide, src, dst string, n int) map[string]int {
 	}
 	defer c.Close()
 	to := &net.UDPAddr{IP: net.ParseIP(dst), Port: udpPort}
-	payload := make([]byte, 32)
+	payload := make([]byte, size)
 	errs := map[string]int{}
 	for range n {
 		if _, err := c.WriteToUDP(payload, to); err != nil {
@@ -665,7 +680,15 @@ func TestVMWireGuardSignatures(t *testing.T) {
 	})
 	t.Run("handshake-stops-device-down", func(t *testing.T) {
 		t.Parallel()
-		wgHandshakeStops(t, top, "handshake-stops-device-down", "B sets its wg0 down after a working exchange (its UDP socket closes)", true, func(r *wgRig) {
+		wgHandshakeStops(t, top, "handshake-stops-device-down", "B sets its wg0 down after a working exchange (its UDP socket closes); B's icmp_ratelimit 0", true, func(r *wgRig) {
+			// B answers every message with a port unreachable: no
+			// per-destination rate limit (1 a second, a burst of 6,
+			// by default), which the initiations would exceed.
+			if err := r.b.h.Do(func() error {
+				return os.WriteFile("/proc/sys/net/ipv4/icmp_ratelimit", []byte("0"), 0)
+			}); err != nil {
+				t.Fatal(err)
+			}
 			r.b.ns.IP(t, "link", "set", "wg0", "down")
 		})
 	})
@@ -731,21 +754,26 @@ func TestVMWireGuardSignatures(t *testing.T) {
 }
 
 // wgHandshakeStops: a working tunnel, then breakIt stops B from answering;
-// A sends one datagram a second for 22 s. A goes on with its session,
-// then tries new handshakes.
+// A sends one datagram of wgStopsPayload bytes a second for 40 s. A goes
+// on with its session, then tries new handshakes. The datagrams are large
+// so that each second's data message outweighs what handshakes and
+// keepalives may send in a second: a Tracker fed every sample sees the
+// traffic as one-way (tunnel-wg-one-way's allowance), as it does one fed
+// a sample every 10 s.
 func wgHandshakeStops(t *testing.T, top *testing.T, name, what string, icmpBack bool, breakIt func(*wgRig)) {
 	r := newWGRig(t)
 	breakIt(r)
-	const seconds = 22
+	const seconds = 40
+	data := wgDataMessage(wgStopsPayload)
 	c := &wgCapture{Scenario: name, Sent: seconds,
-		Note: fmt.Sprintf("%s; A sends one datagram a second for %d s; sampled after each", what, seconds)}
+		Note: fmt.Sprintf("%s; A sends one datagram of %d bytes a second for %d s; sampled after each", what, wgStopsPayload, seconds)}
 	c.Before = r.moment()
 	t0 := c.Before.Time
 	for i := range seconds {
 		if d := time.Until(t0.Add(time.Duration(i) * time.Second)); d > 0 {
 			time.Sleep(d)
 		}
-		r.send(r.a, "", wgInnerB, 1)
+		r.sendSized(r.a, "", wgInnerB, 1, wgStopsPayload)
 		c.Timeline = append(c.Timeline, wgSample{Seconds: time.Since(t0).Seconds(), Sent: i + 1, A: r.readSide(r.a), B: r.readSide(r.b)})
 	}
 	c.After = r.moment()
@@ -756,34 +784,39 @@ func wgHandshakeStops(t *testing.T, top *testing.T, name, what string, icmpBack 
 	if !after.Peers[0].LastHandshake.Equal(before.Peers[0].LastHandshake) || da["peer_rx_bytes"] != 0 {
 		t.Errorf("A's peer: last handshake %v → %v, rx +%d bytes", before.Peers[0].LastHandshake, after.Peers[0].LastHandshake, da["peer_rx_bytes"])
 	}
-	extra := da["peer_tx_bytes"] - seconds*wgData32
-	if extra <= 0 || extra%wgMessageInitiation != 0 {
-		t.Errorf("A's peer sent %d bytes for %d data messages of %d: %d left, not a whole number of initiations", da["peer_tx_bytes"], seconds, wgData32, extra)
+	// What the peer's tx_bytes holds besides data messages is
+	// initiations; a data message may still be on its way at a sample.
+	initiations := func(d *vtistat.WireGuardDevice) int64 {
+		return splitInitiations(int64(d.Peers[0].TxBytes-before.Peers[0].TxBytes), data)
 	}
-	inits := extra / wgMessageInitiation
+	inits := initiations(after)
+	if inits < 0 {
+		t.Fatalf("A's peer sent %d bytes: not data messages of %d and initiations", da["peer_tx_bytes"], data)
+	}
 	// The first new initiation: KEEPALIVE_TIMEOUT + REKEY_TIMEOUT
-	// (15 s) after the first data sent without an answer; then
-	// every REKEY_TIMEOUT (5 s).
-	first := firstSample(t, c, func(d *vtistat.WireGuardDevice) bool {
-		return d.Peers[0].TxBytes > before.Peers[0].TxBytes && (d.Peers[0].TxBytes-before.Peers[0].TxBytes)%wgData32 != 0
-	})
-	t.Logf("kernel %s: %d new initiations in %d s, the first seen at %.1f s", vmtest.Kernel(), inits, seconds, first)
-	if vmtest.IsKernelLessThan(t, "7.0") {
-		if inits != 2 || first < 15 || first > 18 {
-			t.Errorf("kernel %s: %d new initiations in %d s, the first seen at %.1f s: want 2, the first after 15 s", vmtest.Kernel(), inits, seconds, first)
-		}
-	} else if inits < 2 || inits > 4 || first < 5 || first > 18 {
-		// 7.3 began its new initiations at 16 s in one run and at 6 s
-		// (then 11, 16, 21) in another: see the table at the top.
-		t.Errorf("kernel %s: %d new initiations in %d s, the first seen at %.1f s: want 2 to 4, the first after 5 s", vmtest.Kernel(), inits, seconds, first)
+	// (15 s) after the first data sent without an answer; then one
+	// every REKEY_TIMEOUT (5 s) plus up to 1/3 s of jitter.
+	first := firstSample(t, c, func(d *vtistat.WireGuardDevice) bool { return initiations(d) > 0 })
+	end := c.After.Time.Sub(t0).Seconds()
+	lo, hi := 1+int64((end-first-0.5)/(5+1.0/3)), 1+int64((end-first+1.5)/5)
+	t.Logf("kernel %s: %d new initiations in %.1f s, the first seen at %.1f s (%d to %d expected from it)", vmtest.Kernel(), inits, end, first, lo, hi)
+	early := 15.0
+	if !vmtest.IsKernelLessThan(t, "7.0") {
+		// 7.3 began its new initiations at 16 s in some runs and at
+		// 6 s in others: see the table at the top.
+		early = 5
+	}
+	if first < early || first > 18 || inits < lo || inits > hi {
+		t.Errorf("kernel %s: %d new initiations in %.1f s, the first seen at %.1f s: want the first after %.0f s, then one every 5 to 5.33 s (%d to %d)",
+			vmtest.Kernel(), inits, end, first, early, lo, hi)
 	}
 	// With B's wg0 down its UDP port is closed: every message A sends
 	// (data and initiations) comes back as an ICMP port unreachable,
 	// counted on both sides' ICMP counters (the wg0 counters do not
 	// show it).
 	want := map[string]int64{
-		"tx_packets": seconds + inits, "tx_bytes": seconds*wgData32 + inits*wgMessageInitiation,
-		"peer_tx_bytes": seconds*wgData32 + inits*wgMessageInitiation}
+		"tx_packets": seconds + inits, "tx_bytes": seconds*data + inits*wgMessageInitiation,
+		"peer_tx_bytes": seconds*data + inits*wgMessageInitiation}
 	wantB := map[string]int64{}
 	if icmpBack {
 		want["icmp_InDestUnreachs"] = seconds + inits
@@ -794,6 +827,30 @@ func wgHandshakeStops(t *testing.T, top *testing.T, name, what string, icmpBack 
 	r.expectNothing(r.b)
 	r.save(top, c)
 	r.explain(c)
+}
+
+// wgStopsPayload is the size of the datagrams of the handshake-stops
+// scenarios: their data messages are 1 056 bytes.
+const wgStopsPayload = 996
+
+// wgDataMessage is the UDP payload of the data message that carries a
+// UDP datagram of payload bytes over IPv4: the packet (IPv4 and UDP
+// headers, 28 bytes, and the payload) padded to a multiple of 16 bytes
+// (below the MTU), the 16-byte header and the 16-byte tag.
+func wgDataMessage(payload int) int64 {
+	return int64((28+payload+15)/16*16 + 32)
+}
+
+// splitInitiations returns how many handshake initiations bytes holds
+// beside a whole number of data messages of size data, or -1 when it is
+// no such sum.
+func splitInitiations(bytes, data int64) int64 {
+	for k := int64(0); k*wgMessageInitiation <= bytes; k++ {
+		if (bytes-k*wgMessageInitiation)%data == 0 {
+			return k
+		}
+	}
+	return -1
 }
 
 // expectInitiationsOnly fails unless what moved on side name is only

@@ -52,18 +52,23 @@ import (
 //     row.
 //   - handshake-stops (both kinds): no counter moves that explain reads
 //     (the ICMP port unreachables are not in a Reading): no finding. The
-//     last handshake is seconds old, so the peer has a session and
-//     tunnel-wg-handshake-failing cannot hold within the 22 s captured;
-//     tunnel-wg-one-way may (data out, nothing back for over 20 s), on
-//     where the readings fall: allowed, not required.
+//     last handshake is under a minute old, so the peer has a session
+//     and tunnel-wg-handshake-failing cannot hold within the 40 s
+//     captured. tunnel-wg-one-way must: data out, 1 056 bytes a second,
+//     more than handshakes and keepalives may send, in at least
+//     DefaultOneWayAfter readings over more than 20 s, and nothing back. A
+//     Tracker fed every sample or a sample every 10 s sees that; one fed
+//     before and after only has one interval, and raises nothing.
 //
 // The other side has no finding and no risk in any scenario.
 type wgExpect struct {
 	side     string // "A" or "B": whose wg0 the findings are on
 	findings []wgWantFinding
 	// risk is raised (for peer riskPeer) by each Tracker checkWGTracker
-	// feeds; mayRisk may be, for riskPeer; no other risk may.
+	// feeds at least riskAfter readings (0: every Tracker); mayRisk may
+	// be, for riskPeer; no other risk may.
 	risk, mayRisk explain.CauseID
+	riskAfter     int
 	riskPeer      int
 	peerUp        bool // the risk peer is up at the last reading
 }
@@ -109,8 +114,8 @@ var wgExpectations = map[string]wgExpect{
 		{cause: "tx-wg-staged-purged", certainty: explain.Candidate, count: 200, peer: wgIdentWrong, peerEvidence: "no_handshake"},
 		{cause: "tx-core-drop", certainty: explain.Candidate, count: 200},
 	}, risk: "tunnel-wg-handshake-failing", riskPeer: wgIdentWrong},
-	"handshake-stops":             {side: "A", mayRisk: "tunnel-wg-one-way", riskPeer: wgIdentB, peerUp: true},
-	"handshake-stops-device-down": {side: "A", mayRisk: "tunnel-wg-one-way", riskPeer: wgIdentB, peerUp: true},
+	"handshake-stops":             {side: "A", risk: "tunnel-wg-one-way", riskAfter: explain.DefaultOneWayAfter + 1, riskPeer: wgIdentB, peerUp: true},
+	"handshake-stops-device-down": {side: "A", risk: "tunnel-wg-one-way", riskAfter: explain.DefaultOneWayAfter + 1, riskPeer: wgIdentB, peerUp: true},
 }
 
 // reading converts one side of a capture at time at, as explain/monitor
@@ -265,7 +270,7 @@ func checkWGTracker(t testing.TB, what string, c *wgCapture, side string, want w
 				raised[k.Cause] = true
 			}
 		}
-		if broken && want.risk != "" && !raised[want.risk] {
+		if broken && want.risk != "" && !raised[want.risk] && len(rs) >= want.riskAfter {
 			t.Errorf("%s (%d readings): no %s", what, len(rs), want.risk)
 		}
 		if broken && want.riskPeer != 0 {

@@ -16,9 +16,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,7 +59,9 @@ func wgSet(t *testing.T, ns *testns.NS, dev string, private [32]byte, port uint1
 // preshared key bytes anywhere in the values, their JSON or their %+v.
 // A third device with 300 peers (one of them with 1 503 allowed IPs) makes
 // the kernel split its dump. The raw dumps, keys zeroed, are saved as
-// fixtures for TestDecodeWireGuardFixtures.
+// fixtures for TestDecodeWireGuardFixtures. Last, the test binary runs
+// again as nobody in namespace A: the link reads, the peers are refused
+// as os.ErrPermission.
 func TestVMWireGuard(t *testing.T) {
 	vmtest.RequireRoot(t)
 	vmtest.RequireModules(t, "wireguard", "veth")
@@ -204,5 +211,176 @@ func TestVMWireGuard(t *testing.T) {
 			t.Errorf("wg1: %d message(s): the dump was not split", len(msgs))
 		}
 		vmtest.SaveArtifact(t, "wg_get_device-"+dev.name+".bin", raw)
+	}
+
+	checkUnprivileged(t, p.A, "wg0")
+}
+
+// wgUnprivilegedEnv names the device a re-executed test binary reads as an
+// unprivileged user (see TestMain).
+const wgUnprivilegedEnv = "TUNNELSTAT_TEST_WG_UNPRIVILEGED"
+
+// wgUnprivilegedResult is what that child reports, as one JSON line.
+type wgUnprivilegedResult struct {
+	UID, EUID    int
+	Kind         string // wg0's link kind, read with Snapshot
+	LinksErr     string
+	PeersErr     string // WireGuardDevice's error
+	IsPermission bool   // errors.Is(PeersErr, os.ErrPermission)
+	IsNotExist   bool
+	IsNotSupp    bool
+}
+
+func TestMain(m *testing.M) {
+	if dev := os.Getenv(wgUnprivilegedEnv); dev != "" {
+		os.Exit(wgUnprivilegedChild(dev))
+	}
+	os.Exit(m.Run())
+}
+
+// wgUnprivilegedChild reads device dev's link and peers in the namespace
+// it was started in and prints what it got.
+func wgUnprivilegedChild(dev string) int {
+	res := wgUnprivilegedResult{UID: os.Getuid(), EUID: os.Geteuid()}
+	ctx := context.Background()
+	c, err := Dial(nil)
+	if err != nil {
+		res.LinksErr = err.Error()
+	} else {
+		defer c.Close()
+		var links Snapshot
+		if err := c.Snapshot(ctx, &links, ByName(dev)); err != nil {
+			res.LinksErr = err.Error()
+		} else if len(links.Links) == 1 {
+			res.Kind = links.Links[0].Kind
+		}
+		var d WireGuardDevice
+		err := c.WireGuardDevice(ctx, &d, ByName(dev))
+		if err != nil {
+			res.PeersErr = err.Error()
+		}
+		res.IsPermission, res.IsNotExist, res.IsNotSupp = errors.Is(err, os.ErrPermission), errors.Is(err, os.ErrNotExist), errors.Is(err, ErrNotSupported)
+	}
+	js, _ := json.Marshal(res)
+	fmt.Printf("%s\n", js)
+	return 0
+}
+
+// checkUnprivileged runs this test binary again as nobody (uid and gid
+// 65534, no capabilities) in ns, where it reads dev: the link is readable
+// by anyone, the peers need CAP_NET_ADMIN (the kernel's
+// GENL_UNS_ADMIN_PERM on WG_CMD_GET_DEVICE), and the refusal must match
+// os.ErrPermission and nothing else.
+func checkUnprivileged(t *testing.T, ns *testns.NS, dev string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, stderr bytes.Buffer
+	inNS(t, ns, func() error {
+		// The child is forked from this thread: it starts in ns.
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), wgUnprivilegedEnv+"="+dev)
+		cmd.Stdout, cmd.Stderr = &out, &stderr
+		cmd.Dir = os.TempDir()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("unprivileged child: %v (stderr %q)", err, stderr.String())
+		}
+		return nil
+	})
+	var res wgUnprivilegedResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("unprivileged child said %q: %v", out.String(), err)
+	}
+	t.Logf("kernel %s: as uid %d: link kind %q (%s); peers: %s", vmtest.Kernel(), res.EUID, res.Kind, res.LinksErr, res.PeersErr)
+	if res.UID != 65534 || res.EUID != 65534 {
+		t.Fatalf("the child ran as uid %d euid %d", res.UID, res.EUID)
+	}
+	if res.LinksErr != "" || res.Kind != "wireguard" {
+		t.Errorf("unprivileged: link kind %q, error %q: want wireguard, read", res.Kind, res.LinksErr)
+	}
+	if !res.IsPermission || res.IsNotExist || res.IsNotSupp || !strings.Contains(res.PeersErr, "WG_CMD_GET_DEVICE") {
+		t.Errorf("unprivileged: WireGuardDevice: %q (permission %v, not exist %v, not supported %v): want a WG_CMD_GET_DEVICE error matching os.ErrPermission alone",
+			res.PeersErr, res.IsPermission, res.IsNotExist, res.IsNotSupp)
+	}
+}
+
+// TestVMWireGuardIPv6Underlay runs a wireguard tunnel over IPv6 between
+// two namespaces (veth fd00:51::1/64 – ::2/64). B is configured with A's
+// key and allowed IPs but no endpoint: it learns A's from the handshake,
+// and WireGuardDevice reads it back as an IPv6 AddrPort, as it reads A's
+// configured one.
+func TestVMWireGuardIPv6Underlay(t *testing.T) {
+	vmtest.RequireRoot(t)
+	vmtest.RequireModules(t, "wireguard", "veth")
+	a, b := testns.New(t), testns.New(t)
+	underA, underB := netip.MustParseAddr("fd00:51::1"), netip.MustParseAddr("fd00:51::2")
+	a.IP(t, "link", "add", "a0", "type", "veth", "peer", "name", "b0", "netns", b.Name)
+	a.IP(t, "addr", "add", underA.String()+"/64", "dev", "a0", "nodad")
+	b.IP(t, "addr", "add", underB.String()+"/64", "dev", "b0", "nodad")
+	a.IP(t, "link", "set", "a0", "up")
+	b.IP(t, "link", "set", "b0", "up")
+	tunA, tunB := netip.MustParseAddr("10.9.0.1"), netip.MustParseAddr("10.9.0.2")
+	const portA, portB = 51820, 51821
+	for _, s := range []struct {
+		ns   *testns.NS
+		addr netip.Addr
+	}{{a, tunA}, {b, tunB}} {
+		wgtest.AddDevice(t, s.ns, "wg0")
+		s.ns.IP(t, "addr", "add", s.addr.String()+"/24", "dev", "wg0")
+	}
+	epB := netip.AddrPortFrom(underB, portB)
+	wgSet(t, a, "wg0", wgTestPrivate(1), portA, 0, []wgSetPeer{{public: wgTestPublic(t, 2), endpoint: epB,
+		allowed: []netip.Prefix{netip.PrefixFrom(tunB, 32)}}})
+	wgSet(t, b, "wg0", wgTestPrivate(2), portB, 0, []wgSetPeer{{public: wgTestPublic(t, 1),
+		allowed: []netip.Prefix{netip.PrefixFrom(tunA, 32)}}})
+	a.IP(t, "link", "set", "wg0", "up")
+	b.IP(t, "link", "set", "wg0", "up")
+
+	ctx := context.Background()
+	clA, clB := dialNS(t, a), dialNS(t, b)
+	var d WireGuardDevice
+	if err := clB.WireGuardDevice(ctx, &d, ByName("wg0")); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Peers) != 1 || d.Peers[0].Endpoint.IsValid() {
+		t.Fatalf("B before any handshake: %+v: want one peer without an endpoint", d.Peers)
+	}
+
+	var rx net.PacketConn
+	inNS(t, b, func() (err error) {
+		rx, err = net.ListenPacket("udp4", tunB.String()+":9999")
+		return err
+	})
+	defer rx.Close()
+	const n = 5
+	sendUDPFrom(t, a, tunA.String(), tunB.String()+":9999", n)
+	_ = rx.SetReadDeadline(time.Now().Add(30 * time.Second))
+	buf := make([]byte, 2048)
+	for i := range n {
+		if _, _, err := rx.ReadFrom(buf); err != nil {
+			t.Fatalf("datagram %d of %d through the tunnel over IPv6: %v", i+1, n, err)
+		}
+	}
+
+	for _, s := range []struct {
+		name string
+		c    *Client
+		want netip.AddrPort
+	}{{"A", clA, epB}, {"B", clB, netip.AddrPortFrom(underA, portA)}} {
+		if err := s.c.WireGuardDevice(ctx, &d, ByName("wg0")); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Peers) != 1 {
+			t.Fatalf("%s: peers %+v", s.name, d.Peers)
+		}
+		p := d.Peers[0]
+		t.Logf("kernel %s: %s's peer: endpoint %v, last handshake %v, rx %d tx %d bytes", vmtest.Kernel(), s.name, p.Endpoint, p.LastHandshake, p.RxBytes, p.TxBytes)
+		if p.Endpoint != s.want || !p.Endpoint.Addr().Is6() || p.LastHandshake.IsZero() || p.RxBytes == 0 || p.TxBytes == 0 {
+			t.Errorf("%s's peer: endpoint %v, last handshake %v, rx %d tx %d bytes: want endpoint %v, a handshake, bytes both ways",
+				s.name, p.Endpoint, p.LastHandshake, p.RxBytes, p.TxBytes, s.want)
+		}
 	}
 }

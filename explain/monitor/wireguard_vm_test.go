@@ -14,12 +14,16 @@ package monitor
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,7 +83,11 @@ func sendUDPN(t *testing.T, ns *testns.NS, to string, n int) {
 // reads the peers every interval (a changed endpoint, which moves no
 // counter, makes the interval not Unchanged), and a device deleted
 // between the link dump and the peer dump is an Unread, not a device
-// without peers.
+// without peers. Last, the test binary runs again as nobody in namespace
+// A: its Reader reads the links and reports the peers unread for want of
+// CAP_NET_ADMIN. Last, the test binary runs again as nobody in namespace
+// A: its Reader reads the links and reports the peers unread for want of
+// CAP_NET_ADMIN.
 func TestVMWireGuardMonitor(t *testing.T) {
 	vmtest.RequireRoot(t)
 	vmtest.RequireModules(t, "wireguard", "veth")
@@ -198,6 +206,100 @@ func TestVMWireGuardMonitor(t *testing.T) {
 		t.Errorf("device gone: got %+v, %+v (%v); want no device, an Unread naming wg0 matching os.ErrNotExist only", wg, un, un.Err())
 	}
 	t.Logf("kernel %s: device gone: %s", vmtest.Kernel(), un.Error)
+
+	checkUnprivilegedReader(t, p.A)
+}
+
+// wgUnprivilegedEnv makes a re-executed test binary read the namespace it
+// starts in as an unprivileged user (see TestMain).
+const wgUnprivilegedEnv = "TUNNELSTAT_TEST_MONITOR_UNPRIVILEGED"
+
+// unprivilegedRead is what that child reports, as one JSON line.
+type unprivilegedRead struct {
+	EUID     int
+	Err      string // Open's or Read's
+	Links    []string
+	Peers    int // devices read
+	Unread   []Unread
+	WGDenied bool // the "wireguard" Unread matches os.ErrPermission
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(wgUnprivilegedEnv) != "" {
+		os.Exit(unprivilegedChild())
+	}
+	os.Exit(m.Run())
+}
+
+// unprivilegedChild reads its own namespace with a Reader and prints what
+// it got.
+func unprivilegedChild() int {
+	res := unprivilegedRead{EUID: os.Geteuid()}
+	ctx := context.Background()
+	if r, err := Open(ctx, NetNS{}); err != nil {
+		res.Err = err.Error()
+	} else {
+		defer r.Close()
+		snap, err := r.Read(ctx)
+		if err != nil {
+			res.Err = err.Error()
+		} else {
+			for _, l := range snap.Links {
+				res.Links = append(res.Links, l.Name+" "+l.Kind)
+			}
+			res.Peers, res.Unread = len(snap.WireGuard), snap.Unread
+			if u, ok := snap.Unreadable("wireguard"); ok {
+				res.WGDenied = errors.Is(u.Err(), os.ErrPermission)
+			}
+		}
+	}
+	js, _ := json.Marshal(res)
+	fmt.Printf("%s\n", js)
+	return 0
+}
+
+// checkUnprivilegedReader runs this test binary again as nobody (uid and
+// gid 65534, no capabilities) in ns: a Reader there reads the links, and
+// says the peers are unread for want of CAP_NET_ADMIN, as os.ErrPermission.
+func checkUnprivilegedReader(t *testing.T, ns *testns.NS) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, stderr bytes.Buffer
+	h := &netns.Handle{FD: ns.Open(t)}
+	err = h.Do(func() error {
+		// The child is forked from this thread: it starts in ns.
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), wgUnprivilegedEnv+"=1")
+		cmd.Stdout, cmd.Stderr = &out, &stderr
+		cmd.Dir = os.TempDir()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+		return cmd.Run()
+	})
+	if err != nil {
+		t.Fatalf("unprivileged child: %v (stderr %q)", err, stderr.String())
+	}
+	var res unprivilegedRead
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("unprivileged child said %q: %v", out.String(), err)
+	}
+	t.Logf("kernel %s: as uid %d: links %q, %d devices' peers, unread %+v", vmtest.Kernel(), res.EUID, res.Links, res.Peers, res.Unread)
+	if res.EUID != 65534 || res.Err != "" {
+		t.Fatalf("the child (euid %d) could not read: %s", res.EUID, res.Err)
+	}
+	var wg *Unread
+	for i := range res.Unread {
+		if res.Unread[i].Part == "wireguard" {
+			wg = &res.Unread[i]
+		}
+	}
+	if !slices.Contains(res.Links, "wg0 wireguard") || res.Peers != 0 || wg == nil || !res.WGDenied || wg.Needs != "CAP_NET_ADMIN" ||
+		!strings.Contains(wg.Error, "peers of wg0") {
+		t.Errorf("unprivileged: links %q, %d devices, wireguard unread %+v (permission %v): want wg0 read, its peers unread for CAP_NET_ADMIN",
+			res.Links, res.Peers, wg, res.WGDenied)
+	}
 }
 
 // waitHandshake waits until ns's wg0 has completed a handshake.
