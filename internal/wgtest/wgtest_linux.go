@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/tunnelstat/tunnelstat/internal/netns"
 	"github.com/tunnelstat/tunnelstat/internal/nl"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
 	"golang.org/x/sys/unix"
@@ -243,4 +244,89 @@ func RawDump(tb testing.TB, ns *testns.NS, dev string) [][]byte {
 		tb.Fatal(err)
 	}
 	return msgs
+}
+
+// The tunnel Tunnel makes.
+const (
+	TunnelPortA, TunnelPortB = 51820, 51821
+	TunnelInnerA             = "10.9.0.1"
+	TunnelInnerB             = "10.9.0.2"
+)
+
+// Tunnel joins p's namespaces with a wireguard tunnel and sets it up: wg0
+// in A (identity 1, TunnelInnerA/24, port TunnelPortA) and in B (identity
+// 2, TunnelInnerB/24, port TunnelPortB), each the other's only peer, with
+// the other's veth address as endpoint and the other's inner /32 as
+// allowed IPs. No handshake has happened when it returns.
+func Tunnel(tb testing.TB, p *testns.Pair) {
+	tb.Helper()
+	sides := []struct {
+		ns, other   *testns.NS
+		id, otherID int
+		inner       string
+		port        uint16
+		otherInner  string
+		otherEnd    netip.AddrPort
+	}{
+		{p.A, p.B, 1, 2, TunnelInnerA, TunnelPortA, TunnelInnerB, netip.AddrPortFrom(p.BAddr, TunnelPortB)},
+		{p.B, p.A, 2, 1, TunnelInnerB, TunnelPortB, TunnelInnerA, netip.AddrPortFrom(p.AAddr, TunnelPortA)},
+	}
+	for _, s := range sides {
+		AddDevice(tb, s.ns, "wg0")
+		s.ns.IP(tb, "addr", "add", s.inner+"/24", "dev", "wg0")
+		Set(tb, s.ns, "wg0", Device{Private: Private(s.id), ListenPort: s.port}, []Peer{{Public: Public(tb, s.otherID), Endpoint: s.otherEnd,
+			Allowed: []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr(s.otherInner), 32)}}})
+	}
+	for _, s := range sides {
+		s.ns.IP(tb, "link", "set", "wg0", "up")
+	}
+}
+
+// SendUDP sends n datagrams of size bytes from inside ns to dst (IPv4
+// address:port) from an unconnected socket, so that an ICMP error a
+// datagram brings back fails no later send. Any failed send fails tb.
+func SendUDP(tb testing.TB, ns *testns.NS, dst string, n, size int) {
+	tb.Helper()
+	if errs := TrySendUDP(tb, ns, dst, n, size); len(errs) > 0 {
+		tb.Fatalf("%s: datagrams to %s: send errors %v", ns.Name, dst, errs)
+	}
+}
+
+// TrySendUDP is SendUDP that counts the failed sends by errno name
+// (ENOKEY …: the wireguard driver returns its reason to the sender).
+func TrySendUDP(tb testing.TB, ns *testns.NS, dst string, n, size int) map[string]int {
+	tb.Helper()
+	to, err := netip.ParseAddrPort(dst)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h, err := netns.Open(netns.Target{Name: ns.Name})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer h.Close()
+	errs := map[string]int{}
+	err = h.Do(func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		sa := &unix.SockaddrInet4{Port: int(to.Port()), Addr: to.Addr().As4()}
+		payload := make([]byte, size)
+		for range n {
+			if err := unix.Sendto(fd, payload, 0, sa); err != nil {
+				name := err.Error()
+				if e, ok := err.(unix.Errno); ok && unix.ErrnoName(e) != "" {
+					name = unix.ErrnoName(e)
+				}
+				errs[name]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("%s: socket: %v", ns.Name, err)
+	}
+	return errs
 }
