@@ -103,7 +103,7 @@ var causesHealthWireGuard = []Cause{
 		Kernels:    wgKernels + ". KEEPALIVE_TIMEOUT is 10 s in all of them",
 		Explanation: "In several readings, over more than 20 seconds, more bytes went one way than " +
 			"handshakes and keepalives can account for, and since the first of them not a byte came the other " +
-			"way (readings in which nothing moved either way do not end the run). A peer that receives " +
+			"way (a silence both ways ends the run only when it lasts over 10 seconds). A peer that receives " +
 			"data sends a keepalive within KEEPALIVE_TIMEOUT (10 s) when it has nothing else to send, so silence " +
 			"the other way means the data does not arrive or the answers are lost: the peer's endpoint is stale " +
 			"(it roamed), a firewall or NAT drops one direction, or the peer decrypts nothing (WireGuard counts " +

@@ -227,7 +227,8 @@ type HealthConfig struct {
 	// tunnel-one-way risk is raised (for a WireGuard peer:
 	// tunnel-wg-one-way: that many readings with data one way, and not a
 	// byte the other way since the first of them; readings with neither
-	// do not end the run); 0 (or less) means DefaultOneWayAfter.
+	// end the run only after more than 10 s without data); 0 (or less)
+	// means DefaultOneWayAfter.
 	OneWayAfter int
 	// RekeyMargin is the least time a key manager should have between an
 	// SA's soft and hard limits to install its replacement; 0 (or less)

@@ -45,6 +45,7 @@ type peerTrack struct {
 	in, out  Traffic   // the totals, monotonic
 	oneWay   [2]int    // readings with data out (0), in (1), nothing back since the first
 	oneSince [2]time.Time
+	oneLast  [2]time.Time // the end of the run's last reading with data
 	// The readings in a row in which the peer had no session, completed
 	// no handshake and received nothing: since when, and the bytes sent
 	// to it in them (zero time: the last interval was not one of them).
@@ -194,12 +195,15 @@ func (t *Tracker) peerRisks(out []Risk, id TunnelID, p *WireGuardPeer, tr *peerT
 		out = append(out, newPeerRisk("tunnel-wg-handshake-failing", id, why))
 	}
 	// One way: data in one direction, not a byte in the other. The
-	// allowance is what handshakes and keepalives can send in dt. A
-	// reading with neither (nothing beyond the allowance one way, nothing
-	// the other) does not end the run: at a poll every second a data
-	// packet a second lands in some intervals twice and in others not at
-	// all, and silence both ways says nothing against one-way traffic.
-	// Only a byte the other way does.
+	// allowance is what handshakes and keepalives can send in dt. A byte
+	// the other way ends the run. A reading with neither (nothing beyond
+	// the allowance one way, nothing the other) ends it only when the run
+	// has had no data for over KEEPALIVE_TIMEOUT: at a poll every second a
+	// data packet a second lands in some intervals twice and in others
+	// not at all, and a short silence both ways says nothing against
+	// one-way traffic; but after a longer one, new data is owed its own
+	// answer, and an answer lost before the silence (one packet) must not
+	// count against it.
 	allow := uint64(wgInitiationBytes*(dt/wgRekeyTimeout+1) + wgKeepaliveBytes*(dt/wgMinKeepalive+1))
 	for dir, moved := range [2][2]uint64{{dOut, dIn}, {dIn, dOut}} {
 		switch {
@@ -210,6 +214,9 @@ func (t *Tracker) peerRisks(out []Risk, id TunnelID, p *WireGuardPeer, tr *peerT
 				tr.oneSince[dir] = prev
 			}
 			tr.oneWay[dir]++
+			tr.oneLast[dir] = now
+		case now.Sub(tr.oneLast[dir]) > wgKeepaliveTimeout:
+			tr.oneWay[dir] = 0
 		}
 		// A peer that receives data answers it within KEEPALIVE_TIMEOUT
 		// at the latest (a keepalive, if nothing else): the streak must

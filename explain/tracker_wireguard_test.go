@@ -196,6 +196,12 @@ func TestTrackerPeerOneWay(t *testing.T) {
 			}
 			return 1056, 0
 		}},
+		{"a long silence ends it", time.Second, 0, 0, 41, 0, func(i int) (uint64, uint64) { // a new run from 20 s
+			if i > 5 && i <= 20 {
+				return 0, 0 // 15 s without data: an answer lost before it would count
+			}
+			return 1056, 0
+		}},
 		{"a byte back ends it", time.Second, 0, 0, 31, 0, func(i int) (uint64, uint64) { // a new run from 15 s
 			if i == 15 {
 				return 1056, 32
