@@ -96,7 +96,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -232,65 +231,21 @@ func (r *wgRig) listen(s *wgSide) *net.UDPConn {
 }
 
 // send sends n 32-byte datagrams from s (from src, "" for any) to
-// dst:udpPort, from an unconnected socket (an ICMP error coming back does
-// not fail the next send), and fails the test if a send fails.
+// dst:udpPort (wgtest.SendUDP), and fails the test if a send fails.
 func (r *wgRig) send(s *wgSide, src, dst string, n int) {
 	r.t.Helper()
-	r.sendSized(s, src, dst, n, 32)
+	wgtest.SendUDP(r.t, s.ns, src, wgUDPAddr(dst), n, 32)
 }
 
-// sendSized is send with datagrams of size bytes.
-func (r *wgRig) sendSized(s *wgSide, src, dst string, n, size int) {
-	r.t.Helper()
-	if errs := r.trySendSized(s, src, dst, n, size); len(errs) > 0 {
-		r.t.Fatalf("%s: datagrams to %s: send errors %v", s.name, dst, errs)
-	}
-}
-
-// trySend is send that counts the send errors by message instead: the
+// trySend is send that counts the send errors by errno name instead: the
 // wireguard driver's ndo_start_xmit returns its errno to the sender.
 func (r *wgRig) trySend(s *wgSide, src, dst string, n int) map[string]int {
 	r.t.Helper()
-	return r.trySendSized(s, src, dst, n, 32)
+	return wgtest.TrySendUDP(r.t, s.ns, src, wgUDPAddr(dst), n, 32)
 }
 
-// trySendSized is trySend with datagrams of size bytes.
-func (r *wgRig) trySendSized(s *wgSide, src, dst string, n, size int) map[string]int {
-	r.t.Helper()
-	var c *net.UDPConn
-	if err := s.h.Do(func() error {
-		var err error
-		var laddr *net.UDPAddr
-		if src != "" {
-			laddr = &net.UDPAddr{IP: net.ParseIP(src)}
-		}
-		c, err = net.ListenUDP("udp4", laddr)
-		return err
-	}); err != nil {
-		r.t.Fatalf("%s: socket: %v", s.name, err)
-	}
-	defer c.Close()
-	to := &net.UDPAddr{IP: net.ParseIP(dst), Port: udpPort}
-	payload := make([]byte, size)
-	errs := map[string]int{}
-	for range n {
-		if _, err := c.WriteToUDP(payload, to); err != nil {
-			errs[errnoName(err)]++
-		}
-	}
-	return errs
-}
-
-// errnoName is the errno's name (ENOKEY …) of a send error.
-func errnoName(err error) string {
-	var e unix.Errno
-	if errors.As(err, &e) {
-		if n := unix.ErrnoName(e); n != "" {
-			return n
-		}
-	}
-	return err.Error()
-}
+// wgUDPAddr is dst:udpPort.
+func wgUDPAddr(dst string) string { return net.JoinHostPort(dst, strconv.Itoa(udpPort)) }
 
 func (r *wgRig) expectReceived(s *wgSide, n int) {
 	r.t.Helper()
@@ -335,7 +290,7 @@ func (r *wgRig) sendNonIP(s *wgSide, n int) map[string]int {
 	errs := map[string]int{}
 	for range n {
 		if err := unix.Sendto(fd, make([]byte, 28), 0, to); err != nil {
-			errs[errnoName(err)]++
+			errs[wgtest.ErrnoName(err)]++
 		}
 	}
 	return errs
@@ -773,7 +728,7 @@ func wgHandshakeStops(t *testing.T, top *testing.T, name, what string, icmpBack 
 		if d := time.Until(t0.Add(time.Duration(i) * time.Second)); d > 0 {
 			time.Sleep(d)
 		}
-		r.sendSized(r.a, "", wgInnerB, 1, wgStopsPayload)
+		wgtest.SendUDP(t, r.a.ns, "", wgUDPAddr(wgInnerB), 1, wgStopsPayload)
 		c.Timeline = append(c.Timeline, wgSample{Seconds: time.Since(t0).Seconds(), Sent: i + 1, A: r.readSide(r.a), B: r.readSide(r.b)})
 	}
 	c.After = r.moment()

@@ -21,9 +21,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -277,25 +275,16 @@ func checkUnprivileged(t *testing.T, ns *testns.NS, dev string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, stderr bytes.Buffer
-	inNS(t, ns, func() error {
-		// The child is forked from this thread: it starts in ns.
-		cmd := exec.Command(exe)
-		cmd.Env = append(os.Environ(), wgUnprivilegedEnv+"="+dev)
-		cmd.Stdout, cmd.Stderr = &out, &stderr
-		cmd.Dir = os.TempDir()
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("unprivileged child: %v (stderr %q)", err, stderr.String())
-		}
-		return nil
-	})
+	out, stderr, err := ns.AsNobody(t, []string{wgUnprivilegedEnv + "=" + dev}, exe)
+	if err != nil {
+		t.Fatalf("unprivileged child: %v (stderr %q)", err, stderr)
+	}
 	var res wgUnprivilegedResult
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		t.Fatalf("unprivileged child said %q: %v", out.String(), err)
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("unprivileged child said %q: %v", out, err)
 	}
 	t.Logf("kernel %s: as uid %d: link kind %q (%s); peers: %s", vmtest.Kernel(), res.EUID, res.Kind, res.LinksErr, res.PeersErr)
-	if res.UID != 65534 || res.EUID != 65534 {
+	if res.UID != testns.Nobody || res.EUID != testns.Nobody {
 		t.Fatalf("the child ran as uid %d euid %d", res.UID, res.EUID)
 	}
 	if res.LinksErr != "" || res.Kind != "wireguard" {

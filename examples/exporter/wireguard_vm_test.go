@@ -27,7 +27,7 @@ func TestVMExporterWireGuard(t *testing.T) {
 	vmtest.RequireModules(t, "wireguard", "veth")
 	p := testns.NewPair(t)
 	wgtest.Tunnel(t, p)
-	wgtest.SendUDP(t, p.A, wgtest.TunnelInnerB+":9", 1, 32) // the handshake
+	wgtest.SendUDP(t, p.A, "", wgtest.TunnelInnerB+":9", 1, 32) // the handshake
 
 	web := testns.New(t)
 	n := newNSNet(t, web)
@@ -66,7 +66,7 @@ func TestVMExporterWireGuard(t *testing.T) {
 	start := time.Now()
 	var body string
 	for {
-		wgtest.SendUDP(t, p.A, wgtest.TunnelInnerB+":9", 1, 996)
+		wgtest.SendUDP(t, p.A, "", wgtest.TunnelInnerB+":9", 1, 996)
 		body = get(t, client, url)
 		if hasLine(body, oneWay) {
 			break

@@ -8,17 +8,13 @@ package main
 //	go run ./internal/vmtest/cmd/vmtest -run '^TestVM' ./examples/tunnelstat/
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain/monitor"
-	"github.com/tunnelstat/tunnelstat/internal/netns"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
 	"github.com/tunnelstat/tunnelstat/internal/vmtest"
 	"github.com/tunnelstat/tunnelstat/internal/wgtest"
@@ -35,7 +31,7 @@ func TestVMCLIWireGuard(t *testing.T) {
 	vmtest.RequireModules(t, "wireguard", "veth")
 	p := testns.NewPair(t)
 	wgtest.Tunnel(t, p)
-	wgtest.SendUDP(t, p.A, wgtest.TunnelInnerB+":9", 1, 32) // the handshake
+	wgtest.SendUDP(t, p.A, "", wgtest.TunnelInnerB+":9", 1, 32) // the handshake
 	keyB := wgtest.Public(t, 2).String()
 
 	// Wait for the handshake, through the CLI.
@@ -74,7 +70,7 @@ func TestVMCLIWireGuard(t *testing.T) {
 		t.Fatalf("snapshot: exit %d, %s", code, errOut)
 	}
 	const n = 5
-	if errs := wgtest.TrySendUDP(t, p.A, "10.9.0.99:9", n, 32); errs["ENOKEY"] != n {
+	if errs := wgtest.TrySendUDP(t, p.A, "", "10.9.0.99:9", n, 32); errs["ENOKEY"] != n {
 		t.Fatalf("datagrams to an address no peer allows: send errors %v, want ENOKEY × %d", errs, n)
 	}
 	code, out, errOut = runApp(t, nil, "explain", "--json", "--netns", p.A.Name, "--since", before)
@@ -94,24 +90,10 @@ func TestVMCLIWireGuard(t *testing.T) {
 	}
 
 	// As nobody, in A: the link, not its peers.
-	var stdout, stderr bytes.Buffer
-	h, err := netns.Open(netns.Target{Name: p.A.Name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	err = h.Do(func() error {
-		// Forked from this thread, the program starts in A.
-		cmd := exec.Command(os.Args[0], "show")
-		cmd.Env = append(os.Environ(), "TUNNELSTAT_RUN_MAIN=1")
-		cmd.Dir = os.TempDir()
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
-		return cmd.Run()
-	})
-	t.Logf("kernel %s: show as nobody: %v\n%s\nstderr:\n%s", vmtest.Kernel(), err, stdout.String(), stderr.String())
-	if err != nil || !strings.Contains(stdout.String(), "wg0") || !strings.Contains(stdout.String(), "WireGuard wg0: peers not read") ||
-		strings.Contains(stdout.String(), keyB) {
+	stdout, stderr, err := p.A.AsNobody(t, []string{"TUNNELSTAT_RUN_MAIN=1"}, os.Args[0], "show")
+	t.Logf("kernel %s: show as nobody: %v\n%s\nstderr:\n%s", vmtest.Kernel(), err, stdout, stderr)
+	if out := string(stdout); err != nil || !strings.Contains(out, "wg0") || !strings.Contains(out, "WireGuard wg0: peers not read") ||
+		strings.Contains(out, keyB) {
 		t.Errorf("show as nobody: %v: want wg0 listed, its peers not read", err)
 	}
 }

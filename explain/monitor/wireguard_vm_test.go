@@ -17,18 +17,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tunnelstat/tunnelstat/explain"
-	"github.com/tunnelstat/tunnelstat/internal/netns"
 	"github.com/tunnelstat/tunnelstat/internal/testns"
 	"github.com/tunnelstat/tunnelstat/internal/vmtest"
 	"github.com/tunnelstat/tunnelstat/internal/wgtest"
@@ -45,34 +41,6 @@ func wgConfigure(t *testing.T, ns *testns.NS, dev string, priv *wgtest.Key, port
 		return
 	}
 	wgtest.Set(t, ns, dev, wgtest.Device{Private: *priv, ListenPort: port}, peers)
-}
-
-// sendUDPN sends n datagrams from inside ns to to.
-func sendUDPN(t *testing.T, ns *testns.NS, to string, n int) {
-	t.Helper()
-	h := &netns.Handle{FD: ns.Open(t)}
-	err := h.Do(func() error {
-		dst, err := net.ResolveUDPAddr("udp4", to)
-		if err != nil {
-			return err
-		}
-		// Unconnected: the port unreachable a datagram may bring back
-		// fails no later write.
-		c, err := net.ListenPacket("udp4", ":0")
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		for range n {
-			if _, err := c.WriteTo([]byte("tunnelstat"), dst); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("%s: send to %s: %v", ns.Name, to, err)
-	}
 }
 
 // TestVMWireGuardMonitor joins two namespaces with a wireguard tunnel
@@ -112,7 +80,7 @@ func TestVMWireGuardMonitor(t *testing.T) {
 	p.A.IP(t, "link", "set", "wg0", "up")
 	p.B.IP(t, "link", "set", "wg0", "up")
 	before := time.Now()
-	sendUDPN(t, p.A, tunB.String()+":9", 5)
+	wgtest.SendUDP(t, p.A, "", tunB.String()+":9", 5, 10)
 	waitHandshake(t, p.A)
 
 	// Reader: the peer in the Snapshot and in the Reading.
@@ -267,26 +235,16 @@ func checkUnprivilegedReader(t *testing.T, ns *testns.NS) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, stderr bytes.Buffer
-	h := &netns.Handle{FD: ns.Open(t)}
-	err = h.Do(func() error {
-		// The child is forked from this thread: it starts in ns.
-		cmd := exec.Command(exe)
-		cmd.Env = append(os.Environ(), wgUnprivilegedEnv+"=1")
-		cmd.Stdout, cmd.Stderr = &out, &stderr
-		cmd.Dir = os.TempDir()
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
-		return cmd.Run()
-	})
+	out, stderr, err := ns.AsNobody(t, []string{wgUnprivilegedEnv + "=1"}, exe)
 	if err != nil {
-		t.Fatalf("unprivileged child: %v (stderr %q)", err, stderr.String())
+		t.Fatalf("unprivileged child: %v (stderr %q)", err, stderr)
 	}
 	var res unprivilegedRead
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		t.Fatalf("unprivileged child said %q: %v", out.String(), err)
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("unprivileged child said %q: %v", out, err)
 	}
 	t.Logf("kernel %s: as uid %d: links %q, %d devices' peers, unread %+v", vmtest.Kernel(), res.EUID, res.Links, res.Peers, res.Unread)
-	if res.EUID != 65534 || res.Err != "" {
+	if res.EUID != testns.Nobody || res.Err != "" {
 		t.Fatalf("the child (euid %d) could not read: %s", res.EUID, res.Err)
 	}
 	var wg *Unread
@@ -363,7 +321,7 @@ func monitorWireGuard(t *testing.T, p *testns.Pair, cfg *Config, tunB netip.Addr
 	}
 	base := step("baseline")
 	rx0 := base.Reading.WireGuard[0].Peers[0].RxBytes
-	sendUDPN(t, p.A, tunB.String()+":9", 5)
+	wgtest.SendUDP(t, p.A, "", tunB.String()+":9", 5, 10)
 	waitRx(t, p.A, rx0)
 	u := step("after traffic")
 	if got := u.Reading.WireGuard[0].Peers[0]; got.RxBytes <= rx0 || u.Unchanged {

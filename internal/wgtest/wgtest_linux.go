@@ -5,6 +5,7 @@ package wgtest
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"testing"
@@ -282,23 +283,30 @@ func Tunnel(tb testing.TB, p *testns.Pair) {
 	}
 }
 
-// SendUDP sends n datagrams of size bytes from inside ns to dst (IPv4
-// address:port) from an unconnected socket, so that an ICMP error a
-// datagram brings back fails no later send. Any failed send fails tb.
-func SendUDP(tb testing.TB, ns *testns.NS, dst string, n, size int) {
+// SendUDP sends n datagrams of size bytes from inside ns, from address
+// src ("" for any) to dst (IPv4 address:port), from an unconnected
+// socket, so that an ICMP error a datagram brings back fails no later
+// send. Any failed send fails tb.
+func SendUDP(tb testing.TB, ns *testns.NS, src, dst string, n, size int) {
 	tb.Helper()
-	if errs := TrySendUDP(tb, ns, dst, n, size); len(errs) > 0 {
+	if errs := TrySendUDP(tb, ns, src, dst, n, size); len(errs) > 0 {
 		tb.Fatalf("%s: datagrams to %s: send errors %v", ns.Name, dst, errs)
 	}
 }
 
 // TrySendUDP is SendUDP that counts the failed sends by errno name
-// (ENOKEY …: the wireguard driver returns its reason to the sender).
-func TrySendUDP(tb testing.TB, ns *testns.NS, dst string, n, size int) map[string]int {
+// (ErrnoName: the wireguard driver returns its reason to the sender).
+func TrySendUDP(tb testing.TB, ns *testns.NS, src, dst string, n, size int) map[string]int {
 	tb.Helper()
 	to, err := netip.ParseAddrPort(dst)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	var from netip.Addr
+	if src != "" {
+		if from, err = netip.ParseAddr(src); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	h, err := netns.Open(netns.Target{Name: ns.Name})
 	if err != nil {
@@ -312,21 +320,34 @@ func TrySendUDP(tb testing.TB, ns *testns.NS, dst string, n, size int) map[strin
 			return err
 		}
 		defer unix.Close(fd)
+		if from.IsValid() {
+			if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: from.As4()}); err != nil {
+				return err
+			}
+		}
 		sa := &unix.SockaddrInet4{Port: int(to.Port()), Addr: to.Addr().As4()}
 		payload := make([]byte, size)
 		for range n {
 			if err := unix.Sendto(fd, payload, 0, sa); err != nil {
-				name := err.Error()
-				if e, ok := err.(unix.Errno); ok && unix.ErrnoName(e) != "" {
-					name = unix.ErrnoName(e)
-				}
-				errs[name]++
+				errs[ErrnoName(err)]++
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		tb.Fatalf("%s: socket: %v", ns.Name, err)
+		tb.Fatalf("%s: socket from %q: %v", ns.Name, src, err)
 	}
 	return errs
+}
+
+// ErrnoName is the name (ENOKEY …) of the errno err is or wraps, else
+// err's text.
+func ErrnoName(err error) string {
+	var e unix.Errno
+	if errors.As(err, &e) {
+		if n := unix.ErrnoName(e); n != "" {
+			return n
+		}
+	}
+	return err.Error()
 }
